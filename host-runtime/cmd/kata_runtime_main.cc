@@ -1,0 +1,94 @@
+// kata-runtime: the runtime's command line. For now it shows the version, the effective
+// configuration, and validates an OCI bundle; later issues add `check`, `run` and `demo`.
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kata_version.h"
+#include "libkata/config/config.h"
+#include "libkata/oci/spec.h"
+
+namespace {
+
+constexpr const char* kDefaultConfig = "/etc/kata-cpp/configuration.yaml";
+
+void Usage(FILE* out) {
+  std::fprintf(out,
+               "Usage: kata-runtime [--config FILE] COMMAND\n"
+               "\n"
+               "Commands:\n"
+               "  config                 print the effective configuration (defaults + FILE)\n"
+               "  validate --bundle DIR  load and validate DIR/config.json\n"
+               "  --version              print the version\n"
+               "\n"
+               "FILE defaults to $KATA_CONF_FILE, else %s when it exists.\n",
+               kDefaultConfig);
+}
+
+int Fail(std::string_view what) {
+  std::fprintf(stderr, "kata-runtime: %.*s\n", static_cast<int>(what.size()), what.data());
+  return 1;
+}
+
+absl::StatusOr<kata::config::Config> LoadEffectiveConfig(std::string path) {
+  if (path.empty()) {
+    if (const char* env = std::getenv("KATA_CONF_FILE"); env && *env) path = env;
+  }
+  if (path.empty()) {
+    auto loaded = kata::config::LoadConfig(kDefaultConfig);
+    if (absl::IsNotFound(loaded.status())) return kata::config::Config{};
+    return loaded;
+  }
+  return kata::config::LoadConfig(path);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  std::string config_path;
+  size_t i = 0;
+  for (; i < args.size(); ++i) {
+    if (args[i] == "--config" && i + 1 < args.size()) {
+      config_path = args[++i];
+    } else {
+      break;
+    }
+  }
+  if (i == args.size()) {
+    Usage(stderr);
+    return 2;
+  }
+  const std::string_view cmd = args[i];
+  if (cmd == "--version" || cmd == "version") {
+    std::printf("kata-runtime %s\n", KATA_VERSION);
+    return 0;
+  }
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    Usage(stdout);
+    return 0;
+  }
+  if (cmd == "config") {
+    auto config = LoadEffectiveConfig(config_path);
+    if (!config.ok()) return Fail(std::string(config.status().message()));
+    std::fputs(kata::config::ConfigToYaml(*config).c_str(), stdout);
+    return 0;
+  }
+  if (cmd == "validate") {
+    if (i + 2 >= args.size() || args[i + 1] != "--bundle") {
+      Usage(stderr);
+      return 2;
+    }
+    auto spec = kata::oci::LoadBundleSpec(std::string(args[i + 2]));
+    if (!spec.ok()) return Fail(std::string(spec.status().message()));
+    std::printf("%.*s/config.json: valid (ociVersion %s, %d mounts)\n",
+                static_cast<int>(args[i + 2].size()), args[i + 2].data(),
+                spec->oci_version().c_str(), spec->mounts_size());
+    return 0;
+  }
+  Usage(stderr);
+  return Fail(std::string("unknown command ") + std::string(cmd));
+}

@@ -1,0 +1,23 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace kata {
+
+// Reads a whole regular file; refuses files larger than `max_bytes` (configs and specs are
+// small, and a FIFO or a huge file must not hang or exhaust the reader).
+absl::StatusOr<std::string> ReadFileToString(const std::string& path,
+                                             size_t max_bytes = 16u << 20);
+
+// Writes `content` to `path` atomically: a temporary file beside it, fsync, rename. On any
+// failure the temporary file is removed and `path` is untouched.
+absl::Status WriteFileAtomically(const std::string& path, std::string_view content,
+                                 mode_t mode = 0644);
+
+}  // namespace kata

@@ -1,0 +1,88 @@
+#include "libkata/testing/test_support.h"
+
+#include <ftw.h>
+#include <linux/capability.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <vector>
+
+#include "libkata/mount/mountinfo.h"
+
+namespace kata::testing {
+namespace {
+
+std::mutex skips_mu;
+std::vector<std::pair<std::string, std::string>> skips;
+
+}  // namespace
+
+void RecordSkip(std::string_view reason) {
+  std::lock_guard<std::mutex> lock(skips_mu);
+  skips.emplace_back(Catch::getResultCapture().getCurrentTestName(), std::string(reason));
+}
+
+bool SkipsAreFailures() {
+  const char* v = std::getenv("KATA_TEST_NO_SKIP");
+  return v != nullptr && std::string_view(v) == "1";
+}
+
+std::vector<std::pair<std::string, std::string>> TakeSkips() {
+  std::lock_guard<std::mutex> lock(skips_mu);
+  return skips;
+}
+
+bool HaveMountPrivileges() {
+  if (::geteuid() != 0) return false;
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  if (::syscall(SYS_capget, &hdr, data) != 0) return false;
+  return (data[0].effective & (1u << CAP_SYS_ADMIN)) != 0;
+}
+
+TempDir::TempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/kata-test-XXXXXX";
+  char* made = ::mkdtemp(tmpl.data());
+  REQUIRE(made != nullptr);
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  // Unmount leftovers innermost first, so removal cannot descend into a mounted filesystem.
+  if (auto mounts = kata::mount::ListMountsUnder(path_); mounts.ok()) {
+    std::vector<std::string> targets;
+    for (const auto& m : *mounts) targets.push_back(m.target);
+    std::sort(targets.begin(), targets.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+    for (const auto& t : targets) ::umount2(t.c_str(), MNT_DETACH);
+  }
+  ::nftw(
+      path_.c_str(),
+      [](const char* p, const struct stat*, int, struct FTW*) {
+        ::remove(p);  // best effort: keep removing the rest
+        return 0;
+      },
+      64, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
+void WriteFile(const std::string& path, std::string_view content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  REQUIRE(out.good());
+  out << content;
+  REQUIRE(out.good());
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace kata::testing

@@ -1,0 +1,59 @@
+#pragma once
+
+// Helpers shared by every Catch2 test binary of the project (linked with test_main.cc).
+
+#include <string>
+#include <string_view>
+
+#define CATCH_CONFIG_PREFIX_ALL_OFF
+#include <catch2/catch.hpp>
+
+namespace kata::testing {
+
+// Records a skipped test with its reason; the test main lists every skip at the end and,
+// when KATA_TEST_NO_SKIP=1 (CI, which runs as root with every feature), fails instead.
+void RecordSkip(std::string_view reason);
+bool SkipsAreFailures();
+
+// True when running as root with CAP_SYS_ADMIN in the initial user namespace (enough to
+// mount, attach loop devices and create device nodes).
+bool HaveMountPrivileges();
+
+// A fresh directory under $TMPDIR (or /tmp), removed with everything in it when it goes.
+// Anything still mounted below it is lazily unmounted first, so a failed test leaves nothing.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+  std::string Sub(std::string_view rel) const { return path_ + "/" + std::string(rel); }
+
+ private:
+  std::string path_;
+};
+
+// Writes `content` to `path` (creating or truncating it); REQUIREs success.
+void WriteFile(const std::string& path, std::string_view content);
+std::string ReadFile(const std::string& path);
+
+}  // namespace kata::testing
+
+// Skips the current test with a message (or fails it under KATA_TEST_NO_SKIP=1).
+#define KATA_SKIP(reason)                                          \
+  do {                                                             \
+    const std::string kata_skip_reason_ = (reason);                \
+    if (::kata::testing::SkipsAreFailures()) {                     \
+      FAIL("test needs what is missing here: " << kata_skip_reason_); \
+    }                                                              \
+    ::kata::testing::RecordSkip(kata_skip_reason_);                \
+    WARN("SKIPPED: " << kata_skip_reason_);                        \
+    return;                                                        \
+  } while (0)
+
+#define KATA_REQUIRE_ROOT()                                                     \
+  do {                                                                          \
+    if (!::kata::testing::HaveMountPrivileges()) KATA_SKIP("needs root (CAP_SYS_ADMIN)"); \
+  } while (0)
