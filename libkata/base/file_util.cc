@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "libkata/base/str_cat.h"
@@ -20,21 +21,26 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path, size_t max
   if (!S_ISREG(st.st_mode)) {
     return absl::InvalidArgumentError(StrCat(path, ": not a regular file"));
   }
-  if (static_cast<size_t>(st.st_size) > max_bytes) {
-    return absl::InvalidArgumentError(
-        StrCat(path, ": ", st.st_size, " bytes is more than the ", max_bytes, " allowed"));
-  }
+  // st_size is only a hint: sysfs files claim 4096 bytes, procfs files 0. Read to EOF and
+  // stop one byte past the limit.
   std::string out;
-  out.resize(static_cast<size_t>(st.st_size));
+  out.resize(std::min(max_bytes + 1, static_cast<size_t>(st.st_size > 0 ? st.st_size : 4096)));
   size_t done = 0;
-  while (done < out.size()) {
+  for (;;) {
+    if (done == out.size()) {
+      if (out.size() > max_bytes) break;
+      out.resize(std::min(max_bytes + 1, out.size() * 2));
+    }
     const ssize_t n = ::read(fd.get(), out.data() + done, out.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
       return ErrnoStatus(errno, StrCat("read ", path));
     }
-    if (n == 0) break;  // file shrank while reading
+    if (n == 0) break;
     done += static_cast<size_t>(n);
+  }
+  if (done > max_bytes) {
+    return absl::InvalidArgumentError(StrCat(path, ": more than the ", max_bytes, " bytes allowed"));
   }
   out.resize(done);
   return out;
