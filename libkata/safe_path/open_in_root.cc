@@ -143,7 +143,8 @@ absl::StatusOr<std::string> ScopedResolve(const std::string& root, std::string_v
 }
 
 absl::StatusOr<std::string> MkdirAllInRoot(const std::string& root, std::string_view path,
-                                           mode_t mode, Resolver resolver) {
+                                           mode_t mode, std::vector<std::string>* created,
+                                           Resolver resolver) {
   ASSIGN_OR_RETURN(UniqueFd root_fd, OpenRoot(root));
   ASSIGN_OR_RETURN(std::string real_root, FdPath(root_fd.get()));
   const std::deque<std::string> parts = SplitComponents(path);
@@ -163,16 +164,22 @@ absl::StatusOr<std::string> MkdirAllInRoot(const std::string& root, std::string_
     }
     if (c == "." || c == "..") return opened.status();  // parent missing: already reported
     ASSIGN_OR_RETURN(UniqueFd parent_fd, OpenInRoot(root_fd.get(), parent, O_PATH | O_DIRECTORY, resolver));
-    if (::mkdirat(parent_fd.get(), c.c_str(), mode) != 0 && errno != EEXIST) {
-      return ErrnoStatus(errno, StrCat("mkdir \"", prefix, "\" in ", root));
+    bool made = true;
+    if (::mkdirat(parent_fd.get(), c.c_str(), mode) != 0) {
+      if (errno != EEXIST) return ErrnoStatus(errno, StrCat("mkdir \"", prefix, "\" in ", root));
+      made = false;  // lost a race, or a symlink stands there
     }
-    auto created = OpenInRoot(root_fd.get(), prefix, O_PATH | O_DIRECTORY, resolver);
-    if (!created.ok()) {
+    auto opened_new = OpenInRoot(root_fd.get(), prefix, O_PATH | O_DIRECTORY, resolver);
+    if (!opened_new.ok()) {
       // EEXIST above and still not found: a symlink whose target does not exist.
       return absl::FailedPreconditionError(StrCat(
           "mkdir \"", path, "\" in ", root, ": \"", prefix, "\" is a dangling symlink or vanished"));
     }
-    dir = std::move(*created);
+    dir = std::move(*opened_new);
+    if (made && created != nullptr) {
+      ASSIGN_OR_RETURN(std::string real, FdPath(dir.get()));
+      created->push_back(std::move(real));
+    }
   }
   if (!dir.valid()) return real_root;
   ASSIGN_OR_RETURN(std::string real, FdPath(dir.get()));

@@ -8,6 +8,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "libkata/base/unique_fd.h"
@@ -39,8 +40,11 @@ absl::StatusOr<std::string> ScopedResolve(const std::string& root, std::string_v
 // mkdir -p of `path` inside `root`: missing directories are created with `mode` (umask
 // applies), existing symlinks are followed within root only. Returns the real path of the
 // final directory. A component that exists but is not a directory is FailedPrecondition.
+// When `created` is given, the real paths of the directories this call made are appended to
+// it, outermost first, so a caller can undo exactly them.
 absl::StatusOr<std::string> MkdirAllInRoot(const std::string& root, std::string_view path,
-                                           mode_t mode, Resolver resolver = Resolver::kAuto);
+                                           mode_t mode, std::vector<std::string>* created = nullptr,
+                                           Resolver resolver = Resolver::kAuto);
 
 // Whether this kernel offers openat2 (checked once).
 bool KernelHasOpenat2();

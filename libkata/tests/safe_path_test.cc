@@ -158,7 +158,7 @@ TEST_CASE("MkdirAllInRoot: creates nested directories inside root", "[safe_path]
   const Resolver r = AnyResolver();
   if (SkipIfNoOpenat2(r)) KATA_SKIP("kernel has no openat2");
   Fixture f;
-  auto made = MkdirAllInRoot(f.root, "x/y/z", 0750, r);
+  auto made = MkdirAllInRoot(f.root, "x/y/z", 0750, nullptr, r);
   INFO(made.status());
   REQUIRE(made.ok());
   CHECK(*made == f.root + "/x/y/z");
@@ -166,26 +166,26 @@ TEST_CASE("MkdirAllInRoot: creates nested directories inside root", "[safe_path]
   REQUIRE(::stat(made->c_str(), &st) == 0);
   CHECK(S_ISDIR(st.st_mode));
   // Existing directories are fine (mkdir -p).
-  CHECK(*MkdirAllInRoot(f.root, "x/y", 0755, r) == f.root + "/x/y");
-  CHECK(*MkdirAllInRoot(f.root, "/", 0755, r) == f.root);
+  CHECK(*MkdirAllInRoot(f.root, "x/y", 0755, nullptr, r) == f.root + "/x/y");
+  CHECK(*MkdirAllInRoot(f.root, "/", 0755, nullptr, r) == f.root);
 }
 
 TEST_CASE("MkdirAllInRoot: symlinks out of root create inside root", "[safe_path]") {
   const Resolver r = AnyResolver();
   if (SkipIfNoOpenat2(r)) KATA_SKIP("kernel has no openat2");
   Fixture f;
-  auto made = MkdirAllInRoot(f.root, "abs/new", 0755, r);
+  auto made = MkdirAllInRoot(f.root, "abs/new", 0755, nullptr, r);
   REQUIRE(made.ok());
   CHECK(*made == f.root + "/etc/new");
-  auto escaped = MkdirAllInRoot(f.root, "a/up/../../evil", 0755, r);
+  auto escaped = MkdirAllInRoot(f.root, "a/up/../../evil", 0755, nullptr, r);
   REQUIRE(escaped.ok());
   CHECK(*escaped == f.root + "/evil");
   CHECK(::access((f.tmp.path() + "/evil").c_str(), F_OK) != 0);
   // The link's target does not exist inside root: refused like any dangling link, and
   // nothing appears at the host path it spells.
-  CHECK_FALSE(MkdirAllInRoot(f.root, "to-outside-abs/created", 0755, r).ok());
+  CHECK_FALSE(MkdirAllInRoot(f.root, "to-outside-abs/created", 0755, nullptr, r).ok());
   CHECK(::access((f.outside + "/created").c_str(), F_OK) != 0);
-  auto via_abs = MkdirAllInRoot(f.root, "c1/deeper", 0755, r);
+  auto via_abs = MkdirAllInRoot(f.root, "c1/deeper", 0755, nullptr, r);
   REQUIRE(via_abs.ok());
   CHECK(*via_abs == f.root + "/a/deeper");
 }
@@ -194,13 +194,25 @@ TEST_CASE("MkdirAllInRoot: a file or dangling link in the way is an error", "[sa
   const Resolver r = AnyResolver();
   if (SkipIfNoOpenat2(r)) KATA_SKIP("kernel has no openat2");
   Fixture f;
-  auto file = MkdirAllInRoot(f.root, "file/sub", 0755, r);
+  auto file = MkdirAllInRoot(f.root, "file/sub", 0755, nullptr, r);
   REQUIRE_FALSE(file.ok());
   CHECK(file.status().code() == absl::StatusCode::kFailedPrecondition);
-  auto dangling = MkdirAllInRoot(f.root, "dangling/sub", 0755, r);
+  auto dangling = MkdirAllInRoot(f.root, "dangling/sub", 0755, nullptr, r);
   REQUIRE_FALSE(dangling.ok());
   CHECK(std::string(dangling.status().message()).find("dangling") != std::string::npos);
   CHECK(::access((f.root + "/nothing").c_str(), F_OK) != 0);
-  auto loop = MkdirAllInRoot(f.root, "l1/sub", 0755, r);
+  auto loop = MkdirAllInRoot(f.root, "l1/sub", 0755, nullptr, r);
   CHECK_FALSE(loop.ok());
+}
+
+TEST_CASE("MkdirAllInRoot: reports exactly the directories it created", "[safe_path]") {
+  const Resolver r = AnyResolver();
+  if (SkipIfNoOpenat2(r)) KATA_SKIP("kernel has no openat2");
+  Fixture f;
+  std::vector<std::string> created;
+  REQUIRE(MkdirAllInRoot(f.root, "a/b/n1/n2", 0755, &created, r).ok());
+  CHECK(created == std::vector<std::string>{f.root + "/a/b/n1", f.root + "/a/b/n1/n2"});
+  created.clear();
+  REQUIRE(MkdirAllInRoot(f.root, "a/b/n1", 0755, &created, r).ok());
+  CHECK(created.empty());
 }
