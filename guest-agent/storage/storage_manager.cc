@@ -1,0 +1,117 @@
+#include "guest-agent/storage/storage_manager.h"
+
+#include <algorithm>
+
+#include "guest-agent/storage/mount_point_validation.h"
+#include "libkata/base/identifiers.h"
+#include "libkata/base/status_macros.h"
+#include "libkata/base/str_cat.h"
+#include "libkata/log/log.h"
+
+namespace kata::guest {
+namespace {
+const log::Subsystem kLog("storage");
+}
+
+StorageManager::StorageManager(StorageManagerOptions options, const StorageHandlerRegistry& registry,
+                               MultiLayerErofsHandler& multi_layer, Mounter& mounter,
+                               BlockDeviceWaiter& devices)
+    : options_(std::move(options)),
+      registry_(registry),
+      multi_layer_(multi_layer),
+      mounter_(mounter),
+      devices_(devices) {}
+
+absl::Status StorageManager::ValidateAll(
+    const std::string& container_id, const google::protobuf::RepeatedPtrField<agent::Storage>& storages,
+    std::vector<const agent::Storage*>& group) const {
+  RETURN_IF_ERROR(ValidateId("container id", container_id));
+  for (const agent::Storage& s : storages) {
+    RETURN_IF_ERROR(ValidateMountPoint(s.mount_point(), options_.allowed_mount_roots));
+    StorageHandler* handler = registry_.Find(s.driver());
+    if (handler == nullptr) {
+      return absl::InvalidArgumentError(
+          StrCat("unknown storage driver \"", s.driver().substr(0, 64), "\" for ", s.mount_point()));
+    }
+    if (IsMultiLayer(s)) {
+      group.push_back(&s);  // checked as a group by PlanMultiLayer
+      continue;
+    }
+    RETURN_IF_ERROR(handler->Validate(s));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> StorageManager::AddStorages(
+    const std::string& container_id, const google::protobuf::RepeatedPtrField<agent::Storage>& storages,
+    absl::Duration hotplug_timeout) {
+  std::vector<const agent::Storage*> group;
+  RETURN_IF_ERROR(ValidateAll(container_id, storages, group));
+  std::optional<MultiLayerPlan> plan;
+  if (!group.empty()) {
+    ASSIGN_OR_RETURN(plan, PlanMultiLayer(group));
+  }
+
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> held;  // mount points this call took a reference on, first-seen order
+  auto holds = [&held](const std::string& mp) { return std::find(held.begin(), held.end(), mp) != held.end(); };
+  const std::string container_dir = StrCat(options_.run_dir, "/", container_id);
+  bool group_done = false;
+
+  for (const agent::Storage& s : storages) {
+    const bool multi = IsMultiLayer(s);
+    if (multi && group_done) continue;  // the group is handled once, at its first member
+    const std::string& mp = multi ? plan->mount_point : s.mount_point();
+    if (multi) group_done = true;
+    if (holds(mp)) continue;  // named twice in one request: one reference
+    if (table_.Acquire(mp)) {
+      held.push_back(mp);
+      kLog.Debug("storage shared", {{"mount_point", mp}, {"refcount", table_.RefCount(mp)}});
+      continue;
+    }
+    UndoLog undo;
+    StorageContext ctx{container_id, container_dir, hotplug_timeout, mounter_, devices_, undo};
+    const absl::Status added = multi ? multi_layer_.AddGroup(*plan, ctx)
+                                     : registry_.Find(s.driver())->Add(s, ctx);
+    if (!added.ok()) {
+      kLog.Error("storage failed; undoing this request",
+                 {{"container_id", container_id}, {"mount_point", mp}, {"error", std::string(added.message())}});
+      (void)undo.Rollback(mounter_);
+      (void)ReleaseLocked(held);
+      return added;
+    }
+    table_.Insert(mp, std::move(undo));
+    held.push_back(mp);
+    kLog.Info("storage added", {{"container_id", container_id}, {"driver", multi ? kMultiLayerDriver : s.driver()},
+                                {"mount_point", mp}});
+  }
+  return held;
+}
+
+absl::Status StorageManager::ReleaseLocked(const std::vector<std::string>& mount_points) {
+  absl::Status first;
+  for (auto it = mount_points.rbegin(); it != mount_points.rend(); ++it) {
+    std::optional<UndoLog> teardown = table_.Release(*it);
+    if (!teardown) continue;
+    absl::Status s = teardown->Teardown(mounter_);
+    if (!s.ok() && first.ok()) first = s;
+  }
+  return first;
+}
+
+absl::Status StorageManager::RemoveStorages(const std::vector<std::string>& mount_points) {
+  absl::MutexLock lock(&mu_);
+  return ReleaseLocked(mount_points);
+}
+
+int StorageManager::RefCount(const std::string& mount_point) const {
+  absl::MutexLock lock(&mu_);
+  return table_.RefCount(mount_point);
+}
+
+size_t StorageManager::StorageCount() const {
+  absl::MutexLock lock(&mu_);
+  return table_.size();
+}
+
+}  // namespace kata::guest
