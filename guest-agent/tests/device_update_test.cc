@@ -227,10 +227,10 @@ TEST_CASE("device update: real guest nodes through the generic handler", "[devic
 TEST_CASE("device update: blk by PCI path, vfio by IOMMU group", "[device]") {
   kata::testing::TempDir dir;
   const std::string dev = dir.Sub("dev"), sys = dir.Sub("sys");
-  REQUIRE(std::system(("mkdir -p '" + dev + "/vfio' '" + sys +
-                       "/devices/pci0000:00/0000:00:03.0/pci_bus/0000:02' '" + sys +
-                       "/devices/pci0000:00/0000:00:03.0/0000:02:00.0' '" + sys + "/kernel/iommu_groups/7'")
-                          .c_str()) == 0);
+  for (const std::string& d : {dev + "/vfio", sys + "/devices/pci0000:00/0000:00:03.0/pci_bus/0000:02",
+                               sys + "/devices/pci0000:00/0000:00:03.0/0000:02:00.0", sys + "/kernel/iommu_groups/7"}) {
+    kata::testing::MakeDirs(d);
+  }
   REQUIRE(::symlink((sys + "/kernel/iommu_groups/7").c_str(),
                     (sys + "/devices/pci0000:00/0000:00:03.0/0000:02:00.0/iommu_group").c_str()) == 0);
   const bool can_mknod = kata::testing::HaveMountPrivileges();

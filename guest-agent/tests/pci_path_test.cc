@@ -1,14 +1,10 @@
-#include <cstdlib>
-
 #include "guest-agent/device/pci_path.h"
 #include "libkata/testing/test_support.h"
 
 using kata::guest::ParsePciPath;
 using kata::guest::PciPathToDevpath;
 
-namespace {
-void Mkdirs(const std::string& path) { REQUIRE(std::system(("mkdir -p '" + path + "'").c_str()) == 0); }
-}  // namespace
+using kata::testing::MakeDirs;
 
 TEST_CASE("pci path: well-formed paths parse to slots", "[pci]") {
   CHECK(*ParsePciPath("02/00") == std::vector<uint8_t>{2, 0});
@@ -29,8 +25,8 @@ TEST_CASE("pci path: malformed paths are refused naming them", "[pci]") {
 TEST_CASE("pci path: walks each bridge's child bus in sysfs", "[pci]") {
   kata::testing::TempDir sys;
   // Root port at 00:02.0 with bus 01; behind it a switch port at 01:00.0 with bus 05.
-  Mkdirs(sys.path() + "/devices/pci0000:00/0000:00:02.0/pci_bus/0000:01");
-  Mkdirs(sys.path() + "/devices/pci0000:00/0000:00:02.0/0000:01:00.0/pci_bus/0000:05");
+  MakeDirs(sys.path() + "/devices/pci0000:00/0000:00:02.0/pci_bus/0000:01");
+  MakeDirs(sys.path() + "/devices/pci0000:00/0000:00:02.0/0000:01:00.0/pci_bus/0000:05");
   CHECK(*PciPathToDevpath(sys.path(), "02/00") == "/devices/pci0000:00/0000:00:02.0/0000:01:00.0");
   CHECK(*PciPathToDevpath(sys.path(), "02/00/03") ==
         "/devices/pci0000:00/0000:00:02.0/0000:01:00.0/0000:05:03.0");
@@ -43,8 +39,8 @@ TEST_CASE("pci path: a missing or ambiguous bridge bus is an error", "[pci]") {
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.status().code() == absl::StatusCode::kNotFound);
   CHECK(std::string(missing.status().message()).find("03/00") != std::string::npos);
-  Mkdirs(sys.path() + "/devices/pci0000:00/0000:00:04.0/pci_bus/0000:02");
-  Mkdirs(sys.path() + "/devices/pci0000:00/0000:00:04.0/pci_bus/0000:03");
+  MakeDirs(sys.path() + "/devices/pci0000:00/0000:00:04.0/pci_bus/0000:02");
+  MakeDirs(sys.path() + "/devices/pci0000:00/0000:00:04.0/pci_bus/0000:03");
   auto two = PciPathToDevpath(sys.path(), "04/00");
   CHECK(two.status().code() == absl::StatusCode::kFailedPrecondition);
   CHECK(PciPathToDevpath(sys.path(), "zz/00").status().code() == absl::StatusCode::kInvalidArgument);

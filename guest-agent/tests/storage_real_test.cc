@@ -32,7 +32,7 @@ void Run(const std::string& cmd) {
   REQUIRE(std::system(cmd.c_str()) == 0);
 }
 
-void Mkdirs(const std::string& path) { Run("mkdir -p '" + path + "'"); }
+using kata::testing::MakeDirs;
 
 std::string MakeErofs(const std::string& image, const std::string& dir) {
   Run("mkfs.erofs --quiet '" + image + "' '" + dir + "' >/dev/null");
@@ -79,7 +79,7 @@ struct Sandbox {
   std::unique_ptr<StorageManager> manager;
 
   Sandbox() {
-    Mkdirs(run);
+    MakeDirs(run);
     auto m = UeventMonitor::Start(store);
     INFO(m.status());
     REQUIRE(m.ok());
@@ -116,9 +116,9 @@ TEST_CASE("real: multi-layer EROFS rootfs on loop devices", "[storage][root]") {
   KATA_REQUIRE_ROOT();
   Sandbox sb;
   const std::string img = sb.tmp.Sub("img");
-  Mkdirs(img + "/l0");
-  Mkdirs(img + "/l1/etc");
-  Mkdirs(img + "/up/upper");
+  MakeDirs(img + "/l0");
+  MakeDirs(img + "/l1/etc");
+  MakeDirs(img + "/up/upper");
   WriteFile(img + "/l0/a.txt", "from lower0\n");
   WriteFile(img + "/l0/shared.txt", "lower0 wins\n");
   WriteFile(img + "/l0/shadow.txt", "lower shadow\n");
@@ -190,7 +190,7 @@ TEST_CASE("real: a device that never appears fails within the timeout and leaves
 TEST_CASE("real: a device that appears during the wait, and one that was there before", "[storage][root]") {
   KATA_REQUIRE_ROOT();
   Sandbox sb;
-  Mkdirs(sb.tmp.Sub("d"));
+  MakeDirs(sb.tmp.Sub("d"));
   WriteFile(sb.tmp.Sub("d/hello"), "hi\n");
   const std::string image = MakeExt4(sb.tmp.Sub("d.ext4"), sb.tmp.Sub("d"));
   // Before: attached before the storage is even asked for (seeded or stored).
@@ -224,7 +224,7 @@ TEST_CASE("real: a device that appears during the wait, and one that was there b
 TEST_CASE("real: two containers share one storage", "[storage][root]") {
   KATA_REQUIRE_ROOT();
   Sandbox sb;
-  Mkdirs(sb.tmp.Sub("d"));
+  MakeDirs(sb.tmp.Sub("d"));
   const std::string image = MakeExt4(sb.tmp.Sub("shared.ext4"), sb.tmp.Sub("d"));
   auto dev = LoopDevice::Attach(image, false);
   REQUIRE(dev.ok());
@@ -247,8 +247,8 @@ TEST_CASE("real: a mkdir directive through a symlink stays inside its mount", "[
   Sandbox sb;
   const std::string marker = "kata-escape-" + std::to_string(::getpid());
   const std::string img = sb.tmp.Sub("img");
-  Mkdirs(img + "/up/upper");
-  Mkdirs(img + "/l0");
+  MakeDirs(img + "/up/upper");
+  MakeDirs(img + "/l0");
   REQUIRE(::symlink("/", (img + "/up/abs").c_str()) == 0);                         // the host's /
   REQUIRE(::symlink("../../../../../../..", (img + "/up/climb").c_str()) == 0);    // far above
   REQUIRE(::symlink("../../../../../../tmp", (img + "/up/dangling").c_str()) == 0);  // host /tmp
@@ -291,7 +291,7 @@ TEST_CASE("real: a mkdir directive through a symlink stays inside its mount", "[
 TEST_CASE("real: a corrupt lower unmounts the upper again", "[storage][root]") {
   KATA_REQUIRE_ROOT();
   Sandbox sb;
-  Mkdirs(sb.tmp.Sub("up/upper"));
+  MakeDirs(sb.tmp.Sub("up/upper"));
   const std::string up = MakeExt4(sb.tmp.Sub("up.ext4"), sb.tmp.Sub("up"));
   const std::string corrupt = sb.tmp.Sub("corrupt.erofs");
   Run("head -c 1048576 /dev/urandom > '" + corrupt + "'");

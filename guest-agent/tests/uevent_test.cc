@@ -42,7 +42,7 @@ Uevent Block(std::string action, std::string devpath, std::string devname, uint6
 struct FakeSysfs {
   kata::testing::TempDir dir;
   void SetSize(const std::string& devpath, uint64_t sectors) {
-    REQUIRE(std::system(("mkdir -p '" + dir.path() + devpath + "'").c_str()) == 0);
+    kata::testing::MakeDirs(dir.path() + devpath);
     kata::testing::WriteFile(dir.path() + devpath + "/size", std::to_string(sectors) + "\n");
   }
   const std::string& root() const { return dir.path(); }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
@@ -69,6 +70,13 @@ TempDir::~TempDir() {
         return 0;
       },
       64, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
+void MakeDirs(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  INFO(path << ": " << ec.message());
+  REQUIRE_FALSE(ec);
 }
 
 void WriteFile(const std::string& path, std::string_view content) {

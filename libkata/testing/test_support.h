@@ -35,6 +35,9 @@ class TempDir {
   std::string path_;
 };
 
+// mkdir -p; REQUIREs success.
+void MakeDirs(const std::string& path);
+
 // Writes `content` to `path` (creating or truncating it); REQUIREs success.
 void WriteFile(const std::string& path, std::string_view content);
 std::string ReadFile(const std::string& path);
