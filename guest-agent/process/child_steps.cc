@@ -1,0 +1,148 @@
+#include "guest-agent/process/child_steps.h"
+
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <grp.h>
+#include <signal.h>
+#include <linux/close_range.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+
+namespace kata::guest {
+
+const char* ChildStepName(int32_t step) {
+  switch (step) {
+    case kStepReady: return "ready";
+    case kStepMountPrivate: return "make / private";
+    case kStepBindRootfs: return "bind the rootfs";
+    case kStepMount: return "mount";
+    case kStepMask: return "mask a path";
+    case kStepReadonly: return "make a path read-only";
+    case kStepHostname: return "set the hostname";
+    case kStepPivotRoot: return "pivot_root";
+    case kStepWaitStart: return "wait for start";
+    case kStepSetns: return "join the container's namespaces";
+    case kStepFork: return "fork into the PID namespace";
+    case kStepStdio: return "set up stdio";
+    case kStepOomScore: return "set oom_score_adj";
+    case kStepRlimit: return "set an rlimit";
+    case kStepBounding: return "drop bounding capabilities";
+    case kStepGroups: return "set supplementary groups";
+    case kStepGid: return "set gid";
+    case kStepUid: return "set uid";
+    case kStepCapabilities: return "set capabilities";
+    case kStepAmbient: return "raise ambient capabilities";
+    case kStepNoNewPrivs: return "set no_new_privs";
+    case kStepCwd: return "change to the working directory";
+    case kStepExec: return "exec the process";
+  }
+  return "unknown step";
+}
+
+void ChildFail(int status_fd, int32_t step, int err) noexcept {
+  const ChildReport r{step, err};
+  if (status_fd >= 0) (void)!::write(status_fd, &r, sizeof(r));
+  ::_exit(127);
+}
+
+int ChildMkdirAll(const char* path) noexcept {
+  char buf[PATH_MAX];
+  const size_t n = ::strnlen(path, sizeof(buf));
+  if (n == 0 || n >= sizeof(buf)) return ENAMETOOLONG;
+  ::memcpy(buf, path, n + 1);
+  for (size_t i = 1; i <= n; ++i) {
+    if (buf[i] != '/' && buf[i] != '\0') continue;
+    const char saved = buf[i];
+    buf[i] = '\0';
+    if (::mkdir(buf, 0755) != 0 && errno != EEXIST) return errno;
+    buf[i] = saved;
+  }
+  return 0;
+}
+
+namespace {
+
+// Moves fd `from` to `to` for the exec (dup2 clears CLOEXEC on the copy).
+bool Dup(int from, int to) noexcept {
+  if (from < 0) return true;
+  if (from == to) return ::fcntl(to, F_SETFD, 0) == 0;
+  return ::dup2(from, to) == to;
+}
+
+int SetCaps(const CapabilitySets& c) noexcept {
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  data[0].effective = static_cast<uint32_t>(c.effective);
+  data[1].effective = static_cast<uint32_t>(c.effective >> 32);
+  data[0].permitted = static_cast<uint32_t>(c.permitted);
+  data[1].permitted = static_cast<uint32_t>(c.permitted >> 32);
+  data[0].inheritable = static_cast<uint32_t>(c.inheritable);
+  data[1].inheritable = static_cast<uint32_t>(c.inheritable >> 32);
+  return ::syscall(SYS_capset, &hdr, data) == 0 ? 0 : errno;
+}
+
+}  // namespace
+
+void ChildBecomeProcess(const ExecPlan& plan, int status_fd, int stdin_fd, int stdout_fd,
+                        int stderr_fd) noexcept {
+  // The agent blocks SIGCHLD, SIGTERM and SIGINT for its signalfd and sigwait; a blocked mask
+  // survives exec, and the container's process must start with none.
+  sigset_t none;
+  sigemptyset(&none);
+  if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0) ChildFail(status_fd, kStepStdio, errno);
+  if (!Dup(stdin_fd, 0) || !Dup(stdout_fd, 1) || !Dup(stderr_fd, 2)) ChildFail(status_fd, kStepStdio, errno);
+  // Nothing of the agent's (sockets, other containers' pipes) may reach the process, whether
+  // or not whoever opened it remembered O_CLOEXEC.
+  if (::syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) != 0) ChildFail(status_fd, kStepStdio, errno);
+  if (plan.set_oom_score_adj) {
+    char buf[16];
+    int len = 0;
+    int v = plan.oom_score_adj;
+    char digits[12];
+    int nd = 0;
+    const bool neg = v < 0;
+    unsigned u = neg ? static_cast<unsigned>(-(v + 1)) + 1 : static_cast<unsigned>(v);
+    do { digits[nd++] = static_cast<char>('0' + u % 10); u /= 10; } while (u && nd < 11);
+    if (neg) buf[len++] = '-';
+    while (nd) buf[len++] = digits[--nd];
+    const int fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || ::write(fd, buf, static_cast<size_t>(len)) != len) ChildFail(status_fd, kStepOomScore, errno);
+    ::close(fd);
+  }
+  for (const auto& [resource, limit] : plan.rlimits) {
+    if (::setrlimit(static_cast<__rlimit_resource>(resource), &limit) != 0) ChildFail(status_fd, kStepRlimit, errno);
+  }
+  // Bounding set first: dropping needs CAP_SETPCAP, which the uid change may take away.
+  for (int cap = 0; cap <= 63; ++cap) {
+    if ((plan.caps.bounding >> cap) & 1) continue;
+    if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) ChildFail(status_fd, kStepBounding, errno);
+  }
+  if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) ChildFail(status_fd, kStepCapabilities, errno);
+  if (::setgroups(plan.groups.size(), plan.groups.data()) != 0) ChildFail(status_fd, kStepGroups, errno);
+  if (::setresgid(plan.gid, plan.gid, plan.gid) != 0) ChildFail(status_fd, kStepGid, errno);
+  if (::setresuid(plan.uid, plan.uid, plan.uid) != 0) ChildFail(status_fd, kStepUid, errno);
+  if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) ChildFail(status_fd, kStepCapabilities, errno);
+  if (int err = SetCaps(plan.caps); err != 0) ChildFail(status_fd, kStepCapabilities, err);
+  for (int cap = 0; cap <= 63; ++cap) {
+    if (!((plan.caps.ambient >> cap) & 1)) continue;
+    if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0) ChildFail(status_fd, kStepAmbient, errno);
+  }
+  if (plan.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    ChildFail(status_fd, kStepNoNewPrivs, errno);
+  }
+  if (::chdir(plan.cwd.c_str()) != 0) ChildFail(status_fd, kStepCwd, errno);
+  int last = ENOENT;
+  for (char* const* c = plan.candidates.data(); *c != nullptr; ++c) {
+    ::execve(*c, plan.argv.data(), plan.envp.data());
+    if (errno != ENOENT && errno != ENOTDIR) last = errno;  // keep the most telling error
+  }
+  ChildFail(status_fd, kStepExec, last);
+}
+
+}  // namespace kata::guest

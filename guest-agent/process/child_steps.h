@@ -1,0 +1,39 @@
+#pragma once
+
+// What runs in a freshly cloned/forked child of the agent. The agent is multi-threaded, so
+// these functions make syscalls only: no allocation, no locks, no logging. A failed step is
+// reported to the parent as a ChildReport on `status_fd`, then the child exits.
+
+#include <cstdint>
+
+#include "guest-agent/process/launch_plan.h"
+
+namespace kata::guest {
+
+enum ChildStep : int32_t {
+  kStepReady = 0,  // not a failure: the container init is set up and waits for Start
+  kStepMountPrivate, kStepBindRootfs, kStepMount, kStepMask, kStepReadonly, kStepHostname,
+  kStepPivotRoot, kStepWaitStart, kStepSetns, kStepFork, kStepStdio, kStepOomScore, kStepRlimit,
+  kStepBounding, kStepGroups, kStepGid, kStepUid, kStepCapabilities, kStepAmbient,
+  kStepNoNewPrivs, kStepCwd, kStepExec,
+};
+
+struct ChildReport {
+  int32_t step;
+  int32_t err;  // errno
+};
+
+const char* ChildStepName(int32_t step);
+
+// Reports a failed step and exits with 127.
+[[noreturn]] void ChildFail(int status_fd, int32_t step, int err) noexcept;
+
+// mkdir -p of an absolute path, syscalls only. Returns 0 or an errno.
+int ChildMkdirAll(const char* path) noexcept;
+
+// Sets up stdio, credentials, limits and capabilities from `plan`, then execs the first
+// candidate that exists. Returns only by ChildFail.
+[[noreturn]] void ChildBecomeProcess(const ExecPlan& plan, int status_fd, int stdin_fd, int stdout_fd,
+                                     int stderr_fd) noexcept;
+
+}  // namespace kata::guest

@@ -1,0 +1,53 @@
+#pragma once
+
+// Everything a new container process needs, decided in the agent before clone/fork: the
+// child of a multi-threaded process may only make syscalls (no malloc, no locks), so every
+// string, number and array is ready here.
+
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "protocols/oci.pb.h"
+
+namespace kata::guest {
+
+struct CapabilitySets {
+  uint64_t bounding = 0, effective = 0, permitted = 0, inheritable = 0, ambient = 0;
+};
+
+// How to become the container's process and exec it.
+struct ExecPlan {
+  std::vector<std::string> argv_storage, env_storage, candidates_storage;
+  std::vector<char*> argv, envp, candidates;  // NULL-terminated views of the storage above
+  std::string cwd = "/";
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
+  std::vector<std::pair<int, rlimit>> rlimits;
+  bool no_new_privileges = false;
+  CapabilitySets caps;
+  int oom_score_adj = 0;
+  bool set_oom_score_adj = false;
+
+  ExecPlan() = default;
+  ExecPlan(const ExecPlan&) = delete;  // the char* views point into this object
+  ExecPlan& operator=(const ExecPlan&) = delete;
+};
+
+// Builds the plan from an OCI process. Unknown capability or rlimit names, an empty args
+// list or a relative cwd are InvalidArgument naming them. The executable's candidates are
+// execvp's search decided in advance: args[0] itself if it holds a slash, else each
+// directory of the process's PATH (or the default PATH), tried in order in the child.
+absl::Status BuildExecPlan(const oci::Process& process, ExecPlan& plan);
+
+// Capability name ("CAP_SYS_ADMIN" or "sys_admin") -> number.
+absl::StatusOr<int> CapabilityNumber(const std::string& name);
+// RLIMIT_* name -> resource number.
+absl::StatusOr<int> RlimitResource(const std::string& name);
+
+}  // namespace kata::guest

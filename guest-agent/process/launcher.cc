@@ -1,0 +1,242 @@
+#include "guest-agent/process/launcher.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <optional>
+#include <cstring>
+#include <vector>
+
+#include "guest-agent/process/child_steps.h"
+#include "libkata/base/errno_status.h"
+#include "libkata/base/str_cat.h"
+
+namespace kata::guest {
+namespace {
+
+struct Pipe {
+  UniqueFd r, w;
+};
+
+absl::StatusOr<Pipe> MakePipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe2");
+  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+// What the child reads: the plan and the fds it keeps.
+struct InitArgs {
+  InitPlan* plan;
+  int stdin_r, stdout_w, stderr_w, start_r, status_w;
+};
+
+int InitMain(void* arg) {
+  const InitArgs& a = *static_cast<InitArgs*>(arg);
+  const InitPlan& p = *a.plan;
+  const int st = a.status_w;
+  // Nothing we mount may propagate back to the agent's namespace.
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) ChildFail(st, kStepMountPrivate, errno);
+  if (::mount(p.rootfs.c_str(), p.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
+    ChildFail(st, kStepBindRootfs, errno);
+  }
+  for (const MountStep& m : p.mounts) {
+    if (m.target_is_file) {
+      // The parent directory first, then an empty file to bind onto.
+      char dir[4096];
+      const size_t slash = m.target.rfind('/');
+      if (slash == std::string::npos || slash >= sizeof(dir)) ChildFail(st, kStepMount, ENAMETOOLONG);
+      ::memcpy(dir, m.target.data(), slash);
+      dir[slash] = '\0';
+      if (int err = ChildMkdirAll(dir); err != 0) ChildFail(st, kStepMount, err);
+      const int fd = ::open(m.target.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+      if (fd < 0 && errno != EEXIST) ChildFail(st, kStepMount, errno);
+      if (fd >= 0) ::close(fd);
+    } else if (int err = ChildMkdirAll(m.target.c_str()); err != 0) {
+      ChildFail(st, kStepMount, err);
+    }
+    if (::mount(m.source.c_str(), m.target.c_str(), m.fstype.c_str(), m.flags,
+                m.data.empty() ? nullptr : m.data.c_str()) != 0) {
+      ChildFail(st, kStepMount, errno);
+    }
+    if (m.remount_readonly &&
+        ::mount(nullptr, m.target.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | (m.flags & MS_REC), nullptr) != 0) {
+      ChildFail(st, kStepMount, errno);
+    }
+  }
+  // Masked and read-only paths, before the pivot while the agent's /dev/null is at hand.
+  for (const std::string& path : p.masked) {
+    struct stat s;
+    if (::stat(path.c_str(), &s) != 0) continue;  // nothing there to hide
+    const int rc = S_ISDIR(s.st_mode)
+                       ? ::mount("tmpfs", path.c_str(), "tmpfs", MS_RDONLY, "size=0")
+                       : ::mount("/dev/null", path.c_str(), nullptr, MS_BIND, nullptr);
+    if (rc != 0) ChildFail(st, kStepMask, errno);
+  }
+  for (const std::string& path : p.readonly) {
+    if (::access(path.c_str(), F_OK) != 0) continue;
+    if (::mount(path.c_str(), path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0 ||
+        ::mount(nullptr, path.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_REC, nullptr) != 0) {
+      ChildFail(st, kStepReadonly, errno);
+    }
+  }
+  if (!p.hostname.empty() && ::sethostname(p.hostname.c_str(), p.hostname.size()) != 0) {
+    ChildFail(st, kStepHostname, errno);
+  }
+  // pivot_root(".", "."): the old root ends up on top of the new one; detach it.
+  if (::chdir(p.rootfs.c_str()) != 0 || ::syscall(SYS_pivot_root, ".", ".") != 0 ||
+      ::umount2(".", MNT_DETACH) != 0 || ::chdir("/") != 0) {
+    ChildFail(st, kStepPivotRoot, errno);
+  }
+  const ChildReport ready{kStepReady, 0};
+  if (::write(st, &ready, sizeof(ready)) != sizeof(ready)) ::_exit(127);
+  char go = 0;
+  ssize_t n;
+  do {
+    n = ::read(a.start_r, &go, 1);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1) ::_exit(127);  // the agent gave up on us: never run the process
+  ::close(a.start_r);
+  ChildBecomeProcess(p.exec, st, a.stdin_r, a.stdout_w, a.stderr_w);
+}
+
+// Reads one ChildReport, or EOF, within `timeout`.
+absl::StatusOr<std::optional<ChildReport>> ReadReport(int fd, absl::Duration timeout, std::string_view what) {
+  pollfd p{fd, POLLIN, 0};
+  const int ms = static_cast<int>(absl::ToInt64Milliseconds(timeout));
+  int r;
+  do {
+    r = ::poll(&p, 1, ms);
+  } while (r < 0 && errno == EINTR);
+  if (r == 0) return absl::DeadlineExceededError(StrCat(what, ": no answer within ", absl::FormatDuration(timeout)));
+  ChildReport report;
+  ssize_t n;
+  do {
+    n = ::read(fd, &report, sizeof(report));
+  } while (n < 0 && errno == EINTR);
+  if (n == 0) return std::optional<ChildReport>();
+  if (n != sizeof(report)) return absl::InternalError(StrCat(what, ": short report from the child"));
+  return std::optional<ChildReport>(report);
+}
+
+absl::Status ReportError(const ChildReport& r, std::string_view what) {
+  return ErrnoStatus(r.err, StrCat(what, ": ", ChildStepName(r.step)));
+}
+
+struct StdioPipes {
+  Pipe in, out, err;
+};
+
+absl::StatusOr<StdioPipes> MakeStdio() {
+  StdioPipes s;
+  for (Pipe* p : {&s.in, &s.out, &s.err}) {
+    auto made = MakePipe();
+    if (!made.ok()) return made.status();
+    *p = std::move(*made);
+  }
+  return s;
+}
+
+}  // namespace
+
+absl::StatusOr<Launched> LaunchInit(InitPlan& plan, absl::Duration timeout, const OnPid& on_pid) {
+  auto stdio = MakeStdio();
+  if (!stdio.ok()) return stdio.status();
+  auto start = MakePipe();
+  auto status = MakePipe();
+  if (!start.ok()) return start.status();
+  if (!status.ok()) return status.status();
+  InitArgs args{&plan, stdio->in.r.get(), stdio->out.w.get(), stdio->err.w.get(), start->r.get(), status->w.get()};
+  std::vector<char> stack(256 * 1024);
+  const pid_t pid = ::clone(InitMain, stack.data() + stack.size(), plan.clone_flags | SIGCHLD, &args);
+  if (pid < 0) return ErrnoStatus(errno, "clone the container init");
+  on_pid(pid, true);
+  // Our copies of the child's ends go, so EOF means the child is gone.
+  stdio->in.r.reset();
+  stdio->out.w.reset();
+  stdio->err.w.reset();
+  start->r.reset();
+  status->w.reset();
+  Launched l{pid, std::move(stdio->in.w), std::move(stdio->out.r), std::move(stdio->err.r), std::move(start->w),
+             std::move(status->r)};
+  auto report = ReadReport(l.status_r.get(), timeout, "create the container init");
+  if (!report.ok() || !*report || (*report)->step != kStepReady) {
+    ::kill(pid, SIGKILL);
+    if (!report.ok()) return report.status();
+    if (!*report) return absl::InternalError("create the container init: it died during setup");
+    return ReportError(**report, "create the container init");
+  }
+  return l;
+}
+
+absl::Status StartInit(Launched& init, absl::Duration timeout) {
+  const char go = 1;
+  if (::write(init.start_w.get(), &go, 1) != 1) return ErrnoStatus(errno, "tell the container init to start");
+  init.start_w.reset();
+  auto report = ReadReport(init.status_r.get(), timeout, "start the container process");
+  init.status_r.reset();
+  if (!report.ok()) return report.status();
+  if (*report) return ReportError(**report, "start the container process");
+  return absl::OkStatus();  // EOF: the exec closed the CLOEXEC status pipe
+}
+
+absl::StatusOr<Launched> LaunchExec(pid_t init_pid, ExecPlan& plan, absl::Duration timeout, const OnPid& on_pid) {
+  // Namespace fds opened here, joined in the child: mnt last (it changes what paths mean).
+  std::vector<UniqueFd> ns;
+  for (const char* name : {"ipc", "uts", "net", "pid", "mnt"}) {
+    UniqueFd fd(::open(StrCat("/proc/", init_pid, "/ns/", name).c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return ErrnoStatus(errno, StrCat("open the container's ", name, " namespace"));
+    ns.push_back(std::move(fd));
+  }
+  auto stdio = MakeStdio();
+  auto status = MakePipe();
+  auto pid_pipe = MakePipe();
+  if (!stdio.ok()) return stdio.status();
+  if (!status.ok()) return status.status();
+  if (!pid_pipe.ok()) return pid_pipe.status();
+  std::vector<int> ns_fds;
+  for (auto& fd : ns) ns_fds.push_back(fd.get());
+  const pid_t middle = ::fork();
+  if (middle < 0) return ErrnoStatus(errno, "fork for exec");
+  if (middle == 0) {
+    const int st = status->w.get();
+    for (int fd : ns_fds) {
+      if (::setns(fd, 0) != 0) ChildFail(st, kStepSetns, errno);
+    }
+    // setns(CLONE_NEWPID) applies to children: fork once more to be inside.
+    const pid_t child = ::fork();
+    if (child < 0) ChildFail(st, kStepFork, errno);
+    if (child == 0) ChildBecomeProcess(plan, st, stdio->in.r.get(), stdio->out.w.get(), stdio->err.w.get());
+    (void)!::write(pid_pipe->w.get(), &child, sizeof(child));
+    ::_exit(0);
+  }
+  on_pid(middle, false);  // the reaper collects the middle process; nobody waits for it
+  stdio->in.r.reset();
+  stdio->out.w.reset();
+  stdio->err.w.reset();
+  status->w.reset();
+  pid_pipe->w.reset();
+  pid_t pid = -1;
+  ssize_t n;
+  do {
+    n = ::read(pid_pipe->r.get(), &pid, sizeof(pid));
+  } while (n < 0 && errno == EINTR);
+  Launched l{n == sizeof(pid) ? pid : -1, std::move(stdio->in.w), std::move(stdio->out.r), std::move(stdio->err.r), {}, {}};
+  if (l.pid > 0) on_pid(l.pid, true);
+  auto report = ReadReport(status->r.get(), timeout, "exec in the container");
+  if (!report.ok()) {
+    if (l.pid > 0) ::kill(l.pid, SIGKILL);
+    return report.status();
+  }
+  if (*report) return ReportError(**report, "exec in the container");
+  if (l.pid <= 0) return absl::InternalError("exec in the container: no pid from the forking child");
+  return l;
+}
+
+}  // namespace kata::guest

@@ -1,0 +1,109 @@
+#include "guest-agent/process/process.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "libkata/base/errno_status.h"
+#include "libkata/base/str_cat.h"
+
+namespace kata::guest {
+
+void Process::AttachStdio(UniqueFd stdin_w, UniqueFd stdout_r, UniqueFd stderr_r) {
+  absl::MutexLock lock(&io_mu_);
+  stdin_ = std::move(stdin_w);
+  stdout_ = std::move(stdout_r);
+  stderr_ = std::move(stderr_r);
+}
+
+void Process::set_pid(pid_t pid) {
+  absl::MutexLock lock(&mu_);
+  pid_ = pid;
+}
+
+pid_t Process::pid() const {
+  absl::MutexLock lock(&mu_);
+  return pid_;
+}
+
+void Process::SetExited(int shell_status) {
+  absl::MutexLock lock(&mu_);
+  exit_status_ = shell_status;
+}
+
+std::optional<int> Process::exit_status() const {
+  absl::MutexLock lock(&mu_);
+  return exit_status_;
+}
+
+absl::StatusOr<int> Process::Wait(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto exited = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return exit_status_.has_value(); };
+  if (!mu_.AwaitWithTimeout(absl::Condition(&exited), timeout)) {
+    return absl::DeadlineExceededError(StrCat("process ", exec_id_, " still running after ", absl::FormatDuration(timeout)));
+  }
+  return *exit_status_;
+}
+
+absl::Status Process::Signal(int sig) {
+  absl::MutexLock lock(&mu_);
+  if (exit_status_ || pid_ <= 0) {
+    return absl::FailedPreconditionError(StrCat("process ", exec_id_, " is not running"));
+  }
+  // Under the lock: the reaper cannot mark it exited (and its pid be reused) meanwhile.
+  if (::kill(pid_, sig) != 0) return ErrnoStatus(errno, StrCat("signal ", sig, " to process ", exec_id_));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<size_t> Process::WriteStdin(std::string_view data) {
+  absl::MutexLock lock(&io_mu_);
+  if (!stdin_.valid()) return absl::FailedPreconditionError(StrCat("stdin of ", exec_id_, " is closed"));
+  size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(stdin_.get(), data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus(errno, StrCat("write stdin of ", exec_id_));
+    }
+    done += static_cast<size_t>(n);
+  }
+  return done;
+}
+
+absl::Status Process::CloseStdin() {
+  absl::MutexLock lock(&io_mu_);
+  stdin_.reset();
+  return absl::OkStatus();
+}
+
+void Process::CloseAll() {
+  closing_ = true;
+  absl::MutexLock lock(&io_mu_);
+  stdin_.reset();
+  // stdout/stderr are closed by the destructor, once no reader can be inside Read().
+}
+
+absl::StatusOr<std::string> Process::Read(UniqueFd& fd, size_t max, std::string_view name) {
+  if (max == 0) max = 64 * 1024;
+  max = std::min<size_t>(max, 1 << 20);
+  std::string buf(max, '\0');
+  pollfd p{fd.get(), POLLIN, 0};
+  for (;;) {
+    if (closing_) return absl::CancelledError(StrCat(name, " of ", exec_id_, " closed: the container is going"));
+    const int r = ::poll(&p, 1, 200);  // wake now and then to notice CloseAll
+    if (r < 0 && errno != EINTR) return ErrnoStatus(errno, StrCat("poll ", name, " of ", exec_id_));
+    if (r <= 0) continue;
+    const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      return ErrnoStatus(errno, StrCat("read ", name, " of ", exec_id_));
+    }
+    if (n == 0) return absl::OutOfRangeError("EOF");
+    buf.resize(static_cast<size_t>(n));
+    return buf;
+  }
+}
+
+}  // namespace kata::guest

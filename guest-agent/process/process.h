@@ -1,0 +1,63 @@
+#pragma once
+
+// One process of a container (its init or an exec): pid, stdio pipes, exit status.
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "libkata/base/unique_fd.h"
+
+namespace kata::guest {
+
+class Process {
+ public:
+  explicit Process(std::string exec_id) : exec_id_(std::move(exec_id)) {}
+
+  // The agent's ends of the process's stdio, given once, before anyone reads or writes.
+  void AttachStdio(UniqueFd stdin_w, UniqueFd stdout_r, UniqueFd stderr_r) ABSL_LOCKS_EXCLUDED(io_mu_);
+
+  const std::string& exec_id() const { return exec_id_; }
+  void set_pid(pid_t pid) ABSL_LOCKS_EXCLUDED(mu_);
+  pid_t pid() const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // From the reaper.
+  void SetExited(int shell_status) ABSL_LOCKS_EXCLUDED(mu_);
+  std::optional<int> exit_status() const ABSL_LOCKS_EXCLUDED(mu_);
+  bool running() const { return !exit_status().has_value() && pid() > 0; }
+  // Blocks until the process has exited (or `timeout`); the status stays for later waiters.
+  absl::StatusOr<int> Wait(absl::Duration timeout = absl::InfiniteDuration()) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Sends a signal unless the process is gone (its pid may already be someone else's).
+  absl::Status Signal(int sig) ABSL_LOCKS_EXCLUDED(mu_);
+
+  absl::StatusOr<size_t> WriteStdin(std::string_view data) ABSL_LOCKS_EXCLUDED(io_mu_);
+  absl::Status CloseStdin() ABSL_LOCKS_EXCLUDED(io_mu_);
+  // Up to `max` bytes as soon as some are there; OutOfRange "EOF" once the pipe is drained
+  // and every writer (the process and its children) is gone.
+  absl::StatusOr<std::string> ReadStdout(size_t max) { return Read(stdout_, max, "stdout"); }
+  absl::StatusOr<std::string> ReadStderr(size_t max) { return Read(stderr_, max, "stderr"); }
+  // Wakes blocked readers and closes every pipe (the container is going).
+  void CloseAll() ABSL_LOCKS_EXCLUDED(io_mu_);
+
+ private:
+  absl::StatusOr<std::string> Read(UniqueFd& fd, size_t max, std::string_view name);
+
+  const std::string exec_id_;
+  mutable absl::Mutex mu_;
+  pid_t pid_ ABSL_GUARDED_BY(mu_) = -1;
+  std::optional<int> exit_status_ ABSL_GUARDED_BY(mu_);
+
+  absl::Mutex io_mu_;
+  UniqueFd stdin_ ABSL_GUARDED_BY(io_mu_);
+  UniqueFd stdout_;
+  UniqueFd stderr_;
+  std::atomic<bool> closing_{false};
+};
+
+}  // namespace kata::guest

@@ -1,0 +1,89 @@
+#include "guest-agent/sandbox/init_plan_builder.h"
+
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include "libkata/base/status_macros.h"
+#include "libkata/base/str_cat.h"
+#include "libkata/mount/options.h"
+#include "libkata/safe_path/safe_path.h"
+
+namespace kata::guest {
+namespace {
+
+absl::StatusOr<int> NamespaceFlags(const oci::Spec& spec) {
+  int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
+  for (const auto& ns : spec.linux().namespaces()) {
+    const std::string& t = ns.type();
+    if (t == "mount" || t == "pid" || t == "uts" || t == "ipc") {
+      if (!ns.path().empty()) {
+        return absl::InvalidArgumentError(StrCat("linux.namespaces: joining a ", t, " namespace by path is not supported"));
+      }
+    } else if (t == "network") {
+      if (ns.path().empty()) flags |= CLONE_NEWNET;  // a path names the sandbox's: the VM's own
+    } else if (t == "cgroup") {
+      flags |= CLONE_NEWCGROUP;
+    } else {
+      return absl::InvalidArgumentError(StrCat("linux.namespaces: \"", t, "\" namespaces are not supported"));
+    }
+  }
+  return flags;
+}
+
+absl::StatusOr<MountStep> PlanMount(const oci::Mount& m, const std::string& rootfs) {
+  const auto split = mount::SplitKataMarkers({m.options().begin(), m.options().end()});
+  ASSIGN_OR_RETURN(mount::MountOptions opts, mount::ParseMountOptions(split.mount_options));
+  MountStep step;
+  ASSIGN_OR_RETURN(step.target, safe_path::ScopedJoin(rootfs, m.destination()));
+  // Propagation flags need calls of their own; the container's namespace is private anyway.
+  step.flags = opts.flags & ~static_cast<unsigned long>(MS_PRIVATE | MS_SHARED | MS_SLAVE | MS_UNBINDABLE);
+  step.data = opts.data;
+  step.source = m.source();
+  const bool bind = (step.flags & MS_BIND) != 0 || m.type() == "bind";
+  if (bind) {
+    step.flags |= MS_BIND;
+    step.fstype = "none";
+    step.data.clear();
+    struct stat st;
+    if (::stat(m.source().c_str(), &st) != 0) {
+      return absl::NotFoundError(StrCat("mount source ", m.source(), " for ", m.destination(), " does not exist"));
+    }
+    step.target_is_file = !S_ISDIR(st.st_mode);
+    step.remount_readonly = (step.flags & MS_RDONLY) != 0;
+  } else {
+    if (m.type().empty()) return absl::InvalidArgumentError(StrCat("mount ", m.destination(), " has no type"));
+    step.fstype = m.type();
+    if (step.source.empty()) step.source = m.type();
+  }
+  return step;
+}
+
+}  // namespace
+
+absl::Status BuildInitPlan(const oci::Spec& spec, const std::string& rootfs, InitPlan& plan) {
+  if (!spec.has_process()) return absl::InvalidArgumentError("process: required to create a container");
+  RETURN_IF_ERROR(BuildExecPlan(spec.process(), plan.exec));
+  ASSIGN_OR_RETURN(plan.clone_flags, NamespaceFlags(spec));
+  plan.rootfs = rootfs;
+  plan.hostname = spec.hostname();
+  plan.mounts.clear();
+  for (const auto& m : spec.mounts()) {
+    auto step = PlanMount(m, rootfs);
+    if (!step.ok()) {
+      return absl::Status(step.status().code(), StrCat("mounts (", m.destination(), "): ", ToStd(step.status().message())));
+    }
+    plan.mounts.push_back(std::move(*step));
+  }
+  for (const auto& p : spec.linux().masked_paths()) {
+    ASSIGN_OR_RETURN(std::string target, safe_path::ScopedJoin(rootfs, p));
+    plan.masked.push_back(std::move(target));
+  }
+  for (const auto& p : spec.linux().readonly_paths()) {
+    ASSIGN_OR_RETURN(std::string target, safe_path::ScopedJoin(rootfs, p));
+    plan.readonly.push_back(std::move(target));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace kata::guest

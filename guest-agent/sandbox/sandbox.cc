@@ -1,0 +1,306 @@
+#include "guest-agent/sandbox/sandbox.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "guest-agent/device/spec_device_updater.h"
+#include "guest-agent/sandbox/init_plan_builder.h"
+#include "libkata/base/errno_status.h"
+#include "libkata/base/identifiers.h"
+#include "libkata/base/status_macros.h"
+#include "libkata/base/str_cat.h"
+#include "libkata/log/log.h"
+#include "libkata/oci/validate.h"
+
+namespace kata::guest {
+namespace {
+
+const log::Subsystem kLog("sandbox");
+constexpr absl::Duration kDestroyWait = absl::Seconds(10);
+
+bool IsInit(const std::string& container_id, const std::string& exec_id) {
+  return exec_id.empty() || exec_id == container_id;
+}
+
+}  // namespace
+
+Sandbox::Sandbox(SandboxOptions options, StorageManager& storages, const DeviceHandlerRegistry& devices,
+                 BlockDeviceWaiter& block_devices, Reaper& reaper)
+    : options_(std::move(options)), storages_(storages), devices_(devices), block_devices_(block_devices),
+      reaper_(reaper) {}
+
+Sandbox::~Sandbox() { (void)DestroySandbox(); }
+
+absl::Status Sandbox::CreateSandbox(const agent::CreateSandboxRequest& req) {
+  const std::string id = req.sandbox_id().empty() ? "sandbox" : req.sandbox_id();
+  RETURN_IF_ERROR(ValidateId("sandbox id", id));
+  if (req.hostname().size() > 64) return absl::InvalidArgumentError("hostname is longer than 64 characters");
+  {
+    absl::MutexLock lock(&mu_);
+    if (created_) return absl::AlreadyExistsError("the sandbox is already created");
+  }
+  if (options_.is_init && !req.hostname().empty() && ::sethostname(req.hostname().data(), req.hostname().size()) != 0) {
+    return ErrnoStatus(errno, StrCat("set the VM's hostname to ", req.hostname()));
+  }
+  ASSIGN_OR_RETURN(std::vector<std::string> held, storages_.AddStorages(id, req.storages(), options_.hotplug_timeout));
+  absl::MutexLock lock(&mu_);
+  created_ = true;
+  hostname_ = req.hostname();
+  sandbox_storages_ = std::move(held);
+  kLog.Info("sandbox created", {{"sandbox_id", id}, {"storages", sandbox_storages_.size()}});
+  return absl::OkStatus();
+}
+
+absl::Status Sandbox::DestroySandbox() {
+  std::map<std::string, std::unique_ptr<Container>> containers;
+  std::vector<std::string> sandbox_storages;
+  {
+    absl::MutexLock lock(&mu_);
+    containers.swap(containers_);
+    sandbox_storages.swap(sandbox_storages_);
+    created_ = false;
+  }
+  absl::Status first;
+  for (auto& [id, c] : containers) {
+    KillAll(*c);
+    absl::Status s = Teardown(std::move(c), kDestroyWait);
+    if (!s.ok() && first.ok()) first = s;
+  }
+  absl::Status s = storages_.RemoveStorages(sandbox_storages);
+  if (!s.ok() && first.ok()) first = s;
+  if (!containers.empty()) kLog.Info("sandbox destroyed", {{"containers", containers.size()}});
+  return first;
+}
+
+absl::Status Sandbox::CreateContainer(const agent::CreateContainerRequest& req) {
+  const std::string& cid = req.container_id();
+  RETURN_IF_ERROR(ValidateId("container id", cid));
+  if (!req.has_oci()) return absl::InvalidArgumentError(StrCat("container ", cid, ": OCI spec is missing"));
+  oci::Spec spec = req.oci();
+  if (absl::Status s = oci::ValidateSpec(spec); !s.ok()) {
+    return absl::InvalidArgumentError(StrCat("container ", cid, ": OCI spec: ", ToStd(s.message())));
+  }
+  if (spec.root().path().empty() || spec.root().path().front() != '/') {
+    return absl::InvalidArgumentError(StrCat("container ", cid, ": root.path \"", spec.root().path(),
+                                             "\" must be an absolute path in the guest"));
+  }
+  auto c = std::make_unique<Container>();
+  c->id = cid;
+  c->rootfs = spec.root().path();
+  {
+    absl::MutexLock lock(&mu_);
+    if (!created_) return absl::FailedPreconditionError("CreateSandbox must come before CreateContainer");
+    if (containers_.count(cid)) return absl::AlreadyExistsError(StrCat("container ", cid, " already exists"));
+    containers_[cid] = nullptr;  // reserved while it is being made
+  }
+  auto release = [&](absl::Status s) {
+    if (!c->storages.empty()) (void)storages_.RemoveStorages(c->storages);
+    absl::MutexLock lock(&mu_);
+    containers_.erase(cid);
+    return s;
+  };
+
+  auto held = storages_.AddStorages(cid, req.storages(), options_.hotplug_timeout);
+  if (!held.ok()) return release(held.status());
+  c->storages = std::move(*held);
+
+  DeviceContext dctx{block_devices_, options_.hotplug_timeout};
+  auto updates = CollectDeviceUpdates(req.devices(), devices_, dctx);
+  if (!updates.ok()) return release(updates.status());
+  if (absl::Status s = ApplyDeviceUpdates(spec, *updates); !s.ok()) return release(s);
+
+  struct stat st;
+  if (::stat(c->rootfs.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return release(absl::FailedPreconditionError(StrCat("container ", cid, ": rootfs ", c->rootfs, " is not a directory")));
+  }
+  InitPlan plan;
+  if (absl::Status s = BuildInitPlan(spec, c->rootfs, plan); !s.ok()) {
+    return release(absl::Status(s.code(), StrCat("container ", cid, ": ", ToStd(s.message()))));
+  }
+  c->init = std::make_shared<Process>(cid);
+  auto launched = LaunchInit(plan, options_.launch_timeout, [this, p = c->init](pid_t pid, bool) {
+    p->set_pid(pid);
+    reaper_.Watch(pid, [p](int status) { p->SetExited(status); });
+  });
+  if (!launched.ok()) {
+    return release(absl::Status(launched.status().code(), StrCat("container ", cid, ": ", ToStd(launched.status().message()))));
+  }
+  c->init->AttachStdio(std::move(launched->stdin_w), std::move(launched->stdout_r), std::move(launched->stderr_r));
+  c->launched = std::move(*launched);
+  kLog.Info("container created", {{"container_id", cid}, {"process_pid", c->init->pid()}, {"storages", c->storages.size()},
+                                  {"devices", req.devices_size()}});
+  absl::MutexLock lock(&mu_);
+  containers_[cid] = std::move(c);
+  return absl::OkStatus();
+}
+
+absl::Status Sandbox::StartContainer(const std::string& container_id) {
+  RETURN_IF_ERROR(ValidateId("container id", container_id));
+  absl::MutexLock lock(&mu_);
+  auto it = containers_.find(container_id);
+  if (it == containers_.end() || it->second == nullptr) {
+    return absl::NotFoundError(StrCat("container ", container_id, " does not exist"));
+  }
+  Container& c = *it->second;
+  if (c.started) return absl::FailedPreconditionError(StrCat("container ", container_id, " is already started"));
+  if (!c.init->running()) return absl::FailedPreconditionError(StrCat("container ", container_id, " has exited"));
+  RETURN_IF_ERROR(StartInit(c.launched, options_.launch_timeout));
+  c.started = true;
+  kLog.Info("container started", {{"container_id", container_id}});
+  return absl::OkStatus();
+}
+
+void Sandbox::KillAll(Container& c) {
+  // The init is PID 1 of the container's PID namespace: its death takes every process in
+  // it along. Execs are in that namespace too; signal them as well in case the init is gone.
+  if (c.init) (void)c.init->Signal(SIGKILL);
+  for (auto& [id, p] : c.execs) (void)p->Signal(SIGKILL);
+}
+
+absl::Status Sandbox::Teardown(std::unique_ptr<Container> c, absl::Duration wait) {
+  absl::Status first;
+  std::vector<std::shared_ptr<Process>> all;
+  if (c->init) all.push_back(c->init);
+  for (auto& [id, p] : c->execs) all.push_back(p);
+  for (auto& p : all) {
+    if (p->pid() <= 0) continue;
+    auto s = p->Wait(wait);
+    if (!s.ok() && first.ok()) first = s.status();
+  }
+  for (auto& p : all) p->CloseAll();
+  absl::Status s = storages_.RemoveStorages(c->storages);
+  if (!s.ok() && first.ok()) first = s;
+  kLog.Info("container removed", {{"container_id", c->id}});
+  return first;
+}
+
+absl::Status Sandbox::RemoveContainer(const std::string& container_id, absl::Duration timeout) {
+  RETURN_IF_ERROR(ValidateId("container id", container_id));
+  std::unique_ptr<Container> c;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = containers_.find(container_id);
+    if (it == containers_.end() || it->second == nullptr) {
+      return absl::NotFoundError(StrCat("container ", container_id, " does not exist"));
+    }
+    bool running = it->second->started && it->second->init->running();
+    for (auto& [id, p] : it->second->execs) running = running || p->running();
+    if (running && timeout == absl::ZeroDuration()) {
+      return absl::FailedPreconditionError(
+          StrCat("container ", container_id, " is running: signal it first, or remove it with a timeout to kill it"));
+    }
+    c = std::move(it->second);
+    containers_.erase(it);
+  }
+  KillAll(*c);  // what is left: a created-but-never-started init, or what a timeout allows to kill
+  return Teardown(std::move(c), timeout == absl::ZeroDuration() ? kDestroyWait : timeout);
+}
+
+absl::Status Sandbox::ExecProcess(const agent::ExecProcessRequest& req) {
+  const std::string& cid = req.container_id();
+  RETURN_IF_ERROR(ValidateId("container id", cid));
+  RETURN_IF_ERROR(ValidateId("exec id", req.exec_id()));
+  if (req.exec_id() == cid) return absl::InvalidArgumentError(StrCat("exec id ", req.exec_id(), " is the container's own"));
+  if (!req.has_process()) return absl::InvalidArgumentError(StrCat("exec ", req.exec_id(), ": process is missing"));
+  auto plan = std::make_unique<ExecPlan>();
+  if (absl::Status s = BuildExecPlan(req.process(), *plan); !s.ok()) {
+    return absl::InvalidArgumentError(StrCat("exec ", req.exec_id(), ": ", ToStd(s.message())));
+  }
+  absl::MutexLock lock(&mu_);  // held: an exec is quick, and the container must not go meanwhile
+  auto it = containers_.find(cid);
+  if (it == containers_.end() || it->second == nullptr) return absl::NotFoundError(StrCat("container ", cid, " does not exist"));
+  Container& c = *it->second;
+  if (!c.started || !c.init->running()) return absl::FailedPreconditionError(StrCat("container ", cid, " is not running"));
+  if (c.execs.count(req.exec_id())) {
+    return absl::AlreadyExistsError(StrCat("exec ", req.exec_id(), " already exists in container ", cid));
+  }
+  auto process = std::make_shared<Process>(req.exec_id());
+  auto launched = LaunchExec(c.init->pid(), *plan, options_.launch_timeout, [this, process](pid_t pid, bool is_process) {
+    if (!is_process) {
+      reaper_.Watch(pid, [](int) {});
+      return;
+    }
+    process->set_pid(pid);
+    reaper_.Watch(pid, [process](int status) { process->SetExited(status); });
+  });
+  if (!launched.ok()) {
+    return absl::Status(launched.status().code(), StrCat("exec ", req.exec_id(), ": ", ToStd(launched.status().message())));
+  }
+  process->AttachStdio(std::move(launched->stdin_w), std::move(launched->stdout_r), std::move(launched->stderr_r));
+  c.execs[req.exec_id()] = process;
+  kLog.Info("exec started", {{"container_id", cid}, {"exec_id", req.exec_id()}, {"process_pid", process->pid()}});
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<Process>> Sandbox::FindProcess(const std::string& container_id, const std::string& exec_id) {
+  RETURN_IF_ERROR(ValidateId("container id", container_id));
+  if (!exec_id.empty()) RETURN_IF_ERROR(ValidateId("exec id", exec_id));
+  absl::MutexLock lock(&mu_);
+  auto it = containers_.find(container_id);
+  if (it == containers_.end() || it->second == nullptr) {
+    return absl::NotFoundError(StrCat("container ", container_id, " does not exist"));
+  }
+  if (IsInit(container_id, exec_id)) return it->second->init;
+  auto e = it->second->execs.find(exec_id);
+  if (e == it->second->execs.end()) {
+    return absl::NotFoundError(StrCat("exec ", exec_id, " does not exist in container ", container_id));
+  }
+  return e->second;
+}
+
+absl::StatusOr<int> Sandbox::WaitProcess(const std::string& container_id, const std::string& exec_id) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Process> p, FindProcess(container_id, exec_id));
+  return p->Wait();
+}
+
+absl::Status Sandbox::SignalProcess(const std::string& container_id, const std::string& exec_id, uint32_t signal) {
+  if (signal == 0 || signal > static_cast<uint32_t>(SIGRTMAX)) {
+    return absl::InvalidArgumentError(StrCat("signal ", signal, " is not a signal number"));
+  }
+  if (!exec_id.empty()) {
+    ASSIGN_OR_RETURN(std::shared_ptr<Process> p, FindProcess(container_id, exec_id));
+    return p->Signal(static_cast<int>(signal));
+  }
+  // No exec id: every process of the container.
+  ASSIGN_OR_RETURN(std::shared_ptr<Process> init, FindProcess(container_id, ""));
+  absl::Status first = init->Signal(static_cast<int>(signal));
+  absl::MutexLock lock(&mu_);
+  auto it = containers_.find(container_id);
+  if (it != containers_.end() && it->second) {
+    for (auto& [id, p] : it->second->execs) {
+      if (p->running()) (void)p->Signal(static_cast<int>(signal));
+    }
+  }
+  return first;
+}
+
+absl::StatusOr<size_t> Sandbox::WriteStdin(const std::string& container_id, const std::string& exec_id,
+                                           const std::string& data) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Process> p, FindProcess(container_id, exec_id));
+  return p->WriteStdin(data);
+}
+
+absl::StatusOr<std::string> Sandbox::ReadStdout(const std::string& container_id, const std::string& exec_id, uint32_t len) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Process> p, FindProcess(container_id, exec_id));
+  return p->ReadStdout(len);
+}
+
+absl::StatusOr<std::string> Sandbox::ReadStderr(const std::string& container_id, const std::string& exec_id, uint32_t len) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Process> p, FindProcess(container_id, exec_id));
+  return p->ReadStderr(len);
+}
+
+absl::Status Sandbox::CloseStdin(const std::string& container_id, const std::string& exec_id) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Process> p, FindProcess(container_id, exec_id));
+  return p->CloseStdin();
+}
+
+size_t Sandbox::ContainerCount() const {
+  absl::MutexLock lock(&mu_);
+  return containers_.size();
+}
+
+}  // namespace kata::guest

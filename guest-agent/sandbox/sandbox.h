@@ -1,0 +1,96 @@
+#pragma once
+
+// The sandbox the agent serves: its containers and their processes. Every operation
+// validates its input and answers with an absl::Status naming the id or field at fault;
+// the gRPC service is a thin layer over this.
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "guest-agent/device/device_handler.h"
+#include "guest-agent/process/launcher.h"
+#include "guest-agent/process/process.h"
+#include "guest-agent/process/reaper.h"
+#include "guest-agent/storage/storage_manager.h"
+#include "protocols/agent.pb.h"
+
+namespace kata::guest {
+
+struct SandboxOptions {
+  std::string sandbox_dir;               // where containers' rootfs and workspaces live
+  absl::Duration hotplug_timeout = absl::Seconds(3);
+  absl::Duration launch_timeout = absl::Seconds(6);  // Kata's process launch timeout
+  bool is_init = false;                  // PID 1 in the VM: may set the VM's hostname
+};
+
+class Sandbox {
+ public:
+  Sandbox(SandboxOptions options, StorageManager& storages, const DeviceHandlerRegistry& devices,
+          BlockDeviceWaiter& block_devices, Reaper& reaper);
+  ~Sandbox();
+
+  absl::Status CreateSandbox(const agent::CreateSandboxRequest& req) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status DestroySandbox() ABSL_LOCKS_EXCLUDED(mu_);
+
+  absl::Status CreateContainer(const agent::CreateContainerRequest& req) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status StartContainer(const std::string& container_id) ABSL_LOCKS_EXCLUDED(mu_);
+  // Refuses a running container when `timeout` is 0; otherwise kills its processes and
+  // waits up to `timeout` for them before removing it.
+  absl::Status RemoveContainer(const std::string& container_id, absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status ExecProcess(const agent::ExecProcessRequest& req) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<int> WaitProcess(const std::string& container_id, const std::string& exec_id) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status SignalProcess(const std::string& container_id, const std::string& exec_id, uint32_t signal)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<size_t> WriteStdin(const std::string& container_id, const std::string& exec_id,
+                                    const std::string& data) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<std::string> ReadStdout(const std::string& container_id, const std::string& exec_id, uint32_t len)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<std::string> ReadStderr(const std::string& container_id, const std::string& exec_id, uint32_t len)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status CloseStdin(const std::string& container_id, const std::string& exec_id) ABSL_LOCKS_EXCLUDED(mu_);
+
+  size_t ContainerCount() const ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  struct Container {
+    std::string id;
+    std::string rootfs;
+    std::vector<std::string> storages;  // mount points held in the StorageManager
+    std::shared_ptr<Process> init;
+    Launched launched;                  // the init's start and status pipes
+    bool started = false;
+    std::map<std::string, std::shared_ptr<Process>> execs;
+  };
+
+  absl::StatusOr<std::shared_ptr<Process>> FindProcess(const std::string& container_id, const std::string& exec_id)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  std::shared_ptr<Process> Track(std::string exec_id, Launched& l);
+  void KillAll(Container& c);
+  absl::Status Teardown(std::unique_ptr<Container> c, absl::Duration wait);
+
+  const SandboxOptions options_;
+  StorageManager& storages_;
+  const DeviceHandlerRegistry& devices_;
+  BlockDeviceWaiter& block_devices_;
+  Reaper& reaper_;
+
+  mutable absl::Mutex mu_;
+  bool created_ ABSL_GUARDED_BY(mu_) = false;
+  std::string hostname_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> sandbox_storages_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::unique_ptr<Container>> containers_ ABSL_GUARDED_BY(mu_);
+};
+
+// The agent's answer to GetGuestDetails: memory block size, kernel release, agent details.
+agent::GuestDetailsResponse GuestDetails(const agent::GuestDetailsRequest& req,
+                                         const std::vector<std::string>& storage_handlers,
+                                         const std::vector<std::string>& device_handlers,
+                                         const std::string& sysfs_root = "/sys");
+
+}  // namespace kata::guest
