@@ -1,0 +1,107 @@
+// kata-agent-ctl for real: a session against a kata-agent running on this host (root).
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "libkata/testing/test_support.h"
+
+using kata::testing::MakeDirs;
+using kata::testing::ReadFile;
+using kata::testing::WriteFile;
+
+namespace {
+
+struct Session {
+  kata::testing::TempDir tmp;
+  std::string sock = tmp.Sub("agent.sock");
+  std::string sandbox = tmp.Sub("sandbox");
+  pid_t agent = -1;
+
+  Session() {
+    agent = ::fork();
+    REQUIRE(agent >= 0);
+    if (agent == 0) {
+      const int fd = ::open(tmp.Sub("agent.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(fd, 2);
+      ::execl(KATA_AGENT_BIN, KATA_AGENT_BIN, "--listen", ("unix:" + sock).c_str(), "--sandbox-dir", sandbox.c_str(), nullptr);
+      ::_exit(127);
+    }
+    for (int i = 0; i < 500 && ::access(sock.c_str(), F_OK) != 0; ++i) ::usleep(10000);
+    REQUIRE(::access(sock.c_str(), F_OK) == 0);
+    // A bundle whose rootfs is busybox-static, under the agent's sandbox dir.
+    const std::string bundle = sandbox + "/c1";
+    for (const char* d : {"rootfs/bin", "rootfs/proc"}) MakeDirs(bundle + "/" + d);
+    std::filesystem::copy_file("/bin/busybox", bundle + "/rootfs/bin/busybox");
+    std::filesystem::create_symlink("busybox", bundle + "/rootfs/bin/sh");
+    WriteFile(bundle + "/config.json", R"({"ociVersion": "1.1.0", "root": {"path": "rootfs"},
+      "process": {"args": ["sh", "-c", "echo hello; exit 3"], "cwd": "/", "env": ["PATH=/bin"]},
+      "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}]})");
+    WriteFile(tmp.Sub("storages.json"), R"([{"driver": "local", "mount_point": ")" + bundle + R"(/rootfs",
+      "options": ["mode=0755"]}])");
+  }
+  ~Session() {
+    ::kill(agent, SIGTERM);
+    int st;
+    ::waitpid(agent, &st, 0);
+  }
+
+  // Runs kata-agent-ctl; returns its exit code, stdout in `out`, stderr in `err`.
+  int Ctl(const std::string& args, std::string& out, std::string& err, const std::string& stdin_text = "") {
+    WriteFile(tmp.Sub("stdin"), stdin_text);
+    const std::string cmd = std::string(KATA_AGENT_CTL_BIN) + " --server-address unix://" + sock + " " + args + " <" +
+                            tmp.Sub("stdin") + " >" + tmp.Sub("out") + " 2>" + tmp.Sub("err");
+    const int rc = std::system(cmd.c_str());
+    out = ReadFile(tmp.Sub("out"));
+    err = ReadFile(tmp.Sub("err"));
+    return WEXITSTATUS(rc);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("agent-ctl: a whole session, one command per -c", "[agentctl][root]") {
+  KATA_REQUIRE_ROOT();
+  Session s;
+  std::string out, err;
+  const int rc = s.Ctl("-c Check -c 'CreateSandbox hostname=sb' -c 'CreateContainer container_id=c1 bundle=" + s.sandbox +
+                           "/c1 storages=json://" + s.tmp.Sub("storages.json") + "' -c 'StartContainer container_id=c1'"
+                           " -c 'ReadStdout container_id=c1 len=100' -c 'WaitProcess container_id=c1'"
+                           " -c 'RemoveContainer container_id=c1' -c 'GetGuestDetails mem_block_size=true'"
+                           " -c DestroySandbox",
+                       out, err);
+  INFO(out << "\n" << err);
+  REQUIRE(rc == 0);
+  CHECK(out.find("{\"status\":\"SERVING\"}\n") == 0);
+  CHECK(out.find("{\"data\":\"aGVsbG8K\"}") != std::string::npos);  // "hello\n", base64 as proto3 JSON does bytes
+  CHECK(out.find("{\"status\":3}") != std::string::npos);
+  CHECK(out.find("\"kernel_release\"") != std::string::npos);
+  CHECK(err.find("CreateContainer: ") != std::string::npos);  // a timing line per call
+  CHECK(err.find(" ms\n") != std::string::npos);
+}
+
+TEST_CASE("agent-ctl: --repeat, interactive mode, and errors", "[agentctl][root]") {
+  KATA_REQUIRE_ROOT();
+  Session s;
+  std::string out, err;
+  REQUIRE(s.Ctl("--repeat 3 -c Check", out, err) == 0);
+  CHECK(std::count(out.begin(), out.end(), '\n') == 3);
+  // Interactive: commands from stdin; a failing one does not end the session.
+  REQUIRE(s.Ctl("-i", out, err, "Check\n# a comment\nStartContainer container_id=nope\nVersion\nquit\nCheck\n") == 0);
+  CHECK(std::count(out.begin(), out.end(), '\n') == 2);
+  CHECK(out.find("agent_version") != std::string::npos);
+  CHECK(err.find("NOT_FOUND") != std::string::npos);
+  // Non-interactive: the first failure is the exit code.
+  CHECK(s.Ctl("-c 'StartContainer container_id=../x' -c Check", out, err) == 1);
+  CHECK(err.find("INVALID_ARGUMENT") != std::string::npos);
+  CHECK(out.empty());
+  CHECK(s.Ctl("-c 'Bogus x=1'", out, err) == 1);
+  CHECK(err.find("unknown command") != std::string::npos);
+  std::string o2, e2;
+  const std::string cmd = std::string(KATA_AGENT_CTL_BIN) + " --server-address tcp://x -c Check 2>/dev/null";
+  CHECK(WEXITSTATUS(std::system(cmd.c_str())) == 1);
+}
