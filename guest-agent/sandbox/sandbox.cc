@@ -65,6 +65,7 @@ absl::Status Sandbox::DestroySandbox() {
   }
   absl::Status first;
   for (auto& [id, c] : containers) {
+    if (c == nullptr) continue;  // being created right now: its CreateContainer cleans up after itself
     KillAll(*c);
     absl::Status s = Teardown(std::move(c), kDestroyWait);
     if (!s.ok() && first.ok()) first = s;
@@ -132,9 +133,18 @@ absl::Status Sandbox::CreateContainer(const agent::CreateContainerRequest& req) 
   c->launched = std::move(*launched);
   kLog.Info("container created", {{"container_id", cid}, {"process_pid", c->init->pid()}, {"storages", c->storages.size()},
                                   {"devices", req.devices_size()}});
-  absl::MutexLock lock(&mu_);
-  containers_[cid] = std::move(c);
-  return absl::OkStatus();
+  {
+    absl::MutexLock lock(&mu_);
+    auto slot = containers_.find(cid);
+    if (slot != containers_.end()) {
+      slot->second = std::move(c);
+      return absl::OkStatus();
+    }
+  }
+  // DestroySandbox ran meanwhile: this container must not outlive its sandbox.
+  KillAll(*c);
+  (void)Teardown(std::move(c), options_.launch_timeout);
+  return absl::AbortedError(StrCat("container ", cid, ": the sandbox was destroyed while it was being created"));
 }
 
 absl::Status Sandbox::StartContainer(const std::string& container_id) {

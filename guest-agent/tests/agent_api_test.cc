@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <future>
 
 #include <grpcpp/grpcpp.h>
 
@@ -408,4 +409,36 @@ TEST_CASE("agent: DestroySandbox with running containers leaves nothing", "[agen
   }
   CHECK(kata::mount::ListMountsUnder(f.tmp.path())->empty());
   CHECK_FALSE(std::filesystem::exists(f.agent.sandbox_dir() + "/shared"));
+}
+
+TEST_CASE("agent: DestroySandbox while a container is being created", "[agent][root]") {
+  KATA_REQUIRE_ROOT();
+  Fixture f;
+  // A block storage whose device never comes: CreateContainer waits (the agent's hotplug
+  // timeout is 1s here) while DestroySandbox runs; the agent must survive both.
+  auto pending = std::async(std::launch::async, [&] {
+    agent::CreateContainerRequest req;
+    req.set_container_id("slow");
+    *req.mutable_oci() = MakeSpec(f.rootfs, {"true"});
+    agent::Storage* s = req.add_storages();
+    s->set_driver("blk");
+    s->set_source("/dev/loop1048000");
+    s->set_fstype("ext4");
+    s->set_mount_point(f.agent.sandbox_dir() + "/slow/data");
+    google::protobuf::Empty e;
+    grpc::ClientContext ctx;
+    return f.agent.stub().CreateContainer(&ctx, req, &e);
+  });
+  ::usleep(300 * 1000);
+  agent::DestroySandboxRequest req;
+  google::protobuf::Empty e;
+  grpc::ClientContext ctx;
+  REQUIRE(f.agent.stub().DestroySandbox(&ctx, req, &e).ok());
+  const grpc::Status created = pending.get();
+  CHECK(created.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED);
+  agent::CheckRequest check;
+  agent::HealthCheckResponse health;
+  grpc::ClientContext hctx;
+  CHECK(f.agent.health().Check(&hctx, check, &health).ok());  // still serving
+  CHECK_FALSE(std::filesystem::exists(f.agent.sandbox_dir() + "/slow"));
 }
