@@ -7,6 +7,8 @@
 #include <cerrno>
 
 #include "libkata/base/errno_status.h"
+#include "libkata/base/file_util.h"
+#include "libkata/base/status_macros.h"
 #include "libkata/base/str_cat.h"
 
 namespace kata::guest {
@@ -60,16 +62,8 @@ absl::Status Process::Signal(int sig) {
 absl::StatusOr<size_t> Process::WriteStdin(std::string_view data) {
   absl::MutexLock lock(&io_mu_);
   if (!stdin_.valid()) return absl::FailedPreconditionError(StrCat("stdin of ", exec_id_, " is closed"));
-  size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::write(stdin_.get(), data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus(errno, StrCat("write stdin of ", exec_id_));
-    }
-    done += static_cast<size_t>(n);
-  }
-  return done;
+  RETURN_IF_ERROR(WriteAll(stdin_.get(), data, StrCat("stdin of ", exec_id_)));
+  return data.size();
 }
 
 absl::Status Process::CloseStdin() {

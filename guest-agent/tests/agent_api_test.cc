@@ -33,53 +33,33 @@ const char kAgentBin[] = KATA_AGENT_BIN;
 class AgentProcess {
  public:
   explicit AgentProcess(const kata::testing::TempDir& tmp)
-      : socket_(tmp.Sub("agent.sock")), sandbox_dir_(tmp.Sub("sandbox")), log_(tmp.Sub("agent.log")) {
-    pid_ = ::fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(fd, 2);
-      ::execl(kAgentBin, kAgentBin, "--listen", ("unix:" + socket_).c_str(), "--sandbox-dir", sandbox_dir_.c_str(),
-              "--log-level", "debug", "--hotplug-timeout", "1s", nullptr);
-      ::_exit(127);
-    }
-    for (int i = 0; i < 500 && ::access(socket_.c_str(), F_OK) != 0; ++i) ::usleep(10000);
-    REQUIRE(::access(socket_.c_str(), F_OK) == 0);
+      : socket_(tmp.Sub("agent.sock")), sandbox_dir_(tmp.Sub("sandbox")), log_(tmp.Sub("agent.log")),
+        daemon_({kAgentBin, "--listen", "unix:" + socket_, "--sandbox-dir", sandbox_dir_, "--log-level", "debug",
+                 "--hotplug-timeout", "1s"},
+                log_) {
+    daemon_.WaitForPath(socket_);
     channel_ = grpc::CreateChannel("unix:" + socket_, grpc::InsecureChannelCredentials());
     stub_ = agent::AgentService::NewStub(channel_);
     health_ = agent::Health::NewStub(channel_);
-  }
-  ~AgentProcess() { Stop(); }
-
-  void Stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    int status;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
   }
 
   agent::AgentService::Stub& stub() { return *stub_; }
   agent::Health::Stub& health() { return *health_; }
   const std::string& sandbox_dir() const { return sandbox_dir_; }
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return daemon_.pid(); }
   std::string log() const { return kata::testing::ReadFile(log_); }
 
  private:
   std::string socket_, sandbox_dir_, log_;
-  pid_t pid_ = -1;
+  kata::testing::Daemon daemon_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<agent::AgentService::Stub> stub_;
   std::unique_ptr<agent::Health::Stub> health_;
 };
 
-// A busybox-static rootfs at `dir`.
+// A busybox-static rootfs at `dir` with a file only the container has.
 void MakeBusyboxRootfs(const std::string& dir) {
-  for (const char* d : {"bin", "proc", "dev", "tmp", "etc", "sys"}) MakeDirs(dir + "/" + d);
-  std::filesystem::copy_file("/bin/busybox", dir + "/bin/busybox");
-  for (const char* applet : {"sh", "echo", "cat", "ps", "sleep", "hostname", "ls", "true", "id", "wc"}) {
-    std::filesystem::create_symlink("busybox", dir + "/bin/" + applet);
-  }
+  kata::testing::MakeBusyboxRootfs(dir);
   WriteFile(dir + "/etc/marker", "inside the container\n");
 }
 

@@ -20,34 +20,18 @@ struct Session {
   kata::testing::TempDir tmp;
   std::string sock = tmp.Sub("agent.sock");
   std::string sandbox = tmp.Sub("sandbox");
-  pid_t agent = -1;
+  kata::testing::Daemon agent{{KATA_AGENT_BIN, "--listen", "unix:" + sock, "--sandbox-dir", sandbox}, tmp.Sub("agent.log")};
 
   Session() {
-    agent = ::fork();
-    REQUIRE(agent >= 0);
-    if (agent == 0) {
-      const int fd = ::open(tmp.Sub("agent.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(fd, 2);
-      ::execl(KATA_AGENT_BIN, KATA_AGENT_BIN, "--listen", ("unix:" + sock).c_str(), "--sandbox-dir", sandbox.c_str(), nullptr);
-      ::_exit(127);
-    }
-    for (int i = 0; i < 500 && ::access(sock.c_str(), F_OK) != 0; ++i) ::usleep(10000);
-    REQUIRE(::access(sock.c_str(), F_OK) == 0);
+    agent.WaitForPath(sock);
     // A bundle whose rootfs is busybox-static, under the agent's sandbox dir.
     const std::string bundle = sandbox + "/c1";
-    for (const char* d : {"rootfs/bin", "rootfs/proc"}) MakeDirs(bundle + "/" + d);
-    std::filesystem::copy_file("/bin/busybox", bundle + "/rootfs/bin/busybox");
-    std::filesystem::create_symlink("busybox", bundle + "/rootfs/bin/sh");
+    kata::testing::MakeBusyboxRootfs(bundle + "/rootfs");
     WriteFile(bundle + "/config.json", R"({"ociVersion": "1.1.0", "root": {"path": "rootfs"},
       "process": {"args": ["sh", "-c", "echo hello; exit 3"], "cwd": "/", "env": ["PATH=/bin"]},
       "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}]})");
     WriteFile(tmp.Sub("storages.json"), R"([{"driver": "local", "mount_point": ")" + bundle + R"(/rootfs",
       "options": ["mode=0755"]}])");
-  }
-  ~Session() {
-    ::kill(agent, SIGTERM);
-    int st;
-    ::waitpid(agent, &st, 0);
   }
 
   // Runs kata-agent-ctl; returns its exit code, stdout in `out`, stderr in `err`.

@@ -46,6 +46,18 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path, size_t max
   return out;
 }
 
+absl::Status WriteAll(int fd, std::string_view data, std::string_view what) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus(errno, StrCat("write ", what));
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status WriteFileAtomically(const std::string& path, std::string_view content,
                                  mode_t mode) {
   std::string tmp = StrCat(path, ".tmp-XXXXXX");
@@ -55,14 +67,9 @@ absl::Status WriteFileAtomically(const std::string& path, std::string_view conte
     ::unlink(tmp.c_str());
     return ErrnoStatus(err, what);
   };
-  size_t done = 0;
-  while (done < content.size()) {
-    const ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail(errno, StrCat("write ", tmp));
-    }
-    done += static_cast<size_t>(n);
+  if (absl::Status s = WriteAll(fd.get(), content, tmp); !s.ok()) {
+    ::unlink(tmp.c_str());
+    return s;
   }
   if (::fchmod(fd.get(), mode) != 0) return fail(errno, StrCat("chmod ", tmp));
   if (::fsync(fd.get()) != 0) return fail(errno, StrCat("fsync ", tmp));

@@ -15,6 +15,9 @@ namespace kata {
 absl::StatusOr<std::string> ReadFileToString(const std::string& path,
                                              size_t max_bytes = 16u << 20);
 
+// Writes all of `data` to `fd`, retrying short writes and EINTR; the errno on failure.
+absl::Status WriteAll(int fd, std::string_view data, std::string_view what);
+
 // Writes `content` to `path` atomically: a temporary file beside it, fsync, rename. On any
 // failure the temporary file is removed and `path` is untouched.
 absl::Status WriteFileAtomically(const std::string& path, std::string_view content,

@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "fmt/format.h"
 #include "libkata/base/errno_status.h"
+#include "libkata/base/file_util.h"
 #include "libkata/base/json_escape.h"
 
 namespace kata::log {
@@ -72,15 +73,9 @@ FdSink::~FdSink() {
 }
 
 void FdSink::Write(std::string_view line) {
-  // One write per line keeps lines whole between processes appending to one file.
-  while (!line.empty()) {
-    const ssize_t n = ::write(fd_, line.data(), line.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return;  // nowhere left to report a logging failure
-    }
-    line.remove_prefix(static_cast<size_t>(n));
-  }
+  // One write per line keeps lines whole between processes appending to one file; a
+  // failure has nowhere left to be reported.
+  (void)WriteAll(fd_, line, "log line");
 }
 
 absl::StatusOr<std::unique_ptr<Sink>> OpenFileSink(const std::string& path) {

@@ -1,6 +1,9 @@
 #include "libkata/testing/test_support.h"
 
+#include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <linux/capability.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
@@ -70,6 +73,42 @@ TempDir::~TempDir() {
         return 0;
       },
       64, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
+Daemon::Daemon(std::vector<std::string> argv, const std::string& log_path) {
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  pid_ = ::fork();
+  REQUIRE(pid_ >= 0);
+  if (pid_ == 0) {
+    const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd >= 0) ::dup2(fd, 2);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+}
+
+void Daemon::Stop() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGTERM);
+  int status;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+void Daemon::WaitForPath(const std::string& path, int timeout_ms) const {
+  for (int waited = 0; waited < timeout_ms && ::access(path.c_str(), F_OK) != 0; waited += 10) ::usleep(10000);
+  INFO(path << " did not appear within " << timeout_ms << " ms");
+  REQUIRE(::access(path.c_str(), F_OK) == 0);
+}
+
+void MakeBusyboxRootfs(const std::string& dir) {
+  for (const char* d : {"bin", "proc", "dev", "tmp", "etc", "sys"}) MakeDirs(dir + "/" + d);
+  std::filesystem::copy_file("/bin/busybox", dir + "/bin/busybox");
+  for (const char* applet : {"sh", "echo", "cat", "ps", "sleep", "hostname", "ls", "true", "id", "wc"}) {
+    std::filesystem::create_symlink("busybox", dir + "/bin/" + applet);
+  }
 }
 
 void MakeDirs(const std::string& path) {

@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #define CATCH_CONFIG_PREFIX_ALL_OFF
 #include <catch2/catch.hpp>
@@ -37,6 +38,27 @@ class TempDir {
 
 // mkdir -p; REQUIREs success.
 void MakeDirs(const std::string& path);
+
+// A daemon started for a test (argv[0] is its path), stderr to `log_path`; stopped with
+// SIGTERM and reaped when it goes.
+class Daemon {
+ public:
+  Daemon(std::vector<std::string> argv, const std::string& log_path);
+  ~Daemon() { Stop(); }
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+  void Stop();
+  int pid() const { return pid_; }
+  // REQUIREs that `path` (the daemon's socket) appears within `timeout_ms`.
+  void WaitForPath(const std::string& path, int timeout_ms = 5000) const;
+
+ private:
+  int pid_ = -1;
+};
+
+// A rootfs of busybox-static at `dir`: bin/ with the applets as links, and empty proc, dev,
+// tmp, etc, sys.
+void MakeBusyboxRootfs(const std::string& dir);
 
 // Writes `content` to `path` (creating or truncating it); REQUIREs success.
 void WriteFile(const std::string& path, std::string_view content);
