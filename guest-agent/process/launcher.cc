@@ -16,6 +16,7 @@
 
 #include "guest-agent/process/child_steps.h"
 #include "libkata/base/errno_status.h"
+#include "libkata/base/file_util.h"
 #include "libkata/base/str_cat.h"
 
 namespace kata::guest {
@@ -35,12 +36,21 @@ absl::StatusOr<Pipe> MakePipe() {
 struct InitArgs {
   InitPlan* plan;
   int stdin_r, stdout_w, stderr_w, start_r, status_w;
+  int mapped_r;  // user namespace: one byte once the agent has written our id maps
 };
 
 int InitMain(void* arg) {
   const InitArgs& a = *static_cast<InitArgs*>(arg);
   const InitPlan& p = *a.plan;
   const int st = a.status_w;
+  if (a.mapped_r >= 0) {
+    char mapped = 0;
+    ssize_t n;
+    do {
+      n = ::read(a.mapped_r, &mapped, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) ::_exit(127);  // the agent could not map us: go without a word
+  }
   // Nothing we mount may propagate back to the agent's namespace.
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) ChildFail(st, kStepMountPrivate, errno);
   if (::mount(p.rootfs.c_str(), p.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
@@ -150,9 +160,13 @@ absl::StatusOr<Launched> LaunchInit(InitPlan& plan, absl::Duration timeout, cons
   if (!stdio.ok()) return stdio.status();
   auto start = MakePipe();
   auto status = MakePipe();
+  auto mapped = MakePipe();
   if (!start.ok()) return start.status();
   if (!status.ok()) return status.status();
-  InitArgs args{&plan, stdio->in.r.get(), stdio->out.w.get(), stdio->err.w.get(), start->r.get(), status->w.get()};
+  if (!mapped.ok()) return mapped.status();
+  const bool userns = (plan.clone_flags & CLONE_NEWUSER) != 0;
+  InitArgs args{&plan, stdio->in.r.get(), stdio->out.w.get(), stdio->err.w.get(), start->r.get(), status->w.get(),
+                userns ? mapped->r.get() : -1};
   std::vector<char> stack(256 * 1024);
   const pid_t pid = ::clone(InitMain, stack.data() + stack.size(), plan.clone_flags | SIGCHLD, &args);
   if (pid < 0) return ErrnoStatus(errno, "clone the container init");
@@ -163,6 +177,25 @@ absl::StatusOr<Launched> LaunchInit(InitPlan& plan, absl::Duration timeout, cons
   stdio->err.w.reset();
   start->r.reset();
   status->w.reset();
+  mapped->r.reset();
+  if (userns) {
+    // The child waits for its maps: until then it has no uids in its namespace.
+    for (const auto& [file, map] : {std::pair<const char*, const std::string*>{"uid_map", &plan.uid_map},
+                                    {"gid_map", &plan.gid_map}}) {
+      const std::string path = StrCat("/proc/", pid, "/", file);
+      UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+      absl::Status written = fd.valid() ? WriteAll(fd.get(), *map, path) : ErrnoStatus(errno, StrCat("open ", path));
+      if (!written.ok()) {
+        ::kill(pid, SIGKILL);
+        return absl::Status(written.code(), StrCat("map the container's user namespace: ", ToStd(written.message())));
+      }
+    }
+    const char go = 1;
+    if (::write(mapped->w.get(), &go, 1) != 1) {
+      ::kill(pid, SIGKILL);
+      return ErrnoStatus(errno, "release the container init after mapping its ids");
+    }
+  }
   Launched l{pid, std::move(stdio->in.w), std::move(stdio->out.r), std::move(stdio->err.r), std::move(start->w),
              std::move(status->r)};
   auto report = ReadReport(l.status_r.get(), timeout, "create the container init");
@@ -187,10 +220,20 @@ absl::Status StartInit(Launched& init, absl::Duration timeout) {
 }
 
 absl::StatusOr<Launched> LaunchExec(pid_t init_pid, ExecPlan& plan, absl::Duration timeout, const OnPid& on_pid) {
-  // Namespace fds opened here, joined in the child: mnt last (it changes what paths mean).
+  // Namespace fds opened here, joined in the child: the user namespace first (it grants the
+  // rights to join the others), mnt last (it changes what paths mean). Namespaces the
+  // container shares with the agent are skipped: joining the user namespace one is in is
+  // EINVAL, and once in the container's user namespace the agent's own (say, the network
+  // namespace the container did not get a new one of) can no longer be joined.
   std::vector<UniqueFd> ns;
-  for (const char* name : {"ipc", "uts", "net", "pid", "mnt"}) {
-    UniqueFd fd(::open(StrCat("/proc/", init_pid, "/ns/", name).c_str(), O_RDONLY | O_CLOEXEC));
+  for (const char* name : {"user", "ipc", "uts", "net", "pid", "mnt"}) {
+    const std::string path = StrCat("/proc/", init_pid, "/ns/", name);
+    struct stat theirs, ours;
+    if (::stat(path.c_str(), &theirs) == 0 && ::stat(StrCat("/proc/self/ns/", name).c_str(), &ours) == 0 &&
+        theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev) {
+      continue;
+    }
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd.valid()) return ErrnoStatus(errno, StrCat("open the container's ", name, " namespace"));
     ns.push_back(std::move(fd));
   }

@@ -34,6 +34,9 @@ struct InitPlan {
   std::vector<std::string> masked;    // absolute paths inside rootfs
   std::vector<std::string> readonly;  // absolute paths inside rootfs
   std::string hostname;
+  // With CLONE_NEWUSER: the /proc/<pid>/{uid,gid}_map contents the agent writes before the
+  // child goes on ("0 100000 65536\n").
+  std::string uid_map, gid_map;
 };
 
 // The agent's ends of a new process's pipes, and its pid.

@@ -24,11 +24,26 @@ absl::StatusOr<int> NamespaceFlags(const oci::Spec& spec) {
       if (ns.path().empty()) flags |= CLONE_NEWNET;  // a path names the sandbox's: the VM's own
     } else if (t == "cgroup") {
       flags |= CLONE_NEWCGROUP;
+    } else if (t == "user") {
+      if (!ns.path().empty()) return absl::InvalidArgumentError("linux.namespaces: joining a user namespace by path is not supported");
+      flags |= CLONE_NEWUSER;
     } else {
       return absl::InvalidArgumentError(StrCat("linux.namespaces: \"", t, "\" namespaces are not supported"));
     }
   }
   return flags;
+}
+
+// "containerID hostID size" lines for /proc/<pid>/{uid,gid}_map.
+absl::StatusOr<std::string> IdMap(const google::protobuf::RepeatedPtrField<oci::LinuxIDMapping>& maps,
+                                  std::string_view field) {
+  if (maps.empty()) {
+    return absl::InvalidArgumentError(StrCat("linux.", field, ": required with a user namespace"));
+  }
+  if (maps.size() > 340) return absl::InvalidArgumentError(StrCat("linux.", field, ": more than 340 lines"));
+  std::string out;
+  for (const auto& m : maps) out += StrCat(m.container_id(), " ", m.host_id(), " ", m.size(), "\n");
+  return out;
 }
 
 absl::StatusOr<MountStep> PlanMount(const oci::Mount& m, const std::string& rootfs) {
@@ -65,6 +80,10 @@ absl::Status BuildInitPlan(const oci::Spec& spec, const std::string& rootfs, Ini
   if (!spec.has_process()) return absl::InvalidArgumentError("process: required to create a container");
   RETURN_IF_ERROR(BuildExecPlan(spec.process(), plan.exec));
   ASSIGN_OR_RETURN(plan.clone_flags, NamespaceFlags(spec));
+  if (plan.clone_flags & CLONE_NEWUSER) {
+    ASSIGN_OR_RETURN(plan.uid_map, IdMap(spec.linux().uid_mappings(), "uidMappings"));
+    ASSIGN_OR_RETURN(plan.gid_map, IdMap(spec.linux().gid_mappings(), "gidMappings"));
+  }
   plan.rootfs = rootfs;
   plan.hostname = spec.hostname();
   plan.mounts.clear();
