@@ -74,11 +74,6 @@ std::string KeyText(const DeviceKey& k) {
   return StrCat(std::string(1, std::get<0>(k)), " ", std::get<1>(k), ":", std::get<2>(k));
 }
 
-struct PlannedDevice {
-  int index;
-  const DeviceUpdate* update;
-};
-
 }  // namespace
 
 absl::StatusOr<std::vector<DeviceUpdate>> CollectDeviceUpdates(
@@ -114,8 +109,6 @@ absl::Status ApplyDeviceUpdates(oci::Spec& spec, const std::vector<DeviceUpdate>
   const auto& devices = spec.linux().devices();
   std::vector<int> device_of_update(updates.size(), -1);
   GuestNumbers guest_of_host(updates.size());
-  std::vector<PlannedDevice> planned;
-  planned.reserve(updates.size());
   for (int i = 0; i < devices.size() && !by_path.empty(); ++i) {
     const oci::LinuxDevice& d = devices.Get(i);
     auto it = by_path.find(d.path());
@@ -133,7 +126,6 @@ absl::Status ApplyDeviceUpdates(oci::Spec& spec, const std::vector<DeviceUpdate>
     if (!guest_of_host.Add(host, {u.major, u.minor})) {
       return absl::InvalidArgumentError(StrCat("conflicting resource updates for ", KeyText(host)));
     }
-    planned.push_back({i, &u});
   }
   for (size_t k = 0; k < updates.size(); ++k) {
     if (device_of_update[k] < 0) {
@@ -143,11 +135,12 @@ absl::Status ApplyDeviceUpdates(oci::Spec& spec, const std::vector<DeviceUpdate>
 
   // 3. Apply: each device and each rule is visited once, matched on its ORIGINAL numbers.
   auto* linux = spec.mutable_linux();
-  for (const PlannedDevice& p : planned) {
-    oci::LinuxDevice* d = linux->mutable_devices(p.index);
-    d->set_major(p.update->major);
-    d->set_minor(p.update->minor);
-    if (p.update->final_path) d->set_path(*p.update->final_path);
+  for (size_t k = 0; k < updates.size(); ++k) {
+    const DeviceUpdate& u = updates[k];
+    oci::LinuxDevice* d = linux->mutable_devices(device_of_update[k]);
+    d->set_major(u.major);
+    d->set_minor(u.minor);
+    if (u.final_path) d->set_path(*u.final_path);
   }
   if (linux->has_resources() && !guest_of_host.empty()) {
     for (oci::LinuxDeviceCgroup& rule : *linux->mutable_resources()->mutable_devices()) {
