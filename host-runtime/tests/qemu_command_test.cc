@@ -1,0 +1,120 @@
+#include <algorithm>
+
+#include "host-runtime/vm/qemu_command.h"
+#include "libkata/testing/test_support.h"
+
+using kata::config::Accel;
+using kata::config::AgentChannel;
+using kata::runtime::BuildQemuCommand;
+using kata::runtime::VmLaunch;
+
+namespace {
+
+VmLaunch Launch() {
+  VmLaunch l;
+  l.sandbox_id = "sb1";
+  l.hypervisor.kernel = "/var/lib/kata/vmlinux";
+  l.hypervisor.initrd = "/var/lib/kata/initrd.img";
+  l.hypervisor.memory_mib = 512;
+  l.hypervisor.vcpus = 2;
+  l.hypervisor.hotplug_root_ports = 3;
+  l.hypervisor.kernel_params = "agent.log=debug";
+  l.accel = Accel::kTcg;
+  l.channel = AgentChannel::kSerial;
+  l.firmware = "/usr/share/qemu/qboot.rom";
+  l.qmp_socket = "/run/kata-cpp/sb1/qmp.sock";
+  l.console_log = "/run/kata-cpp/sb1/console.log";
+  l.agent_socket = "/run/kata-cpp/sb1/agent.sock";
+  return l;
+}
+
+// The value after `flag`, for flags given once.
+std::string After(const std::vector<std::string>& argv, const std::string& flag) {
+  auto it = std::find(argv.begin(), argv.end(), flag);
+  return it == argv.end() || it + 1 == argv.end() ? "" : *(it + 1);
+}
+
+std::vector<std::string> AllAfter(const std::vector<std::string>& argv, const std::string& flag) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i + 1 < argv.size(); ++i) {
+    if (argv[i] == flag) out.push_back(argv[i + 1]);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("qemu command: a TCG sandbox on q35 with qboot, root ports and the serial channel", "[qemu]") {
+  auto argv = BuildQemuCommand(Launch());
+  INFO(argv.status());
+  REQUIRE(argv.ok());
+  CHECK(argv->front() == "/usr/bin/qemu-system-x86_64");
+  CHECK(After(*argv, "-machine") == "q35,accel=tcg");
+  CHECK(After(*argv, "-cpu") == "max");
+  CHECK(After(*argv, "-m") == "512M");
+  CHECK(After(*argv, "-smp") == "2");
+  CHECK(After(*argv, "-bios") == "/usr/share/qemu/qboot.rom");
+  CHECK(After(*argv, "-kernel") == "/var/lib/kata/vmlinux");
+  CHECK(After(*argv, "-qmp") == "unix:/run/kata-cpp/sb1/qmp.sock,server=on,wait=off");
+  CHECK(After(*argv, "-serial") == "file:/run/kata-cpp/sb1/console.log");
+  for (const char* flag : {"-nodefaults", "-no-reboot", "-no-user-config"}) {
+    CHECK(std::count(argv->begin(), argv->end(), flag) == 1);
+  }
+  const auto devices = AllAfter(*argv, "-device");
+  REQUIRE(devices.size() == 3 + 2);
+  CHECK(devices[0] == "pcie-root-port,id=rp0,bus=pcie.0,chassis=1,slot=0,addr=0x2");
+  CHECK(devices[2] == "pcie-root-port,id=rp2,bus=pcie.0,chassis=3,slot=2,addr=0x4");
+  CHECK(devices[3] == "virtio-serial-pci,id=vser0");
+  CHECK(devices[4] == "virtserialport,bus=vser0.0,chardev=agentch,name=agent.channel.0");
+  CHECK(After(*argv, "-chardev") == "socket,id=agentch,path=/run/kata-cpp/sb1/agent.sock,server=on,wait=off");
+  // Kata's boot parameters, then the user's, last.
+  const std::string append = After(*argv, "-append");
+  CHECK(append.rfind("console=ttyS0 ", 0) == 0);
+  CHECK(append.find("initcall_blacklist=jent_mod_init") != std::string::npos);
+  CHECK(append.size() - append.rfind("agent.log=debug") == std::string("agent.log=debug").size());
+  CHECK(kata::runtime::RootPortSlot(0) == 2);
+}
+
+TEST_CASE("qemu command: KVM with vsock and QEMU's own firmware", "[qemu]") {
+  VmLaunch l = Launch();
+  l.accel = Accel::kKvm;
+  l.channel = AgentChannel::kVsock;
+  l.guest_cid = 42;
+  l.firmware.clear();
+  l.hypervisor.hotplug_root_ports = 0;
+  auto argv = BuildQemuCommand(l);
+  REQUIRE(argv.ok());
+  CHECK(After(*argv, "-machine") == "q35,accel=kvm");
+  CHECK(After(*argv, "-cpu") == "host");
+  CHECK(std::find(argv->begin(), argv->end(), "-bios") == argv->end());
+  CHECK(AllAfter(*argv, "-device") == std::vector<std::string>{"vhost-vsock-pci,id=vsock0,guest-cid=42"});
+  CHECK(std::find(argv->begin(), argv->end(), "-chardev") == argv->end());
+}
+
+TEST_CASE("qemu command: bad launches are refused naming the field", "[qemu]") {
+  struct Case {
+    std::function<void(VmLaunch&)> mutate;
+    std::string want;
+  };
+  const std::vector<Case> cases = {
+      {[](VmLaunch& l) { l.sandbox_id = "../x"; }, "sandbox id"},
+      {[](VmLaunch& l) { l.hypervisor.kernel = "vmlinux"; }, "hypervisor.kernel"},
+      {[](VmLaunch& l) { l.qmp_socket = "/run/a,server=off"; }, "QMP socket"},
+      {[](VmLaunch& l) { l.accel = Accel::kAuto; }, "resolved"},
+      {[](VmLaunch& l) { l.channel = AgentChannel::kAuto; }, "agent channel auto"},
+      {[](VmLaunch& l) { l.channel = AgentChannel::kUnix; }, "agent channel unix"},
+      {[](VmLaunch& l) { l.agent_socket = ""; }, "agent socket"},
+      {[](VmLaunch& l) { l.channel = AgentChannel::kVsock; l.guest_cid = 2; }, "guest CID 2"},
+      {[](VmLaunch& l) { l.hypervisor.hotplug_root_ports = 33; }, "above 32"},
+      {[](VmLaunch& l) { l.firmware = "qboot.rom"; }, "firmware"},
+  };
+  for (const Case& c : cases) {
+    VmLaunch l = Launch();
+    c.mutate(l);
+    auto argv = BuildQemuCommand(l);
+    INFO(c.want << " -> " << argv.status());
+    REQUIRE_FALSE(argv.ok());
+    CHECK(argv.status().code() == absl::StatusCode::kInvalidArgument);
+    CHECK(std::string(argv.status().message()).find(c.want) != std::string::npos);
+  }
+}

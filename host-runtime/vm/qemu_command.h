@@ -1,0 +1,46 @@
+#pragma once
+
+// The QEMU command line for a sandbox's VM, decided from the configuration alone (pure).
+// What it boots with follows ../shared/reference/guest-boot-and-channel.md: q35, PVH vmlinux,
+// optional qboot firmware, cold-plugged pcie-root-ports for hot-plug, QMP on a unix socket,
+// the serial console to a file, and the agent channel (virtio-serial or vhost-vsock).
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "libkata/config/config.h"
+
+namespace kata::runtime {
+
+struct VmLaunch {
+  std::string sandbox_id;
+  config::HypervisorConfig hypervisor;
+  config::Accel accel = config::Accel::kTcg;                       // resolved: kvm or tcg
+  config::AgentChannel channel = config::AgentChannel::kSerial;    // resolved: serial or vsock
+  uint32_t guest_cid = 0;          // vsock only (>= 3)
+  std::string firmware;            // e.g. /usr/share/qemu/qboot.rom; empty: QEMU's default
+  std::string qmp_socket;          // absolute paths under the sandbox's state dir
+  std::string console_log;
+  std::string agent_socket;        // serial: the host end of the agent's port
+};
+
+// The port name the agent looks for in /sys/class/virtio-ports/*/name.
+inline constexpr char kAgentPortName[] = "agent.channel.0";
+
+// The guest kernel's command line: console, Kata's boot-time parameters (each one measured
+// to matter under TCG, see the reference), then hypervisor.kernel_params, which come last so
+// a user's setting wins.
+std::string GuestKernelCommandLine(const config::HypervisorConfig& hypervisor);
+
+// argv for QEMU (argv[0] is hypervisor.path). InvalidArgument naming the field for a
+// relative path, an unresolved accel/channel, a bad sandbox id or guest CID.
+absl::StatusOr<std::vector<std::string>> BuildQemuCommand(const VmLaunch& launch);
+
+// Root port i: id "rp<i>", at slot 2 + i of pcie.0 (slots 0 and 1 are the host bridge's and
+// the VGA-less default's), so a device hot-plugged on it has PCI path "<slot>/00".
+std::string RootPortId(uint32_t index);
+uint32_t RootPortSlot(uint32_t index);
+
+}  // namespace kata::runtime
