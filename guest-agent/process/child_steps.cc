@@ -51,6 +51,15 @@ void ChildFail(int status_fd, int32_t step, int err) noexcept {
   ::_exit(127);
 }
 
+bool ChildAwaitByte(int fd) noexcept {
+  char byte = 0;
+  ssize_t n;
+  do {
+    n = ::read(fd, &byte, 1);
+  } while (n < 0 && errno == EINTR);
+  return n == 1;
+}
+
 int ChildMkdirAll(const char* path) noexcept {
   char buf[PATH_MAX];
   const size_t n = ::strnlen(path, sizeof(buf));

@@ -28,6 +28,10 @@ const char* ChildStepName(int32_t step);
 // Reports a failed step and exits with 127.
 [[noreturn]] void ChildFail(int status_fd, int32_t step, int err) noexcept;
 
+// Blocks until one byte arrives on `fd` (retrying EINTR); false on EOF or error: the agent
+// went away or gave up, and the child must not go on.
+bool ChildAwaitByte(int fd) noexcept;
+
 // mkdir -p of an absolute path, syscalls only. Returns 0 or an errno.
 int ChildMkdirAll(const char* path) noexcept;
 

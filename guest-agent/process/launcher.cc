@@ -43,14 +43,8 @@ int InitMain(void* arg) {
   const InitArgs& a = *static_cast<InitArgs*>(arg);
   const InitPlan& p = *a.plan;
   const int st = a.status_w;
-  if (a.mapped_r >= 0) {
-    char mapped = 0;
-    ssize_t n;
-    do {
-      n = ::read(a.mapped_r, &mapped, 1);
-    } while (n < 0 && errno == EINTR);
-    if (n != 1) ::_exit(127);  // the agent could not map us: go without a word
-  }
+  // The agent could not map our ids: go without a word.
+  if (a.mapped_r >= 0 && !ChildAwaitByte(a.mapped_r)) ::_exit(127);
   // Nothing we mount may propagate back to the agent's namespace.
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) ChildFail(st, kStepMountPrivate, errno);
   if (::mount(p.rootfs.c_str(), p.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
@@ -106,12 +100,7 @@ int InitMain(void* arg) {
   }
   const ChildReport ready{kStepReady, 0};
   if (::write(st, &ready, sizeof(ready)) != sizeof(ready)) ::_exit(127);
-  char go = 0;
-  ssize_t n;
-  do {
-    n = ::read(a.start_r, &go, 1);
-  } while (n < 0 && errno == EINTR);
-  if (n != 1) ::_exit(127);  // the agent gave up on us: never run the process
+  if (!ChildAwaitByte(a.start_r)) ::_exit(127);  // the agent gave up on us: never run the process
   ::close(a.start_r);
   ChildBecomeProcess(p.exec, st, a.stdin_r, a.stdout_w, a.stderr_w);
 }
