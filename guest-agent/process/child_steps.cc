@@ -133,9 +133,12 @@ void ChildBecomeProcess(const ExecPlan& plan, int status_fd, int stdin_fd, int s
     if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) ChildFail(status_fd, kStepBounding, errno);
   }
   if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) ChildFail(status_fd, kStepCapabilities, errno);
-  if (::setgroups(plan.groups.size(), plan.groups.data()) != 0) ChildFail(status_fd, kStepGroups, errno);
-  if (::setresgid(plan.gid, plan.gid, plan.gid) != 0) ChildFail(status_fd, kStepGid, errno);
-  if (::setresuid(plan.uid, plan.uid, plan.uid) != 0) ChildFail(status_fd, kStepUid, errno);
+  // Raw syscalls, not glibc's wrappers: after a bare clone() glibc still believes in the
+  // agent's other threads, and its wrappers broadcast the change to them and wait, forever,
+  // for threads that are not in this process (a futex hang seen in the agent tests).
+  if (::syscall(SYS_setgroups, plan.groups.size(), plan.groups.data()) != 0) ChildFail(status_fd, kStepGroups, errno);
+  if (::syscall(SYS_setresgid, plan.gid, plan.gid, plan.gid) != 0) ChildFail(status_fd, kStepGid, errno);
+  if (::syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) != 0) ChildFail(status_fd, kStepUid, errno);
   if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) ChildFail(status_fd, kStepCapabilities, errno);
   if (int err = SetCaps(plan.caps); err != 0) ChildFail(status_fd, kStepCapabilities, err);
   for (int cap = 0; cap <= 63; ++cap) {

@@ -1,7 +1,8 @@
 #pragma once
 
 // What runs in a freshly cloned/forked child of the agent. The agent is multi-threaded, so
-// these functions make syscalls only: no allocation, no locks, no logging. A failed step is
+// these functions make syscalls only: no allocation, no locks, no logging, and no glibc
+// wrapper that coordinates threads (setuid and friends go through syscall(2)). A failed step is
 // reported to the parent as a ChildReport on `status_fd`, then the child exits.
 
 #include <cstdint>

@@ -197,13 +197,29 @@ absl::StatusOr<Launched> LaunchInit(InitPlan& plan, absl::Duration timeout, cons
   return l;
 }
 
+// What a process is doing, for an error about it: "state S (sleeping), waiting in
+// pipe_read, running sleep 1000".
+std::string DescribeProcess(pid_t pid) {
+  auto status = ReadFileToString(StrCat("/proc/", pid, "/status"), 1 << 16);
+  auto wchan = ReadFileToString(StrCat("/proc/", pid, "/wchan"), 256);
+  auto cmdline = ReadFileToString(StrCat("/proc/", pid, "/cmdline"), 4096);
+  if (!status.ok()) return StrCat("process ", pid, " is gone");
+  std::string state = "state ?";
+  if (size_t at = status->find("State:\t"); at != std::string::npos) state = status->substr(at + 7, status->find('\n', at) - at - 7);
+  std::string cmd = cmdline.ok() ? *cmdline : "";
+  for (char& c : cmd) if (c == '\0') c = ' ';
+  return StrCat("process ", pid, " state ", state, ", waiting in ", wchan.ok() ? *wchan : "?", ", running ", cmd);
+}
+
 absl::Status StartInit(Launched& init, absl::Duration timeout) {
   const char go = 1;
   if (::write(init.start_w.get(), &go, 1) != 1) return ErrnoStatus(errno, "tell the container init to start");
   init.start_w.reset();
   auto report = ReadReport(init.status_r.get(), timeout, "start the container process");
   init.status_r.reset();
-  if (!report.ok()) return report.status();
+  if (!report.ok()) {
+    return absl::Status(report.status().code(), StrCat(ToStd(report.status().message()), " (", DescribeProcess(init.pid), ")"));
+  }
   if (*report) return ReportError(**report, "start the container process");
   return absl::OkStatus();  // EOF: the exec closed the CLOEXEC status pipe
 }

@@ -123,7 +123,9 @@ struct Fixture {
     req.set_container_id(id);
     google::protobuf::Empty e;
     grpc::ClientContext ctx;
-    return agent.stub().StartContainer(&ctx, req, &e);
+    const grpc::Status s = agent.stub().StartContainer(&ctx, req, &e);
+    if (!s.ok()) UNSCOPED_INFO("StartContainer " << id << ": " << s.error_message());
+    return s;
   }
   grpc::Status Exec(const std::string& id, const std::string& exec_id, const std::vector<std::string>& args) {
     agent::ExecProcessRequest req;
@@ -354,13 +356,16 @@ TEST_CASE("agent: hostile requests fail and leave nothing behind", "[agent][root
 TEST_CASE("agent: DestroySandbox with running containers leaves nothing", "[agent][root]") {
   KATA_REQUIRE_ROOT();
   Fixture f;
+  // Sleep lengths unique to this test process, so another test run's sleeps are not ours.
+  const std::string base = std::to_string(1000000 + ::getpid() * 10);
+  const std::string m1 = base + "1", m2 = base + "2", m3 = base + "3", m4 = base + "4";
   const std::string rootfs2 = f.agent.sandbox_dir() + "/c2/rootfs";
   MakeBusyboxRootfs(rootfs2);
-  REQUIRE(f.Create("c1", {"sleep", "1001"}).ok());
-  REQUIRE(f.Create("c2", {"sleep", "1002"}, rootfs2).ok());
+  REQUIRE(f.Create("c1", {"sleep", m1}).ok());
+  REQUIRE(f.Create("c2", {"sleep", m2}, rootfs2).ok());
   REQUIRE(f.Start("c1").ok());
   REQUIRE(f.Start("c2").ok());
-  REQUIRE(f.Exec("c1", "e1", {"sleep", "1003"}).ok());
+  REQUIRE(f.Exec("c1", "e1", {"sleep", m3}).ok());
   agent::Storage shm;
   shm.set_driver("ephemeral");
   shm.set_fstype("tmpfs");
@@ -368,7 +373,7 @@ TEST_CASE("agent: DestroySandbox with running containers leaves nothing", "[agen
   {
     agent::CreateContainerRequest req;
     req.set_container_id("c3");
-    *req.mutable_oci() = MakeSpec(f.rootfs, {"sleep", "1004"});
+    *req.mutable_oci() = MakeSpec(f.rootfs, {"sleep", m4});
     *req.add_storages() = shm;
     google::protobuf::Empty e;
     grpc::ClientContext ctx;
@@ -382,7 +387,7 @@ TEST_CASE("agent: DestroySandbox with running containers leaves nothing", "[agen
   // No process of ours is left.
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     const std::string cmdline = kata::testing::ReadFile(entry.path().string() + "/cmdline");
-    for (const char* marker : {"1001", "1002", "1003", "1004"}) {
+    for (const std::string& marker : {m1, m2, m3, m4}) {
       INFO(entry.path() << ": " << cmdline);
       CHECK(cmdline.find(std::string("sleep") + '\0' + marker) == std::string::npos);
     }
