@@ -70,7 +70,6 @@ class Sandbox {
 
   absl::StatusOr<std::shared_ptr<Process>> FindProcess(const std::string& container_id, const std::string& exec_id)
       ABSL_LOCKS_EXCLUDED(mu_);
-  std::shared_ptr<Process> Track(std::string exec_id, Launched& l);
   void KillAll(Container& c);
   absl::Status Teardown(std::unique_ptr<Container> c, absl::Duration wait);
 

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "google/protobuf/util/json_util.h"
 #include "host-runtime/agent_ctl/agent_client.h"
 #include "host-runtime/agent_ctl/request_builder.h"
@@ -94,8 +95,7 @@ int main(int argc, char** argv) {
     } else if (a == "-i" || a == "--interactive") {
       interactive = true;
     } else if (a == "--repeat") {
-      repeat = std::atoi(value().c_str());
-      if (repeat < 1) {
+      if (!absl::SimpleAtoi(value(), &repeat) || repeat < 1) {
         std::fprintf(stderr, "kata-agent-ctl: --repeat wants a number >= 1\n");
         return 2;
       }

@@ -89,3 +89,12 @@ TEST_CASE("agent-ctl: --repeat, interactive mode, and errors", "[agentctl][root]
   const std::string cmd = std::string(KATA_AGENT_CTL_BIN) + " --server-address tcp://x -c Check 2>/dev/null";
   CHECK(WEXITSTATUS(std::system(cmd.c_str())) == 1);
 }
+
+TEST_CASE("agent-ctl: a malformed --repeat is refused", "[agentctl]") {
+  for (const char* bad : {"0", "3x", "-1", "many"}) {
+    const std::string cmd = std::string(KATA_AGENT_CTL_BIN) + " --server-address unix:///nonexistent --repeat " + bad +
+                            " -c Check 2>/dev/null";
+    INFO(bad);
+    CHECK(WEXITSTATUS(std::system(cmd.c_str())) == 2);
+  }
+}

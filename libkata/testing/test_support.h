@@ -6,7 +6,6 @@
 #include <string_view>
 #include <vector>
 
-#define CATCH_CONFIG_PREFIX_ALL_OFF
 #include <catch2/catch.hpp>
 
 namespace kata::testing {
