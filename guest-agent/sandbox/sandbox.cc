@@ -42,10 +42,13 @@ absl::Status Sandbox::CreateSandbox(const agent::CreateSandboxRequest& req) {
     absl::MutexLock lock(&mu_);
     if (created_) return absl::AlreadyExistsError("the sandbox is already created");
   }
-  if (options_.is_init && !req.hostname().empty() && ::sethostname(req.hostname().data(), req.hostname().size()) != 0) {
-    return ErrnoStatus(errno, StrCat("set the VM's hostname to ", req.hostname()));
-  }
   ASSIGN_OR_RETURN(std::vector<std::string> held, storages_.AddStorages(id, req.storages(), options_.hotplug_timeout));
+  // After the storages: a failure here undoes them; a failed storage leaves the name alone.
+  if (options_.is_init && !req.hostname().empty() && ::sethostname(req.hostname().data(), req.hostname().size()) != 0) {
+    const int err = errno;
+    (void)storages_.RemoveStorages(held);
+    return ErrnoStatus(err, StrCat("set the VM's hostname to ", req.hostname()));
+  }
   absl::MutexLock lock(&mu_);
   created_ = true;
   hostname_ = req.hostname();
