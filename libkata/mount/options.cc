@@ -1,82 +1,100 @@
 #include "libkata/mount/options.h"
 
-#include <libmount/libmount.h>
+#include <sys/mount.h>
 
-#include <cstdlib>
-#include <memory>
+#include <array>
 
-#include "absl/strings/match.h"
-#include "libkata/base/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
+#include "libkata/base/str_cat.h"
 
 namespace kata::mount {
 namespace {
 
-struct FreeDeleter {
-  void operator()(char* p) const { std::free(p); }
+// The kernel's mount(2) flags by option name: the same names, in the same order, as
+// util-linux's map (mount(8)'s vocabulary). Kept here rather than taken from libmount at run
+// time so that kata-agent links statically; mount_test checks it against libmount's map.
+struct FlagOption {
+  std::string_view name;
+  unsigned long flags;
+  bool clears;  // "rw", "exec", ...: the option turns its flags off
 };
-using CString = std::unique_ptr<char, FreeDeleter>;
+constexpr std::array<FlagOption, 40> kFlagOptions = {{
+    {"ro", MS_RDONLY, false},           {"rw", MS_RDONLY, true},
+    {"exec", MS_NOEXEC, true},          {"noexec", MS_NOEXEC, false},
+    {"suid", MS_NOSUID, true},          {"nosuid", MS_NOSUID, false},
+    {"dev", MS_NODEV, true},            {"nodev", MS_NODEV, false},
+    {"sync", MS_SYNCHRONOUS, false},    {"async", MS_SYNCHRONOUS, true},
+    {"dirsync", MS_DIRSYNC, false},     {"remount", MS_REMOUNT, false},
+    {"bind", MS_BIND, false},           {"rbind", MS_BIND | MS_REC, false},
+    {"silent", MS_SILENT, false},       {"loud", MS_SILENT, true},
+    {"mand", MS_MANDLOCK, false},       {"nomand", MS_MANDLOCK, true},
+    {"atime", MS_NOATIME, true},        {"noatime", MS_NOATIME, false},
+    {"iversion", MS_I_VERSION, false},  {"noiversion", MS_I_VERSION, true},
+    {"diratime", MS_NODIRATIME, true},  {"nodiratime", MS_NODIRATIME, false},
+    {"relatime", MS_RELATIME, false},   {"norelatime", MS_RELATIME, true},
+    {"strictatime", MS_STRICTATIME, false}, {"nostrictatime", MS_STRICTATIME, true},
+    {"lazytime", MS_LAZYTIME, false},   {"nolazytime", MS_LAZYTIME, true},
+    {"unbindable", MS_UNBINDABLE, false}, {"runbindable", MS_UNBINDABLE | MS_REC, false},
+    {"private", MS_PRIVATE, false},     {"rprivate", MS_PRIVATE | MS_REC, false},
+    {"slave", MS_SLAVE, false},         {"rslave", MS_SLAVE | MS_REC, false},
+    {"shared", MS_SHARED, false},       {"rshared", MS_SHARED | MS_REC, false},
+    {"symfollow", MS_NOSYMFOLLOW, true}, {"nosymfollow", MS_NOSYMFOLLOW, false},
+}};
 
-std::vector<std::string> SplitCommas(const char* s) {
-  if (s == nullptr || *s == '\0') return {};
-  return absl::StrSplit(s, ',', absl::SkipEmpty());
-}
+// Options mount(8) keeps for itself: never for the kernel. `name=` entries take a value,
+// `name` entries may not, and `x-`/`X-` are prefixes.
+constexpr std::array<std::string_view, 23> kUserspaceNames = {
+    "defaults", "auto", "noauto", "user", "nouser", "users", "nousers", "owner", "noowner", "group",
+    "nogroup", "_netdev", "loop", "nofail", "comment=", "offset=", "sizelimit=", "encryption=",
+    "uhelper=", "helper=", "user=", "loop=", "verity.",
+};
 
 std::string_view KeyOf(std::string_view option) {
   const size_t eq = option.find('=');
   return eq == std::string_view::npos ? option : option.substr(0, eq);
 }
 
+const FlagOption* FindFlagOption(std::string_view option) {
+  for (const FlagOption& f : kFlagOptions) {
+    if (f.name == option) return &f;
+  }
+  return nullptr;
+}
+
+bool IsUserspaceOption(std::string_view option) {
+  if (option.starts_with("x-") || option.starts_with("X-") || option.starts_with("verity.")) return true;
+  const bool has_value = option.find('=') != std::string_view::npos;
+  const std::string_view key = KeyOf(option);
+  for (std::string_view name : kUserspaceNames) {
+    if (name.ends_with('=')) {
+      if (has_value && name.substr(0, name.size() - 1) == key) return true;
+    } else if (!has_value && name == option) {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 absl::StatusOr<MountOptions> ParseMountOptions(const std::vector<std::string>& options) {
-  std::vector<std::string> kept;
+  MountOptions out;
+  std::vector<std::string> data;
   for (const std::string& o : options) {
     if (o.empty()) continue;
     if (o.find(',') != std::string::npos || o.find('\0') != std::string::npos) {
-      return absl::InvalidArgumentError(
-          StrCat("mount option \"", o, "\" holds a comma or NUL byte"));
+      return absl::InvalidArgumentError(StrCat("mount option \"", o, "\" holds a comma or NUL byte"));
     }
-    kept.push_back(o);
-  }
-  MountOptions out;
-  if (kept.empty()) return out;
-  const std::string optstr = absl::StrJoin(kept, ",");
-
-  char* user = nullptr;
-  char* vfs = nullptr;
-  char* fs = nullptr;
-  if (int rc = mnt_split_optstr(optstr.c_str(), &user, &vfs, &fs, 0, 0); rc != 0) {
-    return absl::InvalidArgumentError(
-        StrCat("cannot split mount options \"", optstr, "\" (libmount error ", rc, ")"));
-  }
-  CString user_owner(user), vfs_owner(vfs), fs_owner(fs);
-
-  // "rw" is in libmount's map as the inverse of MS_RDONLY; the vfs part holds every option
-  // that maps to a flag, fs-specific ones go to the data string.
-  unsigned long flags = 0;
-  if (vfs != nullptr) {
-    if (int rc = mnt_optstr_get_flags(vfs, &flags, mnt_get_builtin_optmap(MNT_LINUX_MAP));
-        rc != 0) {
-      return absl::InvalidArgumentError(
-          StrCat("cannot map mount options \"", vfs, "\" to flags (libmount error ", rc, ")"));
+    if (const FlagOption* f = FindFlagOption(o)) {
+      out.flags = f->clears ? (out.flags & ~f->flags) : (out.flags | f->flags);
+    } else if (IsUserspaceOption(o)) {
+      out.userspace.push_back(o);
+    } else {
+      data.push_back(o);
     }
   }
-  out.flags = flags;
-  out.data = fs != nullptr ? fs : "";
-  out.userspace = SplitCommas(user);
+  out.data = absl::StrJoin(data, ",");
   return out;
-}
-
-std::vector<std::string> FlagsToOptions(unsigned long flags) {
-  char* optstr = nullptr;
-  if (mnt_optstr_apply_flags(&optstr, flags, mnt_get_builtin_optmap(MNT_LINUX_MAP)) != 0) {
-    std::free(optstr);
-    return {};
-  }
-  CString owner(optstr);
-  return SplitCommas(optstr);
 }
 
 bool IsKataMarker(std::string_view option) {

@@ -1,7 +1,7 @@
 #pragma once
 
 // Mount option lists (as in fstab, OCI mounts and containerd Mounts) <-> mount(2)'s flags and
-// data string. The option names come from libmount's own table, not from one of ours.
+// data string, with mount(8)'s vocabulary (checked against libmount's tables in mount_test).
 
 #include <optional>
 #include <string>
@@ -22,9 +22,6 @@ struct MountOptions {
 // An option holding a comma or NUL is InvalidArgument naming it (it would be split, or cut,
 // differently by the kernel than here).
 absl::StatusOr<MountOptions> ParseMountOptions(const std::vector<std::string>& options);
-
-// The option names for a set of MS_* flags ("ro", "nosuid", "bind", ...), in libmount's order.
-std::vector<std::string> FlagsToOptions(unsigned long flags);
 
 // Our markers travel among the mount options but are never handed to mount(2):
 // `X-kata.*` (runtime <-> agent directives), `loop` (host-side loop setup) and `device=`
