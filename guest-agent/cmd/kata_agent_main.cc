@@ -1,5 +1,7 @@
-// kata-agent: PID 1 in the guest, serving the agent API. Run by hand (as root) it serves a
-// sandbox under --sandbox-dir, which is how the tests drive it on the host.
+// kata-agent: PID 1 in the guest, serving the agent API. As the VM's /init it mounts the early
+// filesystems, loads the image's modules, reads agent.* from the kernel command line and
+// serves on vsock or virtio-serial. Run by hand (as root) it serves a sandbox under
+// --sandbox-dir on --listen, which is how the tests drive it on the host.
 
 #include <signal.h>
 #include <sys/prctl.h>
@@ -11,8 +13,13 @@
 #include <string>
 #include <string_view>
 
+#include "absl/strings/numbers.h"
 #include "absl/time/time.h"
 #include "guest-agent/device/device_handler.h"
+#include "guest-agent/init/boot_params.h"
+#include "guest-agent/init/early_mounts.h"
+#include "guest-agent/init/module_loader.h"
+#include "guest-agent/server/channel_select.h"
 #include "guest-agent/sandbox/sandbox.h"
 #include "guest-agent/server/agent_server.h"
 #include "guest-agent/server/agent_service.h"
@@ -22,6 +29,8 @@
 #include "guest-agent/storage/multi_layer_erofs.h"
 #include "guest-agent/uevent/uevent_monitor.h"
 #include "kata_version.h"
+#include "libkata/base/file_util.h"
+#include "libkata/base/str_cat.h"
 #include "libkata/log/log.h"
 #include "libkata/safe_path/safe_path.h"
 
@@ -30,7 +39,8 @@ namespace {
 using namespace kata::guest;
 
 struct Flags {
-  std::string listen = "unix:/run/kata-containers/agent.sock";
+  std::string listen;  // empty: the VM's channel (auto)
+  ChannelKind channel = ChannelKind::kAuto;
   std::string sandbox_dir = "/run/kata-containers";
   std::string log_level = "info";
   absl::Duration hotplug_timeout = absl::Seconds(3);
@@ -38,13 +48,51 @@ struct Flags {
 
 void Usage(FILE* out) {
   std::fprintf(out,
-               "Usage: kata-agent [--listen unix:PATH] [--sandbox-dir DIR] [--log-level LEVEL]\n"
-               "                  [--hotplug-timeout DURATION] | --version\n");
+               "Usage: kata-agent [--listen unix:PATH|vsock:PORT|serial:DEVICE] [--sandbox-dir DIR]\n"
+               "                  [--log-level LEVEL] [--hotplug-timeout DURATION] | --version\n"
+               "As PID 1 it takes agent.log=, agent.channel=auto|serial|vsock and\n"
+               "agent.hotplug_timeout= from the kernel command line instead.\n");
 }
 
 int Fail(const std::string& what) {
   std::fprintf(stderr, "kata-agent: %s\n", what.c_str());
   return 1;
+}
+
+// The VM's /init duties before serving. Errors here end PID 1, so the kernel panics, QEMU
+// exits (panic=1, -no-reboot) and the runtime reports this message from the console log.
+absl::Status InitVm(Flags& flags, const kata::log::Subsystem& log) {
+  const absl::Time start = absl::Now();
+  if (auto s = MountEarlyFilesystems(); !s.ok()) return s;
+  auto cmdline = kata::ReadFileToString("/proc/cmdline");
+  if (!cmdline.ok()) return cmdline.status();
+  auto params = ParseBootParams(*cmdline);
+  if (!params.ok()) return params.status();
+  if (params->log_level) {
+    auto level = kata::log::ParseLevel(*params->log_level);
+    if (level.ok()) kata::log::Logger::Global().SetLevel(*level);
+  }
+  flags.channel = params->channel;
+  if (params->hotplug_timeout) flags.hotplug_timeout = *params->hotplug_timeout;
+  auto modules = LoadModules("/lib/modules");
+  if (!modules.ok()) return modules.status();
+  for (const std::string& failure : modules->failures) log.Warn("module failed to load", {{"error", failure}});
+  log.Info("vm initialised", {{"modules_loaded", static_cast<int64_t>(modules->loaded.size())},
+                              {"modules_failed", static_cast<int64_t>(modules->failures.size())},
+                              {"ms", absl::ToInt64Milliseconds(absl::Now() - start)}});
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Listener>> OpenListener(const Flags& flags) {
+  if (flags.listen.empty()) return OpenGuestChannel(flags.channel, absl::Seconds(5));
+  if (flags.listen.starts_with("unix:")) return ListenUnix(flags.listen.substr(5));
+  if (flags.listen.starts_with("serial:")) return ListenSerial(flags.listen.substr(7));
+  if (flags.listen.starts_with("vsock:")) {
+    uint32_t port = 0;
+    if (!absl::SimpleAtoi(flags.listen.substr(6), &port)) return absl::InvalidArgumentError("--listen vsock:PORT wants a number");
+    return ListenVsock(port);
+  }
+  return absl::InvalidArgumentError(kata::StrCat("--listen ", flags.listen, ": want unix:PATH, vsock:PORT or serial:DEVICE"));
 }
 
 }  // namespace
@@ -90,7 +138,11 @@ int main(int argc, char** argv) {
   kata::log::Logger::Global().SetCommonField({"pid", static_cast<int64_t>(::getpid())});
   const kata::log::Subsystem log("agent");
 
-  if (!flags.listen.starts_with("unix:")) return Fail("--listen takes unix:PATH (vsock and serial come with the VM)");
+  if (is_init) {
+    if (auto s = InitVm(flags, log); !s.ok()) return Fail(std::string(s.message()));
+  } else if (flags.listen.empty()) {
+    flags.listen = "unix:/run/kata-containers/agent.sock";
+  }
   if (flags.sandbox_dir.empty() || flags.sandbox_dir.front() != '/') return Fail("--sandbox-dir must be absolute");
   if (auto made = kata::safe_path::MkdirAllInRoot("/", flags.sandbox_dir, 0700); !made.ok()) {
     return Fail(std::string(made.status().message()));
@@ -126,7 +178,7 @@ int main(int argc, char** argv) {
   AgentServiceImpl agent_service(sandbox, storage_handlers.Names(), device_handlers.Names());
   HealthServiceImpl health_service;
 
-  auto listener = ListenUnix(flags.listen.substr(5));
+  auto listener = OpenListener(flags);
   if (!listener.ok()) return Fail(std::string(listener.status().message()));
   auto server = AgentServer::Start({&agent_service, &health_service}, std::move(*listener));
   if (!server.ok()) return Fail(std::string(server.status().message()));

@@ -1,9 +1,12 @@
 #pragma once
 
-// Where connections come from: a unix socket now; vsock and virtio-serial join with the VM
-// issue. Each yields connected, non-blocking stream fds for grpc::AddInsecureChannelFromFd.
+// Where connections come from: a unix socket (tests), vsock, or a virtio-serial port bridged
+// to socketpairs. Each yields connected, non-blocking stream fds for
+// grpc::AddInsecureChannelFromFd (gRPC 1.51 has no vsock: scheme, and cannot serve a char
+// device).
 
 #include <memory>
+#include <cstdint>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -23,5 +26,19 @@ class Listener {
 // Listens on a unix socket at `path` (a stale socket there is replaced; anything else is an
 // error), mode 0600.
 absl::StatusOr<std::unique_ptr<Listener>> ListenUnix(const std::string& path);
+
+// Listens on vsock `port` for any CID (Kata's agent port is 1024).
+absl::StatusOr<std::unique_ptr<Listener>> ListenVsock(uint32_t port);
+
+// Serves over the virtio-serial port at `device` (/dev/vportNpM). Each connection of the host
+// to the port's socket yields one connection: bytes are copied between the port and one end of
+// a fresh non-blocking socketpair until the host goes away; then Accept waits for the host to
+// come back and hands out a new socketpair, on the same port.
+absl::StatusOr<std::unique_ptr<Listener>> ListenSerial(const std::string& device);
+
+// The /dev node of the virtio-serial port named `name`, found through `class_dir`
+// (/sys/class/virtio-ports/<vportNpM>/name; without udev there are no /dev/virtio-ports/
+// links). NotFound when no port has that name.
+absl::StatusOr<std::string> FindVirtioPort(const std::string& class_dir, const std::string& name);
 
 }  // namespace kata::guest

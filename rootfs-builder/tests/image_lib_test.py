@@ -1,0 +1,100 @@
+"""Unit tests of rootfs-builder/image_lib.py (run by meson test as rootfs_builder_image_lib)."""
+
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import image_lib  # noqa: E402
+
+
+def fake_module(depends="", softdep=None, signed=False):
+    body = b"\x7fELF" + b"\0" * 32 + b"\0license=GPL\0depends=" + depends.encode() + b"\0"
+    if softdep:
+        body += b"softdep=" + softdep.encode() + b"\0"
+    if signed:
+        sig = b"S" * 300
+        body += sig + struct.pack(">BBBBBxxxI", 0, 0, 0, 0, 0, len(sig)) + image_lib.SIGNATURE_MAGIC
+    return body
+
+
+class ModuleOrderTest(unittest.TestCase):
+    MODULES = {
+        "ext4": fake_module("jbd2,crc16,mbcache", "pre: crypto-crc32c"),
+        "jbd2": fake_module("", "pre: crypto-crc32c"),
+        "crc16": fake_module(), "mbcache": fake_module(), "crc32c_generic": fake_module(),
+        "9p": fake_module("netfs,9pnet"), "9pnet": fake_module("netfs"), "netfs": fake_module(),
+        "9pnet_virtio": fake_module("9pnet"),
+    }
+
+    def order(self, wanted, builtin=(), modules=None):
+        modules = modules or self.MODULES
+        return image_lib.module_load_order(
+            wanted, lambda n: image_lib.modinfo_dependencies(modules[n]), set(builtin), set(modules))
+
+    def test_dependencies_come_first_and_once(self):
+        order = self.order(["ext4", "9p", "9pnet_virtio"])
+        self.assertEqual(len(order), len(set(order)))
+        for before, after in [("crc32c_generic", "jbd2"), ("jbd2", "ext4"), ("crc16", "ext4"),
+                              ("mbcache", "ext4"), ("netfs", "9pnet"), ("9pnet", "9p"), ("9pnet", "9pnet_virtio")]:
+            self.assertLess(order.index(before), order.index(after), (before, after, order))
+
+    def test_builtin_modules_are_skipped(self):
+        self.assertEqual(self.order(["ext4"], builtin=["ext4"]), [])
+        self.assertNotIn("crc16", self.order(["ext4"], builtin=["crc16"]))
+
+    def test_a_missing_module_names_who_needs_it(self):
+        modules = dict(self.MODULES)
+        del modules["netfs"]
+        with self.assertRaisesRegex(ValueError, r"netfs \(needed by 9p\)"):
+            self.order(["9p"], modules=modules)
+
+    def test_a_cycle_is_an_error(self):
+        modules = {"a": fake_module("b"), "b": fake_module("a")}
+        with self.assertRaisesRegex(ValueError, "cycle"):
+            self.order(["a"], modules=modules)
+
+    def test_names_are_normalised(self):
+        self.assertEqual(image_lib.module_name("kernel/net/vmw_vsock/vmw_vsock_virtio_transport.ko.xz"),
+                         "vmw_vsock_virtio_transport")
+        self.assertEqual(image_lib.module_name("kernel/crypto/crc32c-generic.ko"), "crc32c_generic")
+
+
+class SignatureTest(unittest.TestCase):
+    def test_signature_is_stripped(self):
+        unsigned = fake_module("x")
+        self.assertEqual(image_lib.strip_module_signature(fake_module("x", signed=True)), unsigned)
+        self.assertEqual(image_lib.strip_module_signature(unsigned), unsigned)
+
+
+class PayloadTest(unittest.TestCase):
+    def test_finds_zstd_payload_of_an_elf(self):
+        elf = b"\x7fELF" + os.urandom(4096)
+        frame = subprocess.run(["zstd", "-q", "-c"], input=elf, capture_output=True, check=True).stdout
+        bzimage = b"MZ" + b"\0" * 1000 + frame + b"trailer"
+        offsets = image_lib.compressed_payload_offsets(bzimage)
+        self.assertIn((1002, "zstd"), offsets)
+        out = subprocess.run(["zstd", "-dcq"], input=bzimage[1002:], capture_output=True).stdout
+        self.assertTrue(image_lib.is_elf(out))
+        self.assertEqual(out, elf)
+
+
+class CpioTest(unittest.TestCase):
+    def test_archive_unpacks_with_cpio_and_is_reproducible(self):
+        entries = image_lib.initrd_entries(b"#!init", [("erofs", b"module")], busybox=b"bb")
+        archive = image_lib.newc_archive(entries)
+        self.assertEqual(archive, image_lib.newc_archive(entries))
+        with tempfile.TemporaryDirectory() as d:
+            subprocess.run(["cpio", "-id", "--quiet"], input=archive, cwd=d, check=True)
+            self.assertEqual(open(os.path.join(d, "init"), "rb").read(), b"#!init")
+            self.assertTrue(os.access(os.path.join(d, "init"), os.X_OK))
+            self.assertEqual(open(os.path.join(d, image_lib.LOAD_ORDER_PATH)).read(), "erofs.ko\n")
+            self.assertEqual(os.readlink(os.path.join(d, "bin", "sh")), "busybox")
+            self.assertTrue(os.path.isdir(os.path.join(d, "proc")))
+
+
+if __name__ == "__main__":
+    unittest.main()
