@@ -4,6 +4,8 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include "absl/strings/str_split.h"
+#include "libkata/base/file_util.h"
 #include "libkata/base/status_macros.h"
 #include "libkata/base/str_cat.h"
 #include "libkata/mount/options.h"
@@ -74,6 +76,39 @@ absl::StatusOr<MountStep> PlanMount(const oci::Mount& m, const std::string& root
   return step;
 }
 
+// linux.devices: the container gets the VM's node of the same major:minor, bind-mounted at
+// its path (a bind works on a read-only rootfs and in a user namespace, where mknod does not).
+// The node is found through /sys/dev/{block,char}/M:m/uevent's DEVNAME (there is no udev).
+absl::StatusOr<MountStep> PlanDevice(const oci::LinuxDevice& d, const std::string& rootfs) {
+  std::string kind;
+  if (d.type() == "b") {
+    kind = "block";
+  } else if (d.type() == "c" || d.type() == "u") {
+    kind = "char";
+  } else {
+    return absl::InvalidArgumentError(StrCat("linux.devices (", d.path(), "): type \"", d.type(), "\" cannot be created"));
+  }
+  const std::string uevent = StrCat("/sys/dev/", kind, "/", d.major(), ":", d.minor(), "/uevent");
+  auto text = ReadFileToString(uevent);
+  if (!text.ok()) {
+    return absl::NotFoundError(StrCat("linux.devices (", d.path(), "): no ", kind, " device ", d.major(), ":", d.minor(), " in the VM"));
+  }
+  std::string devname;
+  for (absl::string_view line : absl::StrSplit(*text, '\n')) {
+    if (ToStd(line).starts_with("DEVNAME=")) devname = std::string(line.substr(8));
+  }
+  if (devname.empty() || devname.find("..") != std::string::npos) {
+    return absl::NotFoundError(StrCat("linux.devices (", d.path(), "): ", uevent, " names no device node"));
+  }
+  MountStep step;
+  ASSIGN_OR_RETURN(step.target, safe_path::ScopedJoin(rootfs, d.path()));
+  step.source = "/dev/" + devname;
+  step.fstype = "none";
+  step.flags = MS_BIND;
+  step.target_is_file = true;
+  return step;
+}
+
 }  // namespace
 
 absl::Status BuildInitPlan(const oci::Spec& spec, const std::string& rootfs, InitPlan& plan) {
@@ -93,6 +128,10 @@ absl::Status BuildInitPlan(const oci::Spec& spec, const std::string& rootfs, Ini
       return absl::Status(step.status().code(), StrCat("mounts (", m.destination(), "): ", ToStd(step.status().message())));
     }
     plan.mounts.push_back(std::move(*step));
+  }
+  for (const auto& d : spec.linux().devices()) {
+    ASSIGN_OR_RETURN(MountStep step, PlanDevice(d, rootfs));
+    plan.mounts.push_back(std::move(step));
   }
   for (const auto& p : spec.linux().masked_paths()) {
     ASSIGN_OR_RETURN(std::string target, safe_path::ScopedJoin(rootfs, p));

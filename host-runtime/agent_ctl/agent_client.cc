@@ -1,21 +1,9 @@
 #include "host-runtime/agent_ctl/agent_client.h"
 
-#include <fcntl.h>
-#include <linux/vm_sockets.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <map>
 
-#include <grpcpp/create_channel_posix.h>
-
-#include "absl/strings/numbers.h"
-#include "libkata/base/errno_status.h"
+#include "host-runtime/channel/agent_dialer.h"
 #include "libkata/base/str_cat.h"
-#include "libkata/base/unique_fd.h"
 #include "protocols/agent.grpc.pb.h"
 #include "protocols/health.grpc.pb.h"
 
@@ -23,42 +11,6 @@ namespace kata::agentctl {
 namespace {
 
 using google::protobuf::Message;
-
-absl::StatusOr<std::shared_ptr<grpc::Channel>> ChannelOnFd(UniqueFd fd, const std::string& address) {
-  const int flags = ::fcntl(fd.get(), F_GETFL);
-  if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK) != 0) return ErrnoStatus(errno, StrCat("fcntl ", address));
-  return grpc::CreateInsecureChannelFromFd(address, fd.release());
-}
-
-absl::StatusOr<UniqueFd> ConnectUnix(const std::string& path) {
-  sockaddr_un addr = {};
-  addr.sun_family = AF_UNIX;
-  if (path.empty() || path.size() >= sizeof(addr.sun_path)) return absl::InvalidArgumentError(StrCat("bad socket path \"", path, "\""));
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid() || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    return ErrnoStatus(errno, StrCat("connect to ", path));
-  }
-  return fd;
-}
-
-absl::StatusOr<UniqueFd> ConnectVsock(const std::string& cid_port) {
-  const size_t colon = cid_port.find(':');
-  uint32_t cid = 0, port = 0;
-  if (colon == std::string::npos || !absl::SimpleAtoi(cid_port.substr(0, colon), &cid) ||
-      !absl::SimpleAtoi(cid_port.substr(colon + 1), &port)) {
-    return absl::InvalidArgumentError(StrCat("vsock address \"", cid_port, "\" is not CID:PORT"));
-  }
-  sockaddr_vm addr = {};
-  addr.svm_family = AF_VSOCK;
-  addr.svm_cid = cid;
-  addr.svm_port = port;
-  UniqueFd fd(::socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid() || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    return ErrnoStatus(errno, StrCat("connect to vsock ", cid_port));
-  }
-  return fd;
-}
 
 // One RPC: how to make its request and how to call it.
 struct Rpc {
@@ -86,19 +38,9 @@ struct AgentClient::Stubs {
 };
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const std::string& address) {
-  if (address.starts_with("unix://")) return grpc::CreateChannel("unix:" + address.substr(7), grpc::InsecureChannelCredentials());
-  if (address.starts_with("unix:")) return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-  if (address.starts_with("vsock://")) {
-    auto fd = ConnectVsock(address.substr(8));
-    if (!fd.ok()) return fd.status();
-    return ChannelOnFd(std::move(*fd), address);
-  }
-  if (address.starts_with("serial://")) {
-    auto fd = ConnectUnix(address.substr(9));
-    if (!fd.ok()) return fd.status();
-    return ChannelOnFd(std::move(*fd), address);
-  }
-  return absl::InvalidArgumentError(StrCat("server address \"", address, "\" is not unix://, vsock:// or serial://"));
+  auto parsed = runtime::ParseAgentAddress(address);
+  if (!parsed.ok()) return parsed.status();
+  return runtime::ConnectAgent(*parsed);
 }
 
 AgentClient::AgentClient(std::shared_ptr<grpc::Channel> channel) : stubs_(std::make_unique<Stubs>()) {

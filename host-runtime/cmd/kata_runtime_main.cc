@@ -1,5 +1,5 @@
-// kata-runtime: the runtime's command line. For now it shows the version, the effective
-// configuration, and validates an OCI bundle; later issues add `check`, `run` and `demo`.
+// kata-runtime: the runtime's command line: the version, the effective configuration,
+// bundle validation, and `check` (can this host run sandboxes).
 
 #include <cstdio>
 #include <cstdlib>
@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "host-runtime/cmd/host_check.h"
 #include "kata_version.h"
 #include "libkata/config/config.h"
 #include "libkata/oci/spec.h"
@@ -20,6 +21,7 @@ void Usage(FILE* out) {
                "Usage: kata-runtime [--config FILE] COMMAND\n"
                "\n"
                "Commands:\n"
+               "  check                  can this host run sandboxes? (yes/no per item, with why)\n"
                "  config                 print the effective configuration (defaults + FILE)\n"
                "  validate --bundle DIR  load and validate DIR/config.json\n"
                "  --version              print the version\n"
@@ -76,6 +78,18 @@ int main(int argc, char** argv) {
     if (!config.ok()) return Fail(std::string(config.status().message()));
     std::fputs(kata::config::ConfigToYaml(*config).c_str(), stdout);
     return 0;
+  }
+  if (cmd == "check") {
+    auto config = LoadEffectiveConfig(config_path);
+    if (!config.ok()) return Fail(std::string(config.status().message()));
+    bool all_required = true;
+    for (const auto& item : kata::runtime::CheckHost(*config)) {
+      std::printf("%-4s %-28s %s%s\n", item.ok ? "yes" : "no", item.what.c_str(), item.why.c_str(),
+                  item.ok || item.required ? "" : " (optional)");
+      all_required = all_required && (item.ok || !item.required);
+    }
+    std::printf(all_required ? "this host can run sandboxes\n" : "this host cannot run sandboxes\n");
+    return all_required ? 0 : 1;
   }
   if (cmd == "validate") {
     if (i + 2 >= args.size() || args[i + 1] != "--bundle") {

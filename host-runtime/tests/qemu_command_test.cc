@@ -21,7 +21,7 @@ VmLaunch Launch() {
   l.hypervisor.kernel_params = "agent.log=debug";
   l.accel = Accel::kTcg;
   l.channel = AgentChannel::kSerial;
-  l.firmware = "/usr/share/qemu/qboot.rom";
+  l.hypervisor.firmware = "/usr/share/qemu/qboot.rom";
   l.qmp_socket = "/run/kata-cpp/sb1/qmp.sock";
   l.console_log = "/run/kata-cpp/sb1/console.log";
   l.agent_socket = "/run/kata-cpp/sb1/agent.sock";
@@ -71,6 +71,7 @@ TEST_CASE("qemu command: a TCG sandbox on q35 with qboot, root ports and the ser
   const std::string append = After(*argv, "-append");
   CHECK(append.rfind("console=ttyS0 ", 0) == 0);
   CHECK(append.find("initcall_blacklist=jent_mod_init") != std::string::npos);
+  CHECK(append.find(" agent.channel=serial agent.log=info agent.hotplug_timeout=3000ms ") != std::string::npos);
   CHECK(append.size() - append.rfind("agent.log=debug") == std::string("agent.log=debug").size());
   CHECK(kata::runtime::RootPortSlot(0) == 2);
 }
@@ -80,7 +81,7 @@ TEST_CASE("qemu command: KVM with vsock and QEMU's own firmware", "[qemu]") {
   l.accel = Accel::kKvm;
   l.channel = AgentChannel::kVsock;
   l.guest_cid = 42;
-  l.firmware.clear();
+  l.hypervisor.firmware.clear();
   l.hypervisor.hotplug_root_ports = 0;
   auto argv = BuildQemuCommand(l);
   REQUIRE(argv.ok());
@@ -106,7 +107,7 @@ TEST_CASE("qemu command: bad launches are refused naming the field", "[qemu]") {
       {[](VmLaunch& l) { l.agent_socket = ""; }, "agent socket"},
       {[](VmLaunch& l) { l.channel = AgentChannel::kVsock; l.guest_cid = 2; }, "guest CID 2"},
       {[](VmLaunch& l) { l.hypervisor.hotplug_root_ports = 33; }, "above 32"},
-      {[](VmLaunch& l) { l.firmware = "qboot.rom"; }, "firmware"},
+      {[](VmLaunch& l) { l.hypervisor.firmware = "qboot.rom"; }, "firmware"},
   };
   for (const Case& c : cases) {
     VmLaunch l = Launch();

@@ -28,9 +28,11 @@ absl::Status Absolute(std::string_view field, const std::string& path) {
 std::string RootPortId(uint32_t index) { return StrCat("rp", index); }
 uint32_t RootPortSlot(uint32_t index) { return 2 + index; }
 
-std::string GuestKernelCommandLine(const config::HypervisorConfig& hypervisor) {
-  std::string line = StrCat("console=ttyS0 panic=1 ", kBootParams);
-  if (!hypervisor.kernel_params.empty()) line += " " + hypervisor.kernel_params;
+std::string GuestKernelCommandLine(const VmLaunch& l) {
+  std::string line = StrCat("console=ttyS0 panic=1 ", kBootParams, " agent.channel=", config::AgentChannelName(l.channel),
+                            " agent.log=", log::LevelName(l.agent_log_level),
+                            " agent.hotplug_timeout=", absl::ToInt64Milliseconds(l.agent.hotplug_timeout), "ms");
+  if (!l.hypervisor.kernel_params.empty()) line += " " + l.hypervisor.kernel_params;
   return line;
 }
 
@@ -42,7 +44,7 @@ absl::StatusOr<std::vector<std::string>> BuildQemuCommand(const VmLaunch& l) {
   RETURN_IF_ERROR(Absolute("hypervisor.initrd", hv.initrd));
   RETURN_IF_ERROR(Absolute("QMP socket", l.qmp_socket));
   RETURN_IF_ERROR(Absolute("console log", l.console_log));
-  if (!l.firmware.empty()) RETURN_IF_ERROR(Absolute("firmware", l.firmware));
+  if (!hv.firmware.empty()) RETURN_IF_ERROR(Absolute("firmware", hv.firmware));
   if (l.accel == config::Accel::kAuto) return absl::InvalidArgumentError("accel must be resolved to kvm or tcg first");
   if (hv.vcpus == 0 || hv.memory_mib == 0) return absl::InvalidArgumentError("vcpus and memory_mib must be set");
   if (hv.hotplug_root_ports > 32) return absl::InvalidArgumentError("hotplug_root_ports is above 32");
@@ -58,13 +60,13 @@ absl::StatusOr<std::vector<std::string>> BuildQemuCommand(const VmLaunch& l) {
       "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
       "-kernel", hv.kernel,
       "-initrd", hv.initrd,
-      "-append", GuestKernelCommandLine(hv),
+      "-append", GuestKernelCommandLine(l),
       "-qmp", StrCat("unix:", l.qmp_socket, ",server=on,wait=off"),
       "-serial", StrCat("file:", l.console_log),
   };
-  if (!l.firmware.empty()) {
+  if (!hv.firmware.empty()) {
     argv.push_back("-bios");
-    argv.push_back(l.firmware);
+    argv.push_back(hv.firmware);
   }
   // Hot-plug needs root ports cold-plugged at launch: pcie.0 itself refuses it on q35.
   for (uint32_t i = 0; i < hv.hotplug_root_ports; ++i) {

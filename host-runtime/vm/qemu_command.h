@@ -20,19 +20,21 @@ struct VmLaunch {
   config::Accel accel = config::Accel::kTcg;                       // resolved: kvm or tcg
   config::AgentChannel channel = config::AgentChannel::kSerial;    // resolved: serial or vsock
   uint32_t guest_cid = 0;          // vsock only (>= 3)
-  std::string firmware;            // e.g. /usr/share/qemu/qboot.rom; empty: QEMU's default
   std::string qmp_socket;          // absolute paths under the sandbox's state dir
   std::string console_log;
   std::string agent_socket;        // serial: the host end of the agent's port
+  config::AgentConfig agent;       // hotplug_timeout goes to the agent
+  log::Level agent_log_level = log::Level::kInfo;
 };
 
 // The port name the agent looks for in /sys/class/virtio-ports/*/name.
 inline constexpr char kAgentPortName[] = "agent.channel.0";
 
 // The guest kernel's command line: console, Kata's boot-time parameters (each one measured
-// to matter under TCG, see the reference), then hypervisor.kernel_params, which come last so
-// a user's setting wins.
-std::string GuestKernelCommandLine(const config::HypervisorConfig& hypervisor);
+// to matter under TCG, see the reference), the agent's settings (agent.channel, agent.log,
+// agent.hotplug_timeout), then hypervisor.kernel_params, which come last so a user's setting
+// wins.
+std::string GuestKernelCommandLine(const VmLaunch& launch);
 
 // argv for QEMU (argv[0] is hypervisor.path). InvalidArgument naming the field for a
 // relative path, an unresolved accel/channel, a bad sandbox id or guest CID.

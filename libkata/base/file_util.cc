@@ -46,6 +46,22 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path, size_t max
   return out;
 }
 
+std::string ReadFileTail(const std::string& path, size_t max_bytes) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  struct stat st;
+  if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return "";
+  const off_t size = st.st_size;
+  const off_t start = size > static_cast<off_t>(max_bytes) ? size - static_cast<off_t>(max_bytes) : 0;
+  std::string out(static_cast<size_t>(size - start), '\0');
+  const ssize_t n = ::pread(fd.get(), out.data(), out.size(), start);
+  out.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  if (start > 0) {
+    const size_t nl = out.find('\n');
+    if (nl != std::string::npos) out.erase(0, nl + 1);
+  }
+  return out;
+}
+
 absl::Status WriteAll(int fd, std::string_view data, std::string_view what) {
   while (!data.empty()) {
     const ssize_t n = ::write(fd, data.data(), data.size());

@@ -15,6 +15,10 @@ namespace kata {
 absl::StatusOr<std::string> ReadFileToString(const std::string& path,
                                              size_t max_bytes = 16u << 20);
 
+// The last `max_bytes` of a file (at most), starting at a line boundary when it was cut;
+// "" for a missing file. For error reports that quote a log's end (QEMU's stderr, a console).
+std::string ReadFileTail(const std::string& path, size_t max_bytes = 2048);
+
 // Writes all of `data` to `fd`, retrying short writes and EINTR; the errno on failure.
 absl::Status WriteAll(int fd, std::string_view data, std::string_view what);
 

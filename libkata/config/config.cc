@@ -142,6 +142,7 @@ const std::vector<Section>& Schema() {
            PathKey("path", [](Config& c) -> auto& { return c.hypervisor.path; }),
            PathKey("kernel", [](Config& c) -> auto& { return c.hypervisor.kernel; }),
            PathKey("initrd", [](Config& c) -> auto& { return c.hypervisor.initrd; }),
+           StringKey("firmware", [](Config& c) -> auto& { return c.hypervisor.firmware; }),
            StringKey("machine_type", [](Config& c) -> auto& { return c.hypervisor.machine_type; }),
            UintKey("memory_mib", 64, 1u << 20, [](Config& c) -> auto& { return c.hypervisor.memory_mib; }),
            UintKey("vcpus", 1, 512, [](Config& c) -> auto& { return c.hypervisor.vcpus; }),
@@ -159,6 +160,7 @@ const std::vector<Section>& Schema() {
               return absl::OkStatus();
             }},
            UintKey("hotplug_root_ports", 0, 32, [](Config& c) -> auto& { return c.hypervisor.hotplug_root_ports; }),
+           DurationKey("boot_timeout", [](Config& c) -> auto& { return c.hypervisor.boot_timeout; }),
        }},
       {"agent",
        {
@@ -279,17 +281,17 @@ std::string ConfigToYaml(const Config& c) {
   };
   return fmt::format(
       "hypervisor:\n"
-      "  path: {}\n  kernel: {}\n  initrd: {}\n  machine_type: {}\n  memory_mib: {}\n"
+      "  path: {}\n  kernel: {}\n  initrd: {}\n  firmware: {}\n  machine_type: {}\n  memory_mib: {}\n"
       "  vcpus: {}\n  accel: {}\n  kernel_params: {}\n  block_driver: {}\n"
-      "  hotplug_root_ports: {}\n"
+      "  hotplug_root_ports: {}\n  boot_timeout: {}\n"
       "agent:\n"
       "  channel: {}\n  hotplug_timeout: {}\n  dial_timeout: {}\n"
       "runtime:\n"
       "  log_level: {}\n  state_dir: {}\n",
       quote(c.hypervisor.path), quote(c.hypervisor.kernel), quote(c.hypervisor.initrd),
-      quote(c.hypervisor.machine_type), c.hypervisor.memory_mib, c.hypervisor.vcpus,
+      quote(c.hypervisor.firmware), quote(c.hypervisor.machine_type), c.hypervisor.memory_mib, c.hypervisor.vcpus,
       AccelName(c.hypervisor.accel), quote(c.hypervisor.kernel_params),
-      c.hypervisor.block_driver, c.hypervisor.hotplug_root_ports,
+      c.hypervisor.block_driver, c.hypervisor.hotplug_root_ports, absl::FormatDuration(c.hypervisor.boot_timeout),
       AgentChannelName(c.agent.channel), absl::FormatDuration(c.agent.hotplug_timeout),
       absl::FormatDuration(c.agent.dial_timeout), log::LevelName(c.runtime.log_level),
       quote(c.runtime.state_dir));

@@ -24,6 +24,7 @@ struct HypervisorConfig {
   std::string path = "/usr/bin/qemu-system-x86_64";
   std::string kernel = "/usr/share/kata-cpp/vmlinux";
   std::string initrd = "/usr/share/kata-cpp/kata-initrd.img";
+  std::string firmware = "/usr/share/qemu/qboot.rom";  // empty: QEMU's default (SeaBIOS)
   std::string machine_type = "q35";
   uint64_t memory_mib = 2048;   // aligned for the architecture after loading
   uint32_t vcpus = 1;
@@ -31,6 +32,7 @@ struct HypervisorConfig {
   std::string kernel_params;    // appended to the runtime's own parameters
   std::string block_driver = "virtio-blk-pci";
   uint32_t hotplug_root_ports = 4;
+  absl::Duration boot_timeout = absl::Seconds(30);  // QEMU start -> agent answering (TCG boots take seconds)
 };
 
 struct AgentConfig {

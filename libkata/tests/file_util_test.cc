@@ -38,3 +38,15 @@ TEST_CASE("file_util: atomic writes replace whole and leave no temporary", "[fil
   CHECK(std::system(("test $(ls -A '" + dir.path() + "' | wc -l) -eq 1").c_str()) == 0);
   CHECK(kata::WriteFileAtomically(dir.Sub("missing/a"), "x").code() == absl::StatusCode::kNotFound);
 }
+
+TEST_CASE("file_util: a file's tail starts at a whole line", "[file]") {
+  kata::testing::TempDir dir;
+  const std::string log = dir.Sub("console.log");
+  std::string text;
+  for (int i = 0; i < 100; ++i) text += "line " + std::to_string(i) + "\n";
+  kata::testing::WriteFile(log, text);
+  const std::string tail = kata::ReadFileTail(log, 30);
+  CHECK(tail == "line 97\nline 98\nline 99\n");
+  CHECK(kata::ReadFileTail(log, 1 << 20) == text);
+  CHECK(kata::ReadFileTail(dir.Sub("missing")).empty());
+}

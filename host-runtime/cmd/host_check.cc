@@ -1,0 +1,138 @@
+#include "host-runtime/cmd/host_check.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "host-runtime/vm/accel_probe.h"
+#include "host-runtime/vm/run_command.h"
+#include "libkata/base/file_util.h"
+#include "libkata/base/str_cat.h"
+
+namespace kata::runtime {
+namespace {
+
+bool IsFile(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// The content of `name` in a newc cpio archive.
+absl::StatusOr<std::string> NewcEntry(const std::string& archive, std::string_view name) {
+  size_t pos = 0;
+  auto field = [&](size_t header, int index) -> absl::StatusOr<uint32_t> {
+    uint32_t v = 0;
+    if (!absl::SimpleHexAtoi(archive.substr(header + 6 + 8 * index, 8), &v)) {
+      return absl::InvalidArgumentError(StrCat("bad cpio header at offset ", header));
+    }
+    return v;
+  };
+  while (pos + 110 <= archive.size()) {
+    if (archive.compare(pos, 6, "070701") != 0) return absl::InvalidArgumentError(StrCat("no cpio header at offset ", pos));
+    auto size = field(pos, 6);
+    auto name_size = field(pos, 11);
+    if (!size.ok()) return size.status();
+    if (!name_size.ok()) return name_size.status();
+    const size_t name_at = pos + 110;
+    if (*name_size == 0 || name_at + *name_size > archive.size()) break;
+    const std::string entry = archive.substr(name_at, *name_size - 1);
+    const size_t data_at = (name_at + *name_size + 3) & ~size_t{3};
+    if (entry == "TRAILER!!!") break;
+    if (data_at + *size > archive.size()) break;
+    if (entry == name) return archive.substr(data_at, *size);
+    pos = (data_at + *size + 3) & ~size_t{3};
+  }
+  return absl::NotFoundError(StrCat(name, " is not in the archive"));
+}
+
+CheckItem CheckQemu(const config::HypervisorConfig& hv) {
+  if (::access(hv.path.c_str(), X_OK) != 0) return {"QEMU binary", false, StrCat(hv.path, " is not executable")};
+  auto version = RunCommand({hv.path, "--version"}, absl::Seconds(10));
+  if (!version.ok() || version->exit_code != 0) return {"QEMU binary", false, StrCat(hv.path, " --version failed")};
+  return {"QEMU binary", true, StrCat(hv.path, ": ", version->output.substr(0, version->output.find('\n')))};
+}
+
+CheckItem CheckVmdk(const config::HypervisorConfig& hv) {
+  // An unknown driver is refused by name; a known one gets as far as opening the file.
+  auto r = RunCommand({hv.path, "-machine", "none", "-nodefaults", "-display", "none", "-blockdev",
+                       "driver=vmdk,node-name=probe,file.driver=file,file.filename=/nonexistent/kata-check.vmdk"},
+                      absl::Seconds(10));
+  if (!r.ok()) return {"QEMU vmdk block driver", false, std::string(r.status().message())};
+  const bool known = r->output.find("does not accept value 'vmdk'") == std::string::npos &&
+                     r->output.find("Could not open") != std::string::npos;
+  return {"QEMU vmdk block driver", known, known ? "blockdev driver vmdk is available" : "QEMU does not know the vmdk driver"};
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> InitrdModules(const std::string& initrd) {
+  auto head = ReadFileToString(initrd, 256u << 20);
+  if (!head.ok()) return head.status();
+  std::vector<std::string> tool;
+  if (head->starts_with("\x28\xb5\x2f\xfd")) {
+    tool = {"/usr/bin/zstd", "-dcq", initrd};
+  } else if (head->starts_with("\x1f\x8b")) {
+    tool = {"/usr/bin/gzip", "-dc", initrd};
+  } else if (!head->starts_with("070701")) {
+    return absl::InvalidArgumentError(StrCat(initrd, ": neither zstd, gzip nor an uncompressed cpio archive"));
+  }
+  std::string archive;
+  if (tool.empty()) {
+    archive = std::move(*head);
+  } else {
+    auto out = RunCommand(tool, absl::Seconds(30), 1u << 30);
+    if (!out.ok()) return out.status();
+    if (out->exit_code != 0) return absl::InvalidArgumentError(StrCat(tool[0], " could not decompress ", initrd));
+    archive = std::move(out->output);
+  }
+  auto order = NewcEntry(archive, "lib/modules/load-order");
+  if (!order.ok()) return absl::Status(order.status().code(), StrCat(initrd, ": ", order.status().message()));
+  std::vector<std::string> modules;
+  for (absl::string_view line : absl::StrSplit(*order, '\n', absl::SkipEmpty())) modules.emplace_back(line);
+  return modules;
+}
+
+std::vector<CheckItem> CheckHost(const config::Config& config) {
+  const auto& hv = config.hypervisor;
+  std::vector<CheckItem> items;
+  items.push_back(CheckQemu(hv));
+  items.push_back(CheckVmdk(hv));
+
+  const bool kernel = IsFile(hv.kernel);
+  const bool initrd = IsFile(hv.initrd);
+  items.push_back({"guest kernel", kernel, kernel ? hv.kernel : StrCat(hv.kernel, " is missing (rootfs-builder/build-image)")});
+  items.push_back({"guest initrd", initrd, initrd ? hv.initrd : StrCat(hv.initrd, " is missing (rootfs-builder/build-image)")});
+
+  std::string why;
+  const bool kvm_device = KvmDeviceUsable(&why);
+  items.push_back({"/dev/kvm", kvm_device, why, false});
+  if (items[0].ok && kernel) {
+    auto decision = ResolveAccel(hv, StrCat(config.runtime.state_dir, "/accel-probe"));
+    if (decision.ok()) {
+      const bool kvm = decision->accel == config::Accel::kKvm;
+      items.push_back({kvm ? "accelerator: KVM" : "accelerator: TCG fallback", true, decision->reason});
+    } else {
+      items.push_back({"accelerator", false, std::string(decision.status().message())});
+    }
+  }
+  const bool vsock = ::access("/dev/vhost-vsock", R_OK | W_OK) == 0;
+  items.push_back({"vhost-vsock", vsock, vsock ? "/dev/vhost-vsock: agent over vsock" : "no /dev/vhost-vsock: agent over virtio-serial", false});
+
+  if (initrd) {
+    auto modules = InitrdModules(hv.initrd);
+    for (const char* fs : {"erofs", "overlay"}) {
+      const std::string file = StrCat(fs, ".ko");
+      if (!modules.ok()) {
+        items.push_back({StrCat(fs, " in the guest"), false, std::string(modules.status().message())});
+        continue;
+      }
+      const bool has = std::find(modules->begin(), modules->end(), file) != modules->end();
+      items.push_back({StrCat(fs, " in the guest"), has,
+                       has ? StrCat(file, " is in the initrd's module load order") : StrCat("the initrd does not load ", file)});
+    }
+  }
+  return items;
+}
+
+}  // namespace kata::runtime

@@ -1,0 +1,139 @@
+#include "host-runtime/vm/block_device_manager.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+
+#include "fmt/format.h"
+#include "host-runtime/vm/qemu_command.h"
+#include "libkata/base/errno_status.h"
+#include "libkata/base/str_cat.h"
+#include "libkata/log/log.h"
+
+namespace kata::runtime {
+namespace {
+
+using nlohmann::json;
+const log::Subsystem kLog("block");
+
+}  // namespace
+
+std::string RootPortPciPath(uint32_t root_port) { return fmt::format("{:02x}/00", RootPortSlot(root_port)); }
+
+json BlockdevAddArguments(const BlockAttachRequest& r, const std::string& node_name, bool host_device) {
+  json file = {{"driver", host_device ? "host_device" : "file"}, {"filename", r.path}};
+  if (r.format == BlockFormat::kVmdk) {
+    // The descriptor is only read; force-share lets several sandboxes open the same layers.
+    file["read-only"] = true;
+    return {{"driver", "vmdk"}, {"node-name", node_name}, {"read-only", true}, {"force-share", true}, {"file", file}};
+  }
+  file["aio"] = r.aio;
+  file["cache"] = {{"direct", r.cache_direct}, {"no-flush", false}};
+  return {{"driver", "raw"}, {"node-name", node_name}, {"read-only", r.read_only}, {"file", file}};
+}
+
+json DeviceAddArguments(const BlockAttachRequest& r, const AttachedBlock& b) {
+  json args = {{"driver", "virtio-blk-pci"}, {"id", b.device_id}, {"drive", b.node_name},
+               {"bus", RootPortId(b.root_port)}, {"addr", "0x0"}};
+  if (!r.read_only && r.format == BlockFormat::kRaw) args["share-rw"] = true;
+  if (!r.serial.empty()) args["serial"] = r.serial;
+  return args;
+}
+
+absl::StatusOr<AttachedBlock> BlockDeviceManager::Attach(const BlockAttachRequest& request) {
+  if (request.aio != "threads" && request.aio != "native" && request.aio != "io_uring") {
+    return absl::InvalidArgumentError(StrCat("block aio \"", request.aio, "\" is not threads, native or io_uring"));
+  }
+  if (request.aio == "native" && !request.cache_direct) {
+    return absl::InvalidArgumentError(StrCat("block ", request.path, ": aio native needs cache direct"));
+  }
+  struct stat st;
+  if (::stat(request.path.c_str(), &st) != 0) return ErrnoStatus(errno, StrCat("stat block source ", request.path));
+  const bool host_device = S_ISBLK(st.st_mode);
+  if (request.format == BlockFormat::kVmdk && !S_ISREG(st.st_mode)) {
+    return absl::InvalidArgumentError(StrCat("VMDK descriptor ", request.path, " is not a regular file"));
+  }
+
+  AttachedBlock block;
+  {
+    absl::MutexLock lock(&mu_);
+    uint32_t port = 0;
+    while (port < port_used_.size() && port_used_[port]) ++port;
+    if (port == port_used_.size()) {
+      return absl::ResourceExhaustedError(
+          StrCat("no free root port for ", request.path, " (all ", port_used_.size(), " in use; see hypervisor.hotplug_root_ports)"));
+    }
+    port_used_[port] = true;
+    const uint64_t index = next_index_++;  // never reused: a deleted id may still be in flight
+    block = {StrCat("blk", index), StrCat("drive-", index), RootPortPciPath(port), port};
+  }
+  auto release_port = [&] {
+    absl::MutexLock lock(&mu_);
+    port_used_[block.root_port] = false;
+  };
+
+  if (auto added = qmp_.Execute("blockdev-add", BlockdevAddArguments(request, block.node_name, host_device)); !added.ok()) {
+    release_port();
+    return absl::Status(added.status().code(), StrCat("attach ", request.path, ": ", added.status().message()));
+  }
+  if (auto plugged = qmp_.Execute("device_add", DeviceAddArguments(request, block)); !plugged.ok()) {
+    std::string message = StrCat("attach ", request.path, ": ", plugged.status().message());
+    if (auto undone = qmp_.Execute("blockdev-del", json{{"node-name", block.node_name}}); !undone.ok()) {
+      message += StrCat(" (and undoing blockdev-add failed: ", undone.status().message(), ")");
+    }
+    release_port();
+    return absl::Status(plugged.status().code(), message);
+  }
+  kLog.Info("attached", {{"path", request.path}, {"device", block.device_id}, {"pci_path", block.pci_path}});
+  absl::MutexLock lock(&mu_);
+  attached_[block.device_id] = block;
+  return block;
+}
+
+absl::Status BlockDeviceManager::Detach(const std::string& device_id, absl::Duration timeout) {
+  AttachedBlock block;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = attached_.find(device_id);
+    if (it == attached_.end() || detaching_.contains(device_id)) {
+      return absl::NotFoundError(StrCat("block device ", device_id, " is not attached (or is being detached)"));
+    }
+    block = it->second;
+    detaching_.insert(device_id);
+  }
+  auto done_detaching = [&] {
+    absl::MutexLock lock(&mu_);
+    detaching_.erase(device_id);
+  };
+  // Registered before device_del: QEMU may report the deletion before its reply.
+  auto deleted = qmp_.ExpectEvent("DEVICE_DELETED", [&](const json& d) { return d.value("device", "") == device_id; });
+  if (auto del = qmp_.Execute("device_del", json{{"id", device_id}}); !del.ok()) {
+    done_detaching();
+    return absl::Status(del.status().code(), StrCat("detach ", device_id, ": ", del.status().message()));
+  }
+  if (auto event = deleted->Wait(timeout); !event.ok()) {
+    done_detaching();
+    return absl::Status(event.status().code(),
+                        StrCat("detach ", device_id, ": the guest did not release it: ", event.status().message()));
+  }
+  absl::Status result = absl::OkStatus();
+  if (auto del = qmp_.Execute("blockdev-del", json{{"node-name", block.node_name}}); !del.ok()) {
+    // The device is gone from the guest; the node lingers in QEMU until the VM stops.
+    result = absl::Status(del.status().code(), StrCat("detach ", device_id, ": ", del.status().message()));
+  }
+  absl::MutexLock lock(&mu_);
+  detaching_.erase(device_id);
+  attached_.erase(device_id);
+  port_used_[block.root_port] = false;
+  kLog.Info("detached", {{"device", device_id}});
+  return result;
+}
+
+std::vector<AttachedBlock> BlockDeviceManager::Attached() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<AttachedBlock> out;
+  for (const auto& [id, b] : attached_) out.push_back(b);
+  return out;
+}
+
+}  // namespace kata::runtime

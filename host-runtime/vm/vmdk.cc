@@ -1,0 +1,60 @@
+#include "host-runtime/vm/vmdk.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+
+#include "libkata/base/errno_status.h"
+#include "libkata/base/file_util.h"
+#include "libkata/base/status_macros.h"
+#include "libkata/base/str_cat.h"
+
+namespace kata::runtime {
+namespace {
+
+constexpr uint64_t kSector = 512;
+constexpr uint64_t kMaxExtentSectors = (2ull << 30) / kSector;
+
+}  // namespace
+
+absl::StatusOr<std::string> BuildVmdkDescriptor(const std::vector<VmdkExtent>& extents) {
+  if (extents.empty()) return absl::InvalidArgumentError("a VMDK needs at least one extent");
+  std::string lines;
+  uint64_t total_sectors = 0;
+  for (const VmdkExtent& e : extents) {
+    if (e.path.empty() || e.path.front() != '/' || e.path.find_first_of("\"\n\r") != std::string::npos) {
+      return absl::InvalidArgumentError(StrCat("VMDK extent \"", e.path, "\": want an absolute path without quotes or newlines"));
+    }
+    if (e.size_bytes == 0 || e.size_bytes % kSector != 0) {
+      return absl::InvalidArgumentError(StrCat("VMDK extent ", e.path, ": size ", e.size_bytes,
+                                               " is not a positive multiple of 512 bytes"));
+    }
+    for (uint64_t offset = 0, left = e.size_bytes / kSector; left > 0;) {
+      const uint64_t n = std::min(left, kMaxExtentSectors);
+      lines += StrCat("RW ", n, " FLAT \"", e.path, "\" ", offset, "\n");
+      offset += n;
+      left -= n;
+      total_sectors += n;
+    }
+  }
+  // Geometry as VMware computes it for IDE (16 heads, 63 sectors); QEMU ignores it, tools read it.
+  const uint64_t cylinders = std::min<uint64_t>(total_sectors / (16 * 63), 16383);
+  return StrCat("# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\ncreateType=\"twoGbMaxExtentFlat\"\n\n",
+                "# Extent description\n", lines,
+                "\n# The Disk Data Base\n#DDB\nddb.virtualHWVersion = \"4\"\nddb.geometry.cylinders = \"", cylinders,
+                "\"\nddb.geometry.heads = \"16\"\nddb.geometry.sectors = \"63\"\nddb.adapterType = \"ide\"\n");
+}
+
+absl::Status WriteVmdkDescriptor(const std::string& descriptor_path, const std::vector<std::string>& files) {
+  std::vector<VmdkExtent> extents;
+  for (const std::string& f : files) {
+    struct stat st;
+    if (::stat(f.c_str(), &st) != 0) return ErrnoStatus(errno, StrCat("stat VMDK extent ", f));
+    if (!S_ISREG(st.st_mode)) return absl::InvalidArgumentError(StrCat("VMDK extent ", f, " is not a regular file"));
+    extents.push_back({f, static_cast<uint64_t>(st.st_size)});
+  }
+  ASSIGN_OR_RETURN(std::string text, BuildVmdkDescriptor(extents));
+  return WriteFileAtomically(descriptor_path, text, 0600);
+}
+
+}  // namespace kata::runtime

@@ -1,0 +1,29 @@
+#pragma once
+
+// A VMDK descriptor that makes several raw files one disk: QEMU reads a "twoGbMaxExtentFlat"
+// descriptor's FLAT extents as a single device whose bytes are the files' concatenation.
+// That is how a multi-layer EROFS image (one blob per layer) becomes one hot-plugged disk.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace kata::runtime {
+
+struct VmdkExtent {
+  std::string path;     // absolute
+  uint64_t size_bytes;  // a whole number of 512-byte sectors
+};
+
+// The descriptor text (pure). Files over 2 GiB are split into 2 GiB extents at offsets, as
+// the createType says. Extents say RW: QEMU 7.2 skips RDONLY lines without a word; the disk
+// is made read-only on blockdev-add instead. InvalidArgument names the extent that is empty,
+// not sector-aligned, relative, or has a quote or newline in its path.
+absl::StatusOr<std::string> BuildVmdkDescriptor(const std::vector<VmdkExtent>& extents);
+
+// Stats `files` and writes their descriptor to `descriptor_path` atomically.
+absl::Status WriteVmdkDescriptor(const std::string& descriptor_path, const std::vector<std::string>& files);
+
+}  // namespace kata::runtime
