@@ -18,6 +18,7 @@
 #include "guest-agent/device/device_handler.h"
 #include "guest-agent/init/boot_params.h"
 #include "guest-agent/init/early_mounts.h"
+#include "guest-agent/init/leave_initramfs.h"
 #include "guest-agent/init/module_loader.h"
 #include "guest-agent/server/channel_select.h"
 #include "guest-agent/sandbox/sandbox.h"
@@ -77,6 +78,7 @@ absl::Status InitVm(Flags& flags, const kata::log::Subsystem& log) {
   auto modules = LoadModules("/lib/modules");
   if (!modules.ok()) return modules.status();
   for (const std::string& failure : modules->failures) log.Warn("module failed to load", {{"error", failure}});
+  if (auto s = LeaveInitramfs(); !s.ok()) return s;
   log.Info("vm initialised", {{"modules_loaded", static_cast<int64_t>(modules->loaded.size())},
                               {"modules_failed", static_cast<int64_t>(modules->failures.size())},
                               {"ms", absl::ToInt64Milliseconds(absl::Now() - start)}});

@@ -13,6 +13,7 @@
 
 #include "host-runtime/qmp/qmp_client.h"
 #include "host-runtime/qmp/qmp_message.h"
+#include "host-runtime/tests/scripted_qmp.h"
 #include "libkata/base/unique_fd.h"
 #include "libkata/testing/test_support.h"
 
@@ -20,65 +21,10 @@ using kata::runtime::ParseQmpMessage;
 using kata::runtime::QmpClient;
 using kata::runtime::QmpEvent;
 using kata::runtime::QmpReply;
+using kata::runtime::testing::Event;
+using kata::runtime::testing::kGreeting;
+using kata::runtime::testing::ScriptedQmp;
 using nlohmann::json;
-
-namespace {
-
-constexpr char kGreeting[] =
-    R"({"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, "major": 7}, "package": "Debian"}, "capabilities": ["oob"]}})";
-
-// A QMP server: listens on a socket, accepts one client and runs `script` on it.
-class ScriptedQmp {
- public:
-  using Script = std::function<void(ScriptedQmp&)>;
-  ScriptedQmp(const std::string& path, Script script) : path_(path) {
-    listen_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_un addr = {};
-    addr.sun_family = AF_UNIX;
-    std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
-    REQUIRE(::bind(listen_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-    REQUIRE(::listen(listen_.get(), 1) == 0);
-    thread_ = std::thread([this, script = std::move(script)] {
-      conn_.reset(::accept4(listen_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-      if (!conn_.valid()) return;
-      Send(kGreeting);
-      json caps = Receive();
-      if (caps.value("execute", "") == "qmp_capabilities") Send(json{{"return", json::object()}, {"id", caps["id"]}}.dump());
-      script(*this);
-    });
-  }
-  ~ScriptedQmp() {
-    if (thread_.joinable()) thread_.join();
-  }
-  void Send(const std::string& line) { (void)!::write(conn_.get(), (line + "\r\n").data(), line.size() + 2); }
-  // The next command the client sent (null on EOF).
-  json Receive() {
-    while (buf_.find('\n') == std::string::npos) {
-      char c[4096];
-      const ssize_t n = ::read(conn_.get(), c, sizeof(c));
-      if (n <= 0) return nullptr;
-      buf_.append(c, static_cast<size_t>(n));
-    }
-    const size_t nl = buf_.find('\n');
-    json j = json::parse(buf_.substr(0, nl));
-    buf_.erase(0, nl + 1);
-    return j;
-  }
-  void SendRaw(const std::string& bytes) { (void)!::write(conn_.get(), bytes.data(), bytes.size()); }
-  void Hangup() { conn_.reset(); }
-
- private:
-  std::string path_;
-  kata::UniqueFd listen_, conn_;
-  std::thread thread_;
-  std::string buf_;
-};
-
-std::string Event(const std::string& name, const json& data) {
-  return json{{"event", name}, {"data", data}, {"timestamp", {{"seconds", 1700000000}, {"microseconds", 250000}}}}.dump();
-}
-
-}  // namespace
 
 TEST_CASE("qmp: messages are classified; hostile lines are errors", "[qmp]") {
   auto g = ParseQmpMessage(kGreeting);

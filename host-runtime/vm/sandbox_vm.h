@@ -42,7 +42,8 @@ class SandboxVm {
   std::shared_ptr<grpc::Channel> agent_channel() ABSL_LOCKS_EXCLUDED(mu_);
   const AgentAddress& agent_address() const { return agent_address_; }
   // Drops the agent connection and dials again (agent.dial_timeout): after a break, or to
-  // show the channel survives one.
+  // show the channel survives one. Over virtio-serial QEMU takes one host connection at a
+  // time, so callers drop their stubs on the old channel first.
   absl::Status ReconnectAgent() ABSL_LOCKS_EXCLUDED(mu_);
 
   const std::string& state_dir() const { return state_dir_; }

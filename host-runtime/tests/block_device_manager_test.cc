@@ -1,0 +1,167 @@
+// The hot-plug manager's decisions and rollbacks against a scripted QMP server (the real QEMU
+// path is in vm_e2e_test), and VMDK descriptors read back by qemu-img.
+
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <future>
+
+#include "host-runtime/tests/scripted_qmp.h"
+#include "host-runtime/vm/block_device_manager.h"
+#include "host-runtime/vm/vmdk.h"
+#include "libkata/testing/test_support.h"
+
+using kata::runtime::AttachedBlock;
+using kata::runtime::BlockAttachRequest;
+using kata::runtime::BlockDeviceManager;
+using kata::runtime::BlockFormat;
+using kata::runtime::QmpClient;
+using kata::runtime::testing::Event;
+using kata::runtime::testing::ScriptedQmp;
+using nlohmann::json;
+
+namespace {
+
+std::string Capture(const std::string& command) {
+  std::string out;
+  FILE* p = ::popen(command.c_str(), "r");
+  REQUIRE(p != nullptr);
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof(buf), p)) out.append(buf, n);
+  ::pclose(p);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("block: QMP arguments for raw files, block nodes and VMDK", "[block]") {
+  BlockAttachRequest raw{"/img/rootfs.ext4", BlockFormat::kRaw, false, "io_uring", true, "rootfs"};
+  json args = kata::runtime::BlockdevAddArguments(raw, "drive-0", false);
+  CHECK(args["driver"] == "raw");
+  CHECK(args["read-only"] == false);
+  CHECK(args["file"]["driver"] == "file");
+  CHECK(args["file"]["aio"] == "io_uring");
+  CHECK(args["file"]["cache"]["direct"] == true);
+  CHECK(kata::runtime::BlockdevAddArguments(raw, "drive-0", true)["file"]["driver"] == "host_device");
+  AttachedBlock b{"blk0", "drive-0", "03/00", 1};
+  json dev = kata::runtime::DeviceAddArguments(raw, b);
+  CHECK(dev == json{{"driver", "virtio-blk-pci"}, {"id", "blk0"}, {"drive", "drive-0"}, {"bus", "rp1"},
+                    {"addr", "0x0"}, {"share-rw", true}, {"serial", "rootfs"}});
+  BlockAttachRequest vmdk{"/img/layers.vmdk", BlockFormat::kVmdk, true, "threads", false, ""};
+  json v = kata::runtime::BlockdevAddArguments(vmdk, "drive-1", false);
+  CHECK(v["driver"] == "vmdk");
+  CHECK(v["read-only"] == true);
+  CHECK(v["force-share"] == true);
+  CHECK(v["file"]["read-only"] == true);
+  CHECK_FALSE(kata::runtime::DeviceAddArguments(vmdk, b).contains("share-rw"));
+  CHECK(kata::runtime::RootPortPciPath(0) == "02/00");
+  CHECK(kata::runtime::RootPortPciPath(14) == "10/00");
+}
+
+TEST_CASE("block: a failed device_add deletes the node and frees the port", "[block]") {
+  kata::testing::TempDir dir;
+  kata::testing::WriteFile(dir.Sub("disk.raw"), std::string(4096, 'x'));
+  std::vector<json> seen;
+  ScriptedQmp server(dir.Sub("qmp.sock"), [&](ScriptedQmp& s) {
+    for (;;) {
+      json c = s.Receive();
+      if (c.is_null()) return;
+      seen.push_back(c);
+      const std::string cmd = c["execute"];
+      if (cmd == "device_add" && seen.size() == 2) {
+        s.Send(json{{"error", {{"class", "GenericError"}, {"desc", "Bus 'rp0' not found"}}}, {"id", c["id"]}}.dump());
+      } else {
+        s.Send(json{{"return", json::object()}, {"id", c["id"]}}.dump());
+      }
+    }
+  });
+  auto qmp = QmpClient::Connect(dir.Sub("qmp.sock"), absl::Seconds(5));
+  REQUIRE(qmp.ok());
+  BlockDeviceManager blocks(**qmp, 1);
+  BlockAttachRequest req{dir.Sub("disk.raw"), BlockFormat::kRaw, false, "threads", false, ""};
+  auto failed = blocks.Attach(req);
+  REQUIRE_FALSE(failed.ok());
+  CHECK(std::string(failed.status().message()).find("Bus 'rp0' not found") != std::string::npos);
+  CHECK(std::string(failed.status().message()).find(dir.Sub("disk.raw")) != std::string::npos);
+  REQUIRE(seen.size() == 3);
+  CHECK(seen[2]["execute"] == "blockdev-del");
+  CHECK(seen[2]["arguments"]["node-name"] == seen[0]["arguments"]["node-name"]);
+  CHECK(blocks.Attached().empty());
+  // The only port is free again.
+  auto ok = blocks.Attach(req);
+  INFO(ok.status());
+  REQUIRE(ok.ok());
+  CHECK(ok->pci_path == "02/00");
+  CHECK(ok->device_id != "blk0");  // ids are never reused
+  auto full = blocks.Attach(req);
+  CHECK(full.status().code() == absl::StatusCode::kResourceExhausted);
+  CHECK(blocks.Attach({dir.Sub("nope"), BlockFormat::kRaw, false, "threads", false, ""}).status().code() ==
+        absl::StatusCode::kNotFound);
+  CHECK(blocks.Attach({dir.Sub("disk.raw"), BlockFormat::kRaw, false, "native", false, ""}).status().code() ==
+        absl::StatusCode::kInvalidArgument);
+  qmp->reset();
+}
+
+TEST_CASE("block: detach waits for DEVICE_DELETED of its own id, then deletes the node", "[block]") {
+  kata::testing::TempDir dir;
+  kata::testing::WriteFile(dir.Sub("disk.raw"), std::string(4096, 'x'));
+  std::vector<json> seen;
+  ScriptedQmp server(dir.Sub("qmp.sock"), [&](ScriptedQmp& s) {
+    for (;;) {
+      json c = s.Receive();
+      if (c.is_null()) return;
+      seen.push_back(c);
+      if (c["execute"] == "device_del") {
+        const std::string id = c["arguments"]["id"];
+        s.Send(json{{"return", json::object()}, {"id", c["id"]}}.dump());
+        // QEMU's order: the backend's event first, another device's, then ours.
+        s.Send(Event("DEVICE_DELETED", {{"path", "/machine/peripheral/" + id + "/virtio-backend"}}));
+        s.Send(Event("DEVICE_DELETED", {{"device", "other"}, {"path", "/machine/peripheral/other"}}));
+        s.Send(Event("DEVICE_DELETED", {{"device", id}, {"path", "/machine/peripheral/" + id}}));
+      } else {
+        s.Send(json{{"return", json::object()}, {"id", c["id"]}}.dump());
+      }
+    }
+  });
+  auto qmp = QmpClient::Connect(dir.Sub("qmp.sock"), absl::Seconds(5));
+  REQUIRE(qmp.ok());
+  BlockDeviceManager blocks(**qmp, 2);
+  BlockAttachRequest req{dir.Sub("disk.raw"), BlockFormat::kRaw, true, "threads", false, ""};
+  // Two at once take the two ports.
+  auto a = std::async(std::launch::async, [&] { return blocks.Attach(req); });
+  auto b = blocks.Attach(req);
+  auto a_result = a.get();
+  REQUIRE(a_result.ok());
+  REQUIRE(b.ok());
+  CHECK(a_result->pci_path != b->pci_path);
+  REQUIRE(blocks.Detach(b->device_id).ok());
+  CHECK(seen.back()["execute"] == "blockdev-del");
+  CHECK(seen.back()["arguments"]["node-name"] == b->node_name);
+  CHECK(blocks.Detach(b->device_id).code() == absl::StatusCode::kNotFound);
+  CHECK(blocks.Attached().size() == 1);
+  qmp->reset();
+}
+
+TEST_CASE("vmdk: descriptor extents, 2 GiB splits, refusals; qemu-img reads the sum", "[vmdk]") {
+  auto d = kata::runtime::BuildVmdkDescriptor({{"/l/a.erofs", 4096}, {"/l/b.erofs", (5ull << 30) + 512}});
+  REQUIRE(d.ok());
+  CHECK(d->find("createType=\"twoGbMaxExtentFlat\"") != std::string::npos);
+  CHECK(d->find("RW 8 FLAT \"/l/a.erofs\" 0\n") != std::string::npos);
+  CHECK(d->find("RW 4194304 FLAT \"/l/b.erofs\" 0\n") != std::string::npos);
+  CHECK(d->find("RW 4194304 FLAT \"/l/b.erofs\" 4194304\n") != std::string::npos);
+  CHECK(d->find("RW 2097153 FLAT \"/l/b.erofs\" 8388608\n") != std::string::npos);
+  CHECK(d->find("RDONLY") == std::string::npos);
+  for (auto bad : std::vector<std::vector<kata::runtime::VmdkExtent>>{
+           {}, {{"/l/a", 1000}}, {{"/l/a", 0}}, {{"rel/a", 512}}, {{"/l/a\"b", 512}}, {{"/l/a\nRW", 512}}}) {
+    CHECK(kata::runtime::BuildVmdkDescriptor(bad).status().code() == absl::StatusCode::kInvalidArgument);
+  }
+
+  kata::testing::TempDir dir;
+  kata::testing::WriteFile(dir.Sub("a"), std::string(1 << 20, 'a'));
+  kata::testing::WriteFile(dir.Sub("b"), std::string(3 << 20, 'b'));
+  REQUIRE(kata::runtime::WriteVmdkDescriptor(dir.Sub("l.vmdk"), {dir.Sub("a"), dir.Sub("b")}).ok());
+  const std::string info = Capture("qemu-img info --output=json " + dir.Sub("l.vmdk"));
+  INFO(info);
+  CHECK(json::parse(info)["virtual-size"] == (4 << 20));
+  CHECK(kata::runtime::WriteVmdkDescriptor(dir.Sub("x.vmdk"), {dir.Sub("missing")}).code() == absl::StatusCode::kNotFound);
+}

@@ -1,0 +1,305 @@
+// End to end with a real guest: the image rootfs-builder made (KATA_GUEST_IMAGE_DIR), QEMU
+// (TCG here), kata-agent as the VM's /init over virtio-serial, hot-plugged disks found by the
+// agent through their PCI paths, and nothing left behind after Stop().
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "host-runtime/vm/sandbox_vm.h"
+#include "host-runtime/vm/vmdk.h"
+#include "libkata/base/file_util.h"
+#include "libkata/oci/spec.h"
+#include "libkata/testing/test_support.h"
+#include "protocols/agent.grpc.pb.h"
+#include "protocols/health.grpc.pb.h"
+
+using kata::runtime::BlockAttachRequest;
+using kata::runtime::BlockFormat;
+using kata::runtime::SandboxVm;
+
+namespace {
+
+std::string ImageDir() {
+  const char* dir = std::getenv("KATA_GUEST_IMAGE_DIR");
+  return dir != nullptr ? dir : "";
+}
+
+// Skips (with why) unless root, QEMU and the guest image are here.
+#define KATA_REQUIRE_VM()                                                                                  \
+  do {                                                                                                     \
+    KATA_REQUIRE_ROOT();                                                                                   \
+    if (::access("/usr/bin/qemu-system-x86_64", X_OK) != 0) KATA_SKIP("qemu-system-x86_64 is not installed"); \
+    if (ImageDir().empty() || ::access((ImageDir() + "/vmlinux").c_str(), R_OK) != 0)                      \
+      KATA_SKIP("no guest image: set KATA_GUEST_IMAGE_DIR to rootfs-builder/build-image's --out");         \
+  } while (0)
+
+kata::config::Config VmConfig(const kata::testing::TempDir& tmp) {
+  kata::config::Config c;
+  c.hypervisor.kernel = ImageDir() + "/vmlinux";
+  c.hypervisor.initrd = ImageDir() + "/kata-initrd.img";
+  c.hypervisor.memory_mib = 512;
+  c.hypervisor.hotplug_root_ports = 2;
+  c.runtime.state_dir = tmp.Sub("state");
+  c.agent.hotplug_timeout = absl::Seconds(10);
+  return c;
+}
+
+std::string Capture(const std::string& command) {
+  std::string out;
+  FILE* p = ::popen(command.c_str(), "r");
+  REQUIRE(p != nullptr);
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof(buf), p)) out.append(buf, n);
+  ::pclose(p);
+  return out;
+}
+
+std::string Md5(const std::string& path) { return Capture("md5sum < " + path).substr(0, 32); }
+
+void WriteRandom(const std::string& path, size_t size, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::string data(size, '\0');
+  for (char& c : data) c = static_cast<char>(rng());
+  kata::testing::WriteFile(path, data);
+}
+
+bool ProcessGone(pid_t pid) { return ::kill(pid, 0) != 0 && errno == ESRCH; }
+
+// Nothing of the VM remains: QEMU reaped, the sandbox's state directory gone.
+void CheckNothingLeft(pid_t qemu, const std::string& state_dir) {
+  CHECK(ProcessGone(qemu));
+  CHECK_FALSE(std::filesystem::exists(state_dir));
+}
+
+grpc::Status Check(grpc::Channel& channel) {
+  auto health = kata::agent::Health::NewStub(std::shared_ptr<grpc::ChannelInterface>(&channel, [](auto*) {}));
+  kata::agent::CheckRequest req;
+  kata::agent::HealthCheckResponse resp;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  return health->Check(&ctx, req, &resp);
+}
+
+kata::oci::Spec ContainerSpec(const std::string& rootfs, const std::string& script) {
+  auto spec = kata::oci::ParseSpecJson(R"({
+    "ociVersion": "1.1.0",
+    "root": {"path": ")" + rootfs + R"("},
+    "process": {"cwd": "/", "env": ["PATH=/bin"], "user": {"uid": 0, "gid": 0}, "args": ["sh", "-c"]},
+    "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"},
+               {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755"]}],
+    "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "ipc"}, {"type": "uts"}],
+              "devices": [{"path": "/dev/layers", "type": "b", "major": 7, "minor": 0}]}
+  })", "e2e spec");
+  REQUIRE(spec.ok());
+  spec->mutable_process()->add_args(script);
+  return *spec;
+}
+
+}  // namespace
+
+TEST_CASE("vm: boots, the agent answers over virtio-serial, survives reconnects, stops clean", "[vm][e2e]") {
+  KATA_REQUIRE_VM();
+  kata::testing::TempDir tmp;
+  auto vm = SandboxVm::Start("e2e-boot", VmConfig(tmp));
+  INFO(vm.status());
+  REQUIRE(vm.ok());
+  const auto& t = (*vm)->timings();
+  std::printf("kata-measure: accel=%s (%s) qmp_ready_ms=%lld agent_ready_ms=%lld\n",
+              std::string(kata::config::AccelName((*vm)->accel())).c_str(), (*vm)->accel_reason().c_str(),
+              static_cast<long long>(absl::ToInt64Milliseconds(t.qmp_ready)),
+              static_cast<long long>(absl::ToInt64Milliseconds(t.agent_ready)));
+  CHECK((*vm)->agent_address().kind == kata::runtime::AgentAddress::Kind::kSerial);
+
+  {
+    auto agent = kata::agent::AgentService::NewStub((*vm)->agent_channel());
+    kata::agent::GuestDetailsRequest req;
+    kata::agent::GuestDetailsResponse details;
+    grpc::ClientContext ctx;
+    REQUIRE(agent->GetGuestDetails(&ctx, req, &details).ok());
+    CHECK(details.kernel_release().rfind("6.12.", 0) == 0);
+    CHECK(details.agent_details().init_daemon());
+  }  // the stub holds the channel: QEMU's chardev takes one host connection at a time
+
+  // The host goes away and comes back, twice: the agent serves each new connection.
+  for (int i = 0; i < 2; ++i) {
+    const absl::Time start = absl::Now();
+    const absl::Status reconnected = (*vm)->ReconnectAgent();
+    INFO(reconnected);
+    REQUIRE(reconnected.ok());
+    const grpc::Status s = Check(*(*vm)->agent_channel());
+    INFO(s.error_message());
+    CHECK(s.ok());
+    std::printf("kata-measure: reconnect_ms=%lld\n", static_cast<long long>(absl::ToInt64Milliseconds(absl::Now() - start)));
+  }
+  const pid_t qemu = (*vm)->qemu_pid();
+  const std::string state = (*vm)->state_dir();
+  (*vm)->Stop();
+  CheckNothingLeft(qemu, state);
+}
+
+TEST_CASE("vm: a raw ext4 rootfs and a two-extent VMDK, hot-plugged, found by PCI path, detached", "[vm][e2e]") {
+  KATA_REQUIRE_VM();
+  kata::testing::TempDir tmp;
+  // The container's rootfs: busybox in an ext4 image, made without mounting anything.
+  kata::testing::MakeBusyboxRootfs(tmp.Sub("rootfs-src"));
+  const std::string ext4 = tmp.Sub("rootfs.ext4");
+  REQUIRE(std::system(("mkfs.ext4 -q -F -d " + tmp.Sub("rootfs-src") + " " + ext4 + " 32M >/dev/null").c_str()) == 0);
+  // The VMDK: two files of random bytes, one disk.
+  WriteRandom(tmp.Sub("layer-a"), 1 << 20, 1);
+  WriteRandom(tmp.Sub("layer-b"), 3 << 20, 2);
+  REQUIRE(kata::runtime::WriteVmdkDescriptor(tmp.Sub("layers.vmdk"), {tmp.Sub("layer-a"), tmp.Sub("layer-b")}).ok());
+
+  auto config = VmConfig(tmp);
+  config.hypervisor.accel = kata::config::Accel::kTcg;  // the first test case probed auto
+  auto vm = SandboxVm::Start("e2e-disks", config);
+  INFO(vm.status());
+  REQUIRE(vm.ok());
+  auto& blocks = (*vm)->block_devices();
+  auto agent = kata::agent::AgentService::NewStub((*vm)->agent_channel());
+  {
+    kata::agent::CreateSandboxRequest req;
+    req.set_sandbox_id("e2e-disks");
+    req.set_hostname("e2e");
+    google::protobuf::Empty e;
+    grpc::ClientContext ctx;
+    REQUIRE(agent->CreateSandbox(&ctx, req, &e).ok());
+  }
+
+  // First: how long from device_add until the agent has the device. CreateContainer waits for
+  // the device by PCI path, then fails on the rootfs that is not there: the wait is the cost.
+  const absl::Time plugged = absl::Now();
+  auto layers = blocks.Attach({tmp.Sub("layers.vmdk"), BlockFormat::kVmdk, true, "threads", false, "layers"});
+  INFO(layers.status());
+  REQUIRE(layers.ok());
+  {
+    kata::agent::CreateContainerRequest req;
+    req.set_container_id("probe");
+    *req.mutable_oci() = ContainerSpec("/run/kata-containers/probe/none", "true");
+    auto* dev = req.add_devices();
+    dev->set_type("blk");
+    dev->set_id(layers->pci_path);
+    dev->set_container_path("/dev/layers");
+    google::protobuf::Empty e;
+    grpc::ClientContext ctx;
+    const grpc::Status s = agent->CreateContainer(&ctx, req, &e);
+    CHECK(s.error_code() == grpc::StatusCode::FAILED_PRECONDITION);  // got past the device, not the rootfs
+    INFO(s.error_message());
+    CHECK(s.error_message().find("rootfs") != std::string::npos);
+    std::printf("kata-measure: device_add_to_agent_ms=%lld (pci %s)\n",
+                static_cast<long long>(absl::ToInt64Milliseconds(absl::Now() - plugged)), layers->pci_path.c_str());
+  }
+
+  auto rootfs = blocks.Attach({ext4, BlockFormat::kRaw, false, "threads", false, "rootfs"});
+  INFO(rootfs.status());
+  REQUIRE(rootfs.ok());
+  CHECK(rootfs->pci_path != layers->pci_path);
+
+  const std::string mount_point = "/run/kata-containers/c1/rootfs";
+  kata::agent::CreateContainerRequest req;
+  req.set_container_id("c1");
+  *req.mutable_oci() = ContainerSpec(
+      mount_point,
+      "head -c 1048576 /dev/layers | md5sum; tail -c +1048577 /dev/layers | md5sum; "
+      "wc -c < /dev/layers; echo written-in-the-vm > /written");
+  auto* storage = req.add_storages();
+  storage->set_driver("blk");
+  storage->set_source(rootfs->pci_path);
+  storage->set_fstype("ext4");
+  storage->set_mount_point(mount_point);
+  auto* dev = req.add_devices();
+  dev->set_type("blk");
+  dev->set_id(layers->pci_path);
+  dev->set_container_path("/dev/layers");
+  google::protobuf::Empty e;
+  grpc::ClientContext cctx;
+  const grpc::Status created = agent->CreateContainer(&cctx, req, &e);
+  INFO(created.error_message() << "\nconsole: " << kata::ReadFileTail((*vm)->console_log(), 3000));
+  REQUIRE(created.ok());
+  {
+    kata::agent::StartContainerRequest start;
+    start.set_container_id("c1");
+    grpc::ClientContext ctx;
+    REQUIRE(agent->StartContainer(&ctx, start, &e).ok());
+  }
+  std::string out;
+  for (;;) {
+    kata::agent::ReadStreamRequest r;
+    r.set_container_id("c1");
+    r.set_len(4096);
+    kata::agent::ReadStreamResponse resp;
+    grpc::ClientContext ctx;
+    const grpc::Status s = agent->ReadStdout(&ctx, r, &resp);
+    if (s.error_code() == grpc::StatusCode::OUT_OF_RANGE) break;
+    REQUIRE(s.ok());
+    out += resp.data();
+  }
+  INFO(out);
+  // The guest's device is the two files back to back.
+  CHECK(out.find(Md5(tmp.Sub("layer-a")) + "  -\n" + Md5(tmp.Sub("layer-b")) + "  -\n4194304\n") == 0);
+  {
+    kata::agent::WaitProcessRequest w;
+    w.set_container_id("c1");
+    kata::agent::WaitProcessResponse status;
+    grpc::ClientContext ctx;
+    REQUIRE(agent->WaitProcess(&ctx, w, &status).ok());
+    CHECK(status.status() == 0);
+  }
+  {
+    kata::agent::RemoveContainerRequest rm;
+    rm.set_container_id("c1");
+    grpc::ClientContext ctx;
+    REQUIRE(agent->RemoveContainer(&ctx, rm, &e).ok());  // unmounts the rootfs
+  }
+  for (const auto* b : {&*rootfs, &*layers}) {
+    const absl::Time start = absl::Now();
+    const absl::Status detached = blocks.Detach(b->device_id);
+    INFO(detached);
+    CHECK(detached.ok());
+    std::printf("kata-measure: detach_%s_ms=%lld\n", b->device_id.c_str(),
+                static_cast<long long>(absl::ToInt64Milliseconds(absl::Now() - start)));
+  }
+  CHECK(blocks.Attached().empty());
+  const pid_t qemu = (*vm)->qemu_pid();
+  const std::string state = (*vm)->state_dir();
+  (*vm)->Stop();
+  CheckNothingLeft(qemu, state);
+  // What the container wrote went to the ext4 image.
+  CHECK(Capture("debugfs -R 'cat /written' " + ext4 + " 2>/dev/null") == "written-in-the-vm\n");
+}
+
+TEST_CASE("vm: QEMU that cannot start is reported with its stderr; nothing remains", "[vm][e2e]") {
+  KATA_REQUIRE_VM();
+  kata::testing::TempDir tmp;
+  auto config = VmConfig(tmp);
+  config.hypervisor.kernel = tmp.Sub("no-such-vmlinux");
+  config.hypervisor.accel = kata::config::Accel::kTcg;
+  auto vm = SandboxVm::Start("e2e-bad", config);
+  REQUIRE_FALSE(vm.ok());
+  INFO(vm.status());
+  CHECK(std::string(vm.status().message()).find("QEMU (pid ") != std::string::npos);
+  CHECK(std::string(vm.status().message()).find("no-such-vmlinux") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(tmp.Sub("state/e2e-bad")));
+}
+
+TEST_CASE("vm: a guest that panics ends the boot at once, with the console's last words", "[vm][e2e]") {
+  KATA_REQUIRE_VM();
+  kata::testing::TempDir tmp;
+  auto config = VmConfig(tmp);
+  kata::testing::WriteFile(tmp.Sub("empty.img"), "");  // no /init: the kernel panics
+  config.hypervisor.initrd = tmp.Sub("empty.img");
+  config.hypervisor.accel = kata::config::Accel::kTcg;
+  const absl::Time start = absl::Now();
+  auto vm = SandboxVm::Start("e2e-panic", config);
+  REQUIRE_FALSE(vm.ok());
+  INFO(vm.status());
+  CHECK(std::string(vm.status().message()).find("Kernel panic") != std::string::npos);
+  CHECK(absl::Now() - start < config.hypervisor.boot_timeout / 2);  // noticed, not timed out
+  CHECK_FALSE(std::filesystem::exists(tmp.Sub("state/e2e-panic")));
+}
