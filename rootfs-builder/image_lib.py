@@ -95,6 +95,25 @@ def module_load_order(wanted, modinfo, builtin, available):
     return order
 
 
+def module_load_plan(groups, modinfo, builtin, available):
+    """[(name, condition)] in load order for groups [(condition, wanted names)].
+
+    condition None: always loaded; "virtio=0x0013": only when the VM has a virtio device of
+    that id (the vsock and 9p stacks cost boot time and serve only VMs given those devices).
+    A module that an unconditional group also needs is always loaded; one that two different
+    conditions need is always loaded too."""
+    everything = module_load_order([m for _, wanted in groups for m in wanted], modinfo, builtin, available)
+    needed_by = {}
+    for condition, wanted in groups:
+        for name in module_load_order(wanted, modinfo, builtin, available):
+            needed_by.setdefault(name, set()).add(condition)
+    plan = []
+    for name in everything:
+        conditions = needed_by[name]
+        plan.append((name, next(iter(conditions)) if len(conditions) == 1 else None))
+    return plan
+
+
 def strip_module_signature(module_bytes):
     """The module without its appended signature: loading skips the signature check, which
     took most of the insmod phase under TCG (it taints the kernel; Debian does not force
@@ -111,12 +130,14 @@ def strip_module_signature(module_bytes):
 
 
 def initrd_entries(init, modules, busybox=None):
-    """(path, mode, content) in archive order; content None for a directory, str for a symlink."""
+    """(path, mode, content) in archive order; content None for a directory, str for a symlink.
+    modules: [(name, condition, bytes)]; the load order file says "name.ko [condition]"."""
     entries = [(d, 0o40755, None) for d in ("dev", "proc", "sys", "run", "tmp", "lib", "lib/modules")]
     entries.append(("init", 0o100755, init))
-    for name, data in modules:
+    for name, _, data in modules:
         entries.append((f"lib/modules/{name}.ko", 0o100644, data))
-    entries.append((LOAD_ORDER_PATH, 0o100644, "".join(f"{n}.ko\n" for n, _ in modules).encode()))
+    lines = "".join(f"{n}.ko {c}\n" if c else f"{n}.ko\n" for n, c, _ in modules)
+    entries.append((LOAD_ORDER_PATH, 0o100644, lines.encode()))
     if busybox is not None:
         entries.append(("bin", 0o40755, None))
         entries.append(("bin/busybox", 0o100755, busybox))

@@ -75,12 +75,13 @@ absl::Status InitVm(Flags& flags, const kata::log::Subsystem& log) {
   }
   flags.channel = params->channel;
   if (params->hotplug_timeout) flags.hotplug_timeout = *params->hotplug_timeout;
-  auto modules = LoadModules("/lib/modules");
+  auto modules = LoadModules("/lib/modules", VirtioDeviceIds());
   if (!modules.ok()) return modules.status();
   for (const std::string& failure : modules->failures) log.Warn("module failed to load", {{"error", failure}});
   if (auto s = LeaveInitramfs(); !s.ok()) return s;
   log.Info("vm initialised", {{"modules_loaded", static_cast<int64_t>(modules->loaded.size())},
                               {"modules_failed", static_cast<int64_t>(modules->failures.size())},
+                              {"modules_skipped", static_cast<int64_t>(modules->skipped.size())},
                               {"ms", absl::ToInt64Milliseconds(absl::Now() - start)}});
   return absl::OkStatus();
 }

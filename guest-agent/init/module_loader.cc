@@ -1,5 +1,6 @@
 #include "guest-agent/init/module_loader.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/module.h>
 #include <sys/syscall.h>
@@ -8,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "libkata/base/file_util.h"
 #include "libkata/base/str_cat.h"
@@ -20,32 +23,67 @@ bool Compressed(const std::string& name) {
   return name.ends_with(".xz") || name.ends_with(".zst") || name.ends_with(".gz");
 }
 
-}  // namespace
-
-absl::StatusOr<std::vector<std::string>> ParseLoadOrder(const std::string& text) {
-  std::vector<std::string> names;
-  for (absl::string_view raw : absl::StrSplit(text, '\n')) {
-    std::string line(raw.data(), raw.size());
-    while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r')) line.pop_back();
-    if (line.empty() || line.front() == '#') continue;
-    if (line.find('/') != std::string::npos || line == "." || line == "..") {
-      return absl::InvalidArgumentError(StrCat("module load order names \"", line, "\", which is not a file name"));
-    }
-    names.push_back(line);
+absl::StatusOr<uint32_t> ParseVirtioId(std::string_view condition) {
+  constexpr std::string_view kPrefix = "virtio=";
+  uint32_t id = 0;
+  if (!condition.starts_with(kPrefix) || !absl::SimpleHexAtoi(ToAbsl(condition.substr(kPrefix.size())), &id)) {
+    return absl::InvalidArgumentError(StrCat("module condition \"", condition, "\" is not virtio=0xNNNN"));
   }
-  return names;
+  return id;
 }
 
-absl::StatusOr<ModuleLoadReport> LoadModules(const std::string& dir) {
+}  // namespace
+
+absl::StatusOr<std::vector<ModuleEntry>> ParseLoadOrder(const std::string& text) {
+  std::vector<ModuleEntry> entries;
+  for (absl::string_view raw : absl::StrSplit(text, '\n')) {
+    std::vector<std::string> words = absl::StrSplit(raw, absl::ByAnyChar(" \t\r"), absl::SkipEmpty());
+    if (words.empty() || words[0].front() == '#') continue;
+    ModuleEntry e;
+    e.file = words[0];
+    if (e.file.find('/') != std::string::npos || e.file == "." || e.file == "..") {
+      return absl::InvalidArgumentError(StrCat("module load order names \"", e.file, "\", which is not a file name"));
+    }
+    if (words.size() > 2) return absl::InvalidArgumentError(StrCat("module load order line \"", raw, "\" has extra words"));
+    if (words.size() == 2) {
+      auto id = ParseVirtioId(words[1]);
+      if (!id.ok()) return id.status();
+      e.virtio_id = *id;
+    }
+    entries.push_back(std::move(e));
+  }
+  return entries;
+}
+
+std::set<uint32_t> VirtioDeviceIds(const std::string& bus_dir) {
+  std::set<uint32_t> ids;
+  DIR* dir = ::opendir(bus_dir.c_str());
+  if (dir == nullptr) return ids;
+  while (dirent* e = ::readdir(dir)) {
+    if (e->d_name[0] == '.') continue;
+    auto text = ReadFileToString(StrCat(bus_dir, "/", e->d_name, "/device"), 64);
+    uint32_t id = 0;
+    if (text.ok() && absl::SimpleHexAtoi(absl::StripAsciiWhitespace(*text), &id)) ids.insert(id);
+  }
+  ::closedir(dir);
+  return ids;
+}
+
+absl::StatusOr<ModuleLoadReport> LoadModules(const std::string& dir, const std::set<uint32_t>& virtio_ids) {
   ModuleLoadReport report;
   auto text = ReadFileToString(dir + "/load-order");
   if (!text.ok()) {
     if (absl::IsNotFound(text.status())) return report;
     return text.status();
   }
-  auto names = ParseLoadOrder(*text);
-  if (!names.ok()) return names.status();
-  for (const std::string& name : *names) {
+  auto entries = ParseLoadOrder(*text);
+  if (!entries.ok()) return entries.status();
+  for (const ModuleEntry& entry : *entries) {
+    const std::string& name = entry.file;
+    if (entry.virtio_id && !virtio_ids.contains(*entry.virtio_id)) {
+      report.skipped.push_back(name);
+      continue;
+    }
     const std::string path = dir + "/" + name;
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd.valid()) {

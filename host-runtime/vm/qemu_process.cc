@@ -79,7 +79,7 @@ void QemuProcess::Watch() {
     absl::MutexLock lock(&mu_);
     exited_ = true;
     exit_status_ = why;
-    unexpected = !stopping_;
+    unexpected = !stopping_ && !options_.exits_by_itself;
   }
   if (unexpected) {
     kLog.Error("exited unexpectedly", {{"pid", static_cast<int64_t>(pid_)}, {"error", std::string(why.message())}});

@@ -28,6 +28,7 @@ class QemuProcess {
     std::string console_log;  // quoted when QEMU dies (the guest's last words)
     // Called once, from the watcher thread, if QEMU exits without Stop() having asked it to.
     std::function<void(const absl::Status& why)> on_unexpected_exit;
+    bool exits_by_itself = false;  // a probe or a power-off guest: its exit is no error
   };
 
   static absl::StatusOr<std::unique_ptr<QemuProcess>> Start(Options options);

@@ -42,6 +42,18 @@ class ModuleOrderTest(unittest.TestCase):
                               ("mbcache", "ext4"), ("netfs", "9pnet"), ("9pnet", "9p"), ("9pnet", "9pnet_virtio")]:
             self.assertLess(order.index(before), order.index(after), (before, after, order))
 
+    def test_conditional_groups_tag_only_what_they_alone_need(self):
+        plan = image_lib.module_load_plan(
+            [(None, ["ext4"]), ("virtio=0x0009", ["9p", "9pnet_virtio"]), ("virtio=0x0013", ["crc16"])],
+            lambda n: image_lib.modinfo_dependencies(self.MODULES[n]), set(), set(self.MODULES))
+        tags = dict(plan)
+        self.assertIsNone(tags["ext4"])
+        self.assertIsNone(tags["crc16"])  # ext4 needs it whatever the condition says
+        self.assertEqual(tags["9p"], "virtio=0x0009")
+        self.assertEqual(tags["netfs"], "virtio=0x0009")
+        names = [n for n, _ in plan]
+        self.assertLess(names.index("netfs"), names.index("9p"))
+
     def test_builtin_modules_are_skipped(self):
         self.assertEqual(self.order(["ext4"], builtin=["ext4"]), [])
         self.assertNotIn("crc16", self.order(["ext4"], builtin=["crc16"]))
@@ -84,17 +96,25 @@ class PayloadTest(unittest.TestCase):
 
 class CpioTest(unittest.TestCase):
     def test_archive_unpacks_with_cpio_and_is_reproducible(self):
-        entries = image_lib.initrd_entries(b"#!init", [("erofs", b"module")], busybox=b"bb")
+        entries = image_lib.initrd_entries(b"#!init", [("erofs", None, b"module"), ("9p", "virtio=0x0009", b"m")],
+                                           busybox=b"bb")
         archive = image_lib.newc_archive(entries)
         self.assertEqual(archive, image_lib.newc_archive(entries))
         with tempfile.TemporaryDirectory() as d:
             subprocess.run(["cpio", "-id", "--quiet"], input=archive, cwd=d, check=True)
-            self.assertEqual(open(os.path.join(d, "init"), "rb").read(), b"#!init")
+            with open(os.path.join(d, "init"), "rb") as f:
+                self.assertEqual(f.read(), b"#!init")
             self.assertTrue(os.access(os.path.join(d, "init"), os.X_OK))
-            self.assertEqual(open(os.path.join(d, image_lib.LOAD_ORDER_PATH)).read(), "erofs.ko\n")
+            with open(os.path.join(d, image_lib.LOAD_ORDER_PATH)) as f:
+                self.assertEqual(f.read(), "erofs.ko\n9p.ko virtio=0x0009\n")
             self.assertEqual(os.readlink(os.path.join(d, "bin", "sh")), "busybox")
             self.assertTrue(os.path.isdir(os.path.join(d, "proc")))
 
 
 if __name__ == "__main__":
-    unittest.main()
+    result = unittest.main(exit=False).result
+    failed = len(result.failures) + len(result.errors)
+    # The line ci/test adds up over every test binary.
+    print(f"kata-test-summary: passed={result.testsRun - failed - len(result.skipped)} failed={failed} "
+          f"skipped={len(result.skipped)}")
+    sys.exit(1 if failed else 0)

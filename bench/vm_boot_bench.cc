@@ -1,0 +1,158 @@
+// vm-boot-bench: how long a sandbox VM takes, next to what the kernel and QEMU alone take.
+//   floor:   QEMU start -> QEMU exit, same kernel and QEMU flags, an initrd whose /init
+//            powers off at once (the least any guest can cost here);
+//   agent:   QEMU start -> Health.Check answered (SandboxVm::Start, the real path);
+//   hotplug: device_add -> the agent has the device (CreateContainer's wait by PCI path).
+// Usage: vm-boot-bench --image DIR [--runs N] [--firmware PATH|none] [--kernel PATH]
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "host-runtime/vm/qemu_command.h"
+#include "host-runtime/vm/qemu_process.h"
+#include "host-runtime/vm/sandbox_vm.h"
+#include "libkata/base/file_util.h"
+#include "libkata/base/str_cat.h"
+#include "protocols/agent.grpc.pb.h"
+
+namespace {
+
+using kata::StrCat;
+
+// A newc cpio holding one executable, /init.
+std::string CpioWithInit(const std::string& init) {
+  std::string out;
+  auto entry = [&](const std::string& name, unsigned mode, const std::string& data, unsigned ino) {
+    char header[111];
+    std::snprintf(header, sizeof(header), "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08zX%08X", ino, mode, 0u,
+                  0u, 1u, 0u, static_cast<unsigned>(data.size()), 0u, 0u, 0u, 0u, name.size() + 1, 0u);
+    out += header;
+    out += name;
+    out.push_back('\0');
+    out.resize((out.size() + 3) & ~size_t{3}, '\0');
+    out += data;
+    out.resize((out.size() + 3) & ~size_t{3}, '\0');
+  };
+  entry("init", 0100755, init, 1);
+  entry("TRAILER!!!", 0, "", 0);
+  return out;
+}
+
+struct Stats {
+  std::vector<double> ms;
+  std::string Summary() const {
+    if (ms.empty()) return "no runs";
+    auto s = ms;
+    std::sort(s.begin(), s.end());
+    return StrCat("median ", static_cast<int64_t>(s[s.size() / 2]), " ms (min ", static_cast<int64_t>(s.front()), ", max ",
+                  static_cast<int64_t>(s.back()), ", ", s.size(), " runs)");
+  }
+};
+
+int Fail(const std::string& what) {
+  std::fprintf(stderr, "vm-boot-bench: %s\n", what.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string image, firmware = "/usr/share/qemu/qboot.rom", kernel;
+  int runs = 5;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const std::string v = i + 1 < argc ? argv[i + 1] : "";
+    if (a == "--image") image = v, ++i;
+    else if (a == "--runs") runs = std::atoi(v.c_str()), ++i;
+    else if (a == "--firmware") firmware = v == "none" ? "" : v, ++i;
+    else if (a == "--kernel") kernel = v, ++i;
+    else return Fail("usage: vm-boot-bench --image DIR [--runs N] [--firmware PATH|none] [--kernel PATH]");
+  }
+  if (image.empty() || runs < 1) return Fail("--image DIR (rootfs-builder's --out) is required");
+  char tmpl[] = "/tmp/vm-boot-bench-XXXXXX";
+  if (::mkdtemp(tmpl) == nullptr) return Fail("mkdtemp failed");
+  const std::string dir = tmpl;
+
+  kata::config::Config config;
+  config.hypervisor.kernel = kernel.empty() ? image + "/vmlinux" : kernel;
+  config.hypervisor.initrd = image + "/kata-initrd.img";
+  config.hypervisor.firmware = firmware;
+  config.hypervisor.memory_mib = 512;
+  config.hypervisor.accel = kata::config::Accel::kTcg;
+  config.runtime.state_dir = dir + "/state";
+  config.runtime.log_level = kata::log::Level::kWarn;
+  kata::log::Logger::Global().SetLevel(kata::log::Level::kWarn);
+
+  // The floor: the same command line with the power-off initrd.
+  auto init = kata::ReadFileToString(POWEROFF_INIT_BIN, 64u << 20);
+  if (!init.ok()) return Fail(std::string(init.status().message()));
+  const std::string floor_initrd = dir + "/poweroff-initrd.img";
+  if (auto s = kata::WriteFileAtomically(floor_initrd, CpioWithInit(*init)); !s.ok()) return Fail(std::string(s.message()));
+  Stats floor, agent, hotplug;
+  for (int r = 0; r < runs; ++r) {
+    kata::runtime::VmLaunch l;
+    l.sandbox_id = "floor";
+    l.hypervisor = config.hypervisor;
+    l.hypervisor.initrd = floor_initrd;
+    l.accel = kata::config::Accel::kTcg;
+    l.channel = kata::config::AgentChannel::kSerial;
+    l.qmp_socket = dir + "/floor-qmp.sock";
+    l.console_log = dir + "/floor-console.log";
+    l.agent_socket = dir + "/floor-agent.sock";
+    auto argv_or = kata::runtime::BuildQemuCommand(l);
+    if (!argv_or.ok()) return Fail(std::string(argv_or.status().message()));
+    const absl::Time start = absl::Now();
+    auto qemu = kata::runtime::QemuProcess::Start({*argv_or, dir + "/floor-qemu.log", l.console_log, nullptr, true});
+    if (!qemu.ok()) return Fail(std::string(qemu.status().message()));
+    if (absl::IsDeadlineExceeded((*qemu)->WaitExit(absl::Seconds(60)))) return Fail("the floor VM did not power off");
+    floor.ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - start));
+  }
+  const std::string disk = dir + "/disk.raw";
+  if (auto s = kata::WriteFileAtomically(disk, std::string(1 << 20, '\0')); !s.ok()) return Fail(std::string(s.message()));
+  for (int r = 0; r < runs; ++r) {
+    auto vm = kata::runtime::SandboxVm::Start(StrCat("bench", r), config);
+    if (!vm.ok()) return Fail(std::string(vm.status().message()));
+    agent.ms.push_back(absl::ToDoubleMilliseconds((*vm)->timings().agent_ready));
+    auto stub = kata::agent::AgentService::NewStub((*vm)->agent_channel());
+    {
+      kata::agent::CreateSandboxRequest req;
+      req.set_sandbox_id("bench");
+      google::protobuf::Empty e;
+      grpc::ClientContext ctx;
+      if (!stub->CreateSandbox(&ctx, req, &e).ok()) return Fail("CreateSandbox failed");
+    }
+    const absl::Time plugged = absl::Now();
+    auto block = (*vm)->block_devices().Attach({disk, kata::runtime::BlockFormat::kRaw, true, "threads", false, ""});
+    if (!block.ok()) return Fail(std::string(block.status().message()));
+    kata::agent::CreateContainerRequest req;
+    req.set_container_id("probe");
+    req.mutable_oci()->set_oci_version("1.1.0");
+    req.mutable_oci()->mutable_root()->set_path("/run/kata-containers/none");
+    req.mutable_oci()->mutable_process()->add_args("true");
+    auto* dev = req.add_devices();
+    dev->set_type("blk");
+    dev->set_id(block->pci_path);
+    dev->set_container_path("/dev/probe");
+    auto* spec_dev = req.mutable_oci()->mutable_linux()->add_devices();
+    spec_dev->set_path("/dev/probe");
+    spec_dev->set_type("b");
+    google::protobuf::Empty e;
+    grpc::ClientContext ctx;
+    const grpc::Status s = stub->CreateContainer(&ctx, req, &e);
+    if (s.error_code() != grpc::StatusCode::FAILED_PRECONDITION) return Fail("CreateContainer: " + s.error_message());
+    hotplug.ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - plugged));
+  }
+  std::printf("kernel %s, firmware %s, TCG, 1 vCPU, 512 MiB\n", config.hypervisor.kernel.c_str(),
+              firmware.empty() ? "QEMU default (SeaBIOS)" : firmware.c_str());
+  std::printf("floor   (QEMU start -> power-off /init done): %s\n", floor.Summary().c_str());
+  std::printf("agent   (QEMU start -> Health.Check answered): %s\n", agent.Summary().c_str());
+  std::printf("hotplug (device_add -> agent has the device):  %s\n", hotplug.Summary().c_str());
+  std::string cleanup = "rm -rf " + dir;
+  return std::system(cleanup.c_str()) == 0 ? 0 : 1;
+}
