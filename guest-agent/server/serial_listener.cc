@@ -2,6 +2,8 @@
 // no accept(): the host "connects" when something opens QEMU's chardev socket. Seen from the
 // guest, while the host is away read() returns 0 and poll() reports POLLHUP; when it comes
 // back POLLHUP clears, with no event of its own (../shared/reference/guest-boot-and-channel.md).
+// A quick leave-and-return can pass unseen, so sessions are told apart by their HTTP/2
+// preface (serial_session_splitter.h), not by the port's state alone.
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -11,9 +13,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
+#include <deque>
 #include <string>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "guest-agent/server/serial_session_splitter.h"
 #include "guest-agent/server/listener.h"
 #include "libkata/base/errno_status.h"
 #include "libkata/base/file_util.h"
@@ -71,98 +78,139 @@ ReadResult ReadInto(int fd, Pending& into) {
   }
 }
 
+// One bridge thread per port, for the listener's life: it copies bytes between the port and
+// the current session's socketpair, starts a session at each HTTP/2 client preface
+// (SerialSessionSplitter), and queues the gRPC end of each new session for Accept().
 class SerialListener : public Listener {
  public:
   SerialListener(std::string device, UniqueFd port, UniqueFd stop)
-      : device_(std::move(device)), port_(std::move(port)), stop_(std::move(stop)) {}
+      : device_(std::move(device)), port_(std::move(port)), stop_(std::move(stop)) {
+    bridge_ = std::thread([this] { Bridge(); });
+  }
   ~SerialListener() override {
     Shutdown();
     if (bridge_.joinable()) bridge_.join();
   }
 
   absl::StatusOr<UniqueFd> Accept() override {
-    // One host connection at a time: the next starts after the previous one ended.
-    if (bridge_.joinable()) bridge_.join();
-    RETURN_IF_ERROR(WaitForHost());
-    int pair[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) != 0) {
-      return ErrnoStatus(errno, StrCat("socketpair for ", device_));
-    }
-    UniqueFd served(pair[0]);
-    bridge_ = std::thread([this, bridged = UniqueFd(pair[1])]() mutable { Bridge(std::move(bridged)); });
-    return served;
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](SerialListener* l) ABSL_EXCLUSIVE_LOCKS_REQUIRED(l->mu_) { return l->stopped_ || !l->sessions_.empty(); }, this));
+    if (stopped_) return absl::CancelledError(StrCat("listener on ", device_, " shut down"));
+    UniqueFd fd = std::move(sessions_.front());
+    sessions_.pop_front();
+    return fd;
   }
 
   void Shutdown() override {
     const uint64_t one = 1;
     (void)!::write(stop_.get(), &one, sizeof(one));
+    absl::MutexLock lock(&mu_);
+    stopped_ = true;
   }
 
   std::string Describe() const override { return StrCat("serial:", device_); }
 
  private:
-  // Cancelled once Shutdown() was called.
-  absl::Status WaitForHost() {
+  bool Stopping() {
+    pollfd stop = {stop_.get(), POLLIN, 0};
+    return ::poll(&stop, 1, 0) > 0;
+  }
+
+  // Polls until the host has the port open; false once Shutdown() was called.
+  bool WaitForHost() {
     bool logged = false;
     for (;;) {
       pollfd fds[2] = {{port_.get(), POLLIN | POLLOUT, 0}, {stop_.get(), POLLIN, 0}};
-      if (::poll(fds, 2, -1) < 0 && errno != EINTR) return ErrnoStatus(errno, StrCat("poll ", device_));
-      if (fds[1].revents) return absl::CancelledError(StrCat("listener on ", device_, " shut down"));
-      if (!(fds[0].revents & POLLHUP)) return absl::OkStatus();
+      if (::poll(fds, 2, -1) < 0 && errno != EINTR) return false;
+      if (fds[1].revents) return false;
+      if (!(fds[0].revents & POLLHUP)) return true;
       if (!logged) kLog.Debug("waiting for the host on the port", {{"device", device_}});
       logged = true;
       pollfd stop = {stop_.get(), POLLIN, 0};
-      if (::poll(&stop, 1, kReconnectPollMs) > 0) return absl::CancelledError(StrCat("listener on ", device_, " shut down"));
+      if (::poll(&stop, 1, kReconnectPollMs) > 0) return false;
     }
   }
 
-  // Copies bytes both ways until the host goes away, gRPC closes its end, or Shutdown().
-  void Bridge(UniqueFd sock) {
-    Pending to_sock, to_port;
-    const char* why = "shut down";
-    for (;;) {
-      pollfd fds[3] = {
-          {port_.get(), static_cast<short>((to_sock.Full() ? 0 : POLLIN) | (to_port.empty() ? 0 : POLLOUT)), 0},
-          {sock.get(), static_cast<short>((to_port.Full() ? 0 : POLLIN) | (to_sock.empty() ? 0 : POLLOUT)), 0},
-          {stop_.get(), POLLIN, 0}};
-      if (::poll(fds, 3, -1) < 0) {
-        if (errno == EINTR) continue;
-        why = "poll failed";
-        break;
-      }
-      if (fds[2].revents) break;
-      if (fds[0].revents & POLLIN && ReadInto(port_.get(), to_sock) == ReadResult::kClosed) {
-        why = "host went away";
-        break;
-      }
-      if (fds[0].revents & (POLLHUP | POLLERR)) {
-        why = "host went away";
-        break;
-      }
-      if (fds[1].revents & POLLIN && ReadInto(sock.get(), to_port) == ReadResult::kClosed) {
-        why = "server closed the connection";
-        break;
-      }
-      if (fds[1].revents & (POLLHUP | POLLERR)) {
-        why = "server closed the connection";
-        break;
-      }
-      if (!to_port.Flush(port_.get())) {
-        why = "port write failed";
-        break;
-      }
-      if (!to_sock.Flush(sock.get())) {
-        why = "server socket write failed";
-        break;
+  void StartSession() {
+    EndSession("a new host connection began");
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) != 0) {
+      kLog.Error("socketpair failed", {{"device", device_}, {"error", std::strerror(errno)}});
+      splitter_.EndSession();
+      return;
+    }
+    session_.reset(pair[1]);
+    absl::MutexLock lock(&mu_);
+    sessions_.emplace_back(pair[0]);
+  }
+
+  void EndSession(const char* why) {
+    if (!session_.valid()) return;
+    session_.reset();  // gRPC reads EOF and drops the connection
+    to_sock_ = {};
+    to_port_ = {};
+    kLog.Info("host connection ended", {{"device", device_}, {"reason", why}});
+  }
+
+  void Bridge() {
+    while (!Stopping()) {
+      if (!WaitForHost()) break;
+      // The host is there: copy until it goes (or we stop).
+      for (;;) {
+        pollfd fds[3] = {
+            {port_.get(), static_cast<short>((to_sock_.Full() ? 0 : POLLIN) | (to_port_.empty() ? 0 : POLLOUT)), 0},
+            {session_.valid() ? session_.get() : -1,
+             static_cast<short>((to_port_.Full() ? 0 : POLLIN) | (to_sock_.empty() ? 0 : POLLOUT)), 0},
+            {stop_.get(), POLLIN, 0}};
+        if (::poll(fds, 3, -1) < 0) {
+          if (errno == EINTR) continue;
+          break;
+        }
+        if (fds[2].revents) break;
+        bool host_gone = false;
+        if (fds[0].revents & POLLIN) {
+          Pending incoming;
+          host_gone = ReadInto(port_.get(), incoming) == ReadResult::kClosed;
+          for (auto& piece : splitter_.Feed(incoming.data)) {
+            if (piece.new_session) StartSession();
+            if (session_.valid()) to_sock_.data += piece.data;
+          }
+        }
+        if (host_gone || (fds[0].revents & (POLLHUP | POLLERR))) {
+          EndSession("host went away");
+          splitter_.EndSession();
+          break;
+        }
+        if (session_.valid()) {
+          const bool closed = (fds[1].revents & POLLIN) && ReadInto(session_.get(), to_port_) == ReadResult::kClosed;
+          if (closed || (fds[1].revents & (POLLHUP | POLLERR)) || !to_sock_.Flush(session_.get())) {
+            // What the host still sends on this connection is dropped until its next preface.
+            EndSession("server closed the connection");
+            splitter_.EndSession();
+          }
+        }
+        if (!to_port_.Flush(port_.get())) {
+          EndSession("port write failed");
+          splitter_.EndSession();
+        }
       }
     }
-    kLog.Info("host connection ended", {{"device", device_}, {"reason", why}});
+    EndSession("shut down");
   }
 
   std::string device_;
   UniqueFd port_;
   UniqueFd stop_;
   std::thread bridge_;
+  // The bridge thread's own state.
+  SerialSessionSplitter splitter_;
+  UniqueFd session_;
+  Pending to_sock_, to_port_;
+
+  absl::Mutex mu_;
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  std::deque<UniqueFd> sessions_ ABSL_GUARDED_BY(mu_);  // gRPC ends not yet accepted
 };
 
 }  // namespace

@@ -40,7 +40,9 @@ struct AgentClient::Stubs {
 absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const std::string& address) {
   auto parsed = runtime::ParseAgentAddress(address);
   if (!parsed.ok()) return parsed.status();
-  return runtime::ConnectAgent(*parsed);
+  auto conn = runtime::ConnectAgent(*parsed);
+  if (!conn.ok()) return conn.status();
+  return conn->channel;  // the dup closes here; the connection lives as long as the channel
 }
 
 AgentClient::AgentClient(std::shared_ptr<grpc::Channel> channel) : stubs_(std::make_unique<Stubs>()) {

@@ -46,10 +46,14 @@ absl::StatusOr<UniqueFd> ConnectVsockSocket(uint32_t cid, uint32_t port) {
 }
 
 // gRPC needs the fd non-blocking, or every call ends in DEADLINE_EXCEEDED.
-absl::StatusOr<std::shared_ptr<grpc::Channel>> ChannelOnFd(UniqueFd fd, const std::string& target) {
+absl::StatusOr<AgentConnection> ChannelOnFd(UniqueFd fd, const std::string& target) {
   const int flags = ::fcntl(fd.get(), F_GETFL);
   if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK) != 0) return ErrnoStatus(errno, StrCat("fcntl ", target));
-  return grpc::CreateInsecureChannelFromFd(target, fd.release());
+  AgentConnection c;
+  c.socket.reset(::fcntl(fd.get(), F_DUPFD_CLOEXEC, 0));
+  if (!c.socket.valid()) return ErrnoStatus(errno, StrCat("dup the socket for ", target));
+  c.channel = grpc::CreateInsecureChannelFromFd(target, fd.release());
+  return c;
 }
 
 }  // namespace
@@ -89,7 +93,13 @@ absl::StatusOr<AgentAddress> ParseAgentAddress(const std::string& address) {
   return a;
 }
 
-absl::StatusOr<std::shared_ptr<grpc::Channel>> ConnectAgent(const AgentAddress& address) {
+void AgentConnection::Close() {
+  if (socket.valid()) ::shutdown(socket.get(), SHUT_RDWR);
+  socket.reset();
+  channel.reset();
+}
+
+absl::StatusOr<AgentConnection> ConnectAgent(const AgentAddress& address) {
   absl::StatusOr<UniqueFd> fd = address.kind == AgentAddress::Kind::kVsock ? ConnectVsockSocket(address.cid, address.port)
                                                                           : ConnectUnixSocket(address.path);
   if (!fd.ok()) return fd.status();
@@ -111,28 +121,32 @@ absl::Status CheckAgentHealth(grpc::Channel& channel, absl::Duration timeout) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::shared_ptr<grpc::Channel>> DialAgent(const AgentAddress& address, const DialPolicy& policy) {
+absl::StatusOr<AgentConnection> DialAgent(const AgentAddress& address, const DialPolicy& policy) {
   const absl::Time deadline = absl::Now() + policy.budget;
   absl::Status last = absl::DeadlineExceededError("no attempt made");
   for (;;) {
     if (policy.abort_check) {
       if (absl::Status s = policy.abort_check(); !s.ok()) return s;
     }
-    auto channel = ConnectAgent(address);
-    if (channel.ok()) {
+    auto conn = ConnectAgent(address);
+    if (conn.ok()) {
       // Wait on this connection for the agent, in slices so a dead VM is noticed.
       for (;;) {
         const absl::Duration left = deadline - absl::Now();
         if (left <= absl::ZeroDuration()) break;
-        last = CheckAgentHealth(**channel, std::min(left, absl::Milliseconds(500)));
-        if (last.ok()) return *channel;
+        last = CheckAgentHealth(*conn->channel, std::min(left, absl::Milliseconds(500)));
+        if (last.ok()) return std::move(*conn);
         if (!absl::IsDeadlineExceeded(last)) break;  // the connection broke: connect again
         if (policy.abort_check) {
-          if (absl::Status s = policy.abort_check(); !s.ok()) return s;
+          if (absl::Status s = policy.abort_check(); !s.ok()) {
+            conn->Close();
+            return s;
+          }
         }
       }
+      conn->Close();  // gone for sure before the next attempt
     } else {
-      last = channel.status();
+      last = conn.status();
     }
     if (absl::Now() + policy.step >= deadline) {
       return absl::DeadlineExceededError(StrCat("agent at ", address.ToString(), " did not answer within ",

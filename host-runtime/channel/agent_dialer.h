@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "libkata/base/unique_fd.h"
 
 namespace kata::runtime {
 
@@ -28,8 +29,17 @@ struct AgentAddress {
 // "unix://PATH" (or "unix:PATH"), "vsock://CID:PORT", "serial://PATH" (pure).
 absl::StatusOr<AgentAddress> ParseAgentAddress(const std::string& address);
 
+// A gRPC channel on a socket of ours. gRPC closes its fd only when the last reference to the
+// channel goes, and asynchronously; Close() shuts the socket down at once instead, so the
+// agent (and QEMU's chardev, which takes one host connection at a time) see us leave now.
+struct AgentConnection {
+  std::shared_ptr<grpc::Channel> channel;
+  UniqueFd socket;  // a dup of the channel's socket
+  void Close();
+};
+
 // One attempt: connects a socket and makes a channel on it.
-absl::StatusOr<std::shared_ptr<grpc::Channel>> ConnectAgent(const AgentAddress& address);
+absl::StatusOr<AgentConnection> ConnectAgent(const AgentAddress& address);
 
 struct DialPolicy {
   absl::Duration step = absl::Milliseconds(10);  // between connection attempts (Kata's)
@@ -42,7 +52,7 @@ struct DialPolicy {
 // Over serial the connection itself always succeeds (QEMU listens), so the Check waits on it
 // for the rest of the budget; over vsock, connecting fails until the agent listens, and is
 // retried every step. DeadlineExceeded names the address and the last error.
-absl::StatusOr<std::shared_ptr<grpc::Channel>> DialAgent(const AgentAddress& address, const DialPolicy& policy);
+absl::StatusOr<AgentConnection> DialAgent(const AgentAddress& address, const DialPolicy& policy);
 
 // One Health.Check; OK when it answers SERVING.
 absl::Status CheckAgentHealth(grpc::Channel& channel, absl::Duration timeout);

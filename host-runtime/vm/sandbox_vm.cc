@@ -133,10 +133,10 @@ absl::Status SandboxVm::Boot(const std::string& sandbox_id, const config::Config
   DialPolicy policy;
   policy.budget = config.hypervisor.boot_timeout - (absl::Now() - start);
   policy.abort_check = [this] { return qemu_->exit_status(); };
-  auto channel_or = DialAgent(agent_address_, policy);
-  if (!channel_or.ok()) {
+  auto conn = DialAgent(agent_address_, policy);
+  if (!conn.ok()) {
     // The console says why a guest did not come up; QEMU's own death says it already.
-    absl::Status s = channel_or.status();
+    absl::Status s = conn.status();
     if (qemu_->running()) {
       s = absl::Status(s.code(), StrCat(s.message(), "; console: ", ReadFileTail(console_log_, 1536)));
     }
@@ -145,7 +145,7 @@ absl::Status SandboxVm::Boot(const std::string& sandbox_id, const config::Config
   timings_.agent_ready = absl::Now() - start;
   {
     absl::MutexLock lock(&mu_);
-    agent_ = *channel_or;
+    agent_ = std::move(*conn);
   }
   kLog.Info("vm ready", {{"sandbox", sandbox_id}, {"accel", std::string(config::AccelName(accel_))},
                          {"channel", agent_address_.ToString()},
@@ -155,20 +155,20 @@ absl::Status SandboxVm::Boot(const std::string& sandbox_id, const config::Config
 
 std::shared_ptr<grpc::Channel> SandboxVm::agent_channel() {
   absl::MutexLock lock(&mu_);
-  return agent_;
+  return agent_.channel;
 }
 
 absl::Status SandboxVm::ReconnectAgent() {
   {
     absl::MutexLock lock(&mu_);
-    agent_.reset();  // closes our end: the agent sees the host go away
+    agent_.Close();  // the agent sees the host go away now
   }
   DialPolicy policy;
   policy.budget = config_.agent.dial_timeout;
   policy.abort_check = [this] { return qemu_->exit_status(); };
-  ASSIGN_OR_RETURN(auto channel, DialAgent(agent_address_, policy));
+  ASSIGN_OR_RETURN(AgentConnection conn, DialAgent(agent_address_, policy));
   absl::MutexLock lock(&mu_);
-  agent_ = std::move(channel);
+  agent_ = std::move(conn);
   return absl::OkStatus();
 }
 
@@ -179,7 +179,7 @@ void SandboxVm::Stop() {
   stopped_ = true;
   {
     absl::MutexLock lock(&mu_);
-    agent_.reset();
+    agent_.Close();
   }
   blocks_.reset();
   qmp_.reset();

@@ -41,9 +41,8 @@ class SandboxVm {
   BlockDeviceManager& block_devices() { return *blocks_; }
   std::shared_ptr<grpc::Channel> agent_channel() ABSL_LOCKS_EXCLUDED(mu_);
   const AgentAddress& agent_address() const { return agent_address_; }
-  // Drops the agent connection and dials again (agent.dial_timeout): after a break, or to
-  // show the channel survives one. Over virtio-serial QEMU takes one host connection at a
-  // time, so callers drop their stubs on the old channel first.
+  // Closes the agent connection (stubs on the old channel fail from then on) and dials again
+  // (agent.dial_timeout): after a break, or to show the channel survives one.
   absl::Status ReconnectAgent() ABSL_LOCKS_EXCLUDED(mu_);
 
   const std::string& state_dir() const { return state_dir_; }
@@ -73,7 +72,7 @@ class SandboxVm {
   std::unique_ptr<QmpClient> qmp_;
   std::unique_ptr<BlockDeviceManager> blocks_;
   absl::Mutex mu_;
-  std::shared_ptr<grpc::Channel> agent_ ABSL_GUARDED_BY(mu_);
+  AgentConnection agent_ ABSL_GUARDED_BY(mu_);
   bool stopped_ = false;
 };
 
