@@ -142,18 +142,30 @@ TEST_CASE("block: detach waits for DEVICE_DELETED of its own id, then deletes th
   qmp->reset();
 }
 
-TEST_CASE("vmdk: descriptor extents, 2 GiB splits, refusals; qemu-img reads the sum", "[vmdk]") {
-  auto d = kata::runtime::BuildVmdkDescriptor({{"/l/a.erofs", 4096}, {"/l/b.erofs", (5ull << 30) + 512}});
-  REQUIRE(d.ok());
-  CHECK(d->find("createType=\"twoGbMaxExtentFlat\"") != std::string::npos);
-  CHECK(d->find("RW 8 FLAT \"/l/a.erofs\" 0\n") != std::string::npos);
-  CHECK(d->find("RW 4194304 FLAT \"/l/b.erofs\" 0\n") != std::string::npos);
-  CHECK(d->find("RW 4194304 FLAT \"/l/b.erofs\" 4194304\n") != std::string::npos);
-  CHECK(d->find("RW 2097153 FLAT \"/l/b.erofs\" 8388608\n") != std::string::npos);
-  CHECK(d->find("RDONLY") == std::string::npos);
+TEST_CASE("vmdk: descriptor extents for 1, 2, 3 blobs, rounding, a 5 GiB blob, refusals", "[vmdk]") {
+  using kata::runtime::BuildVmdkDescriptor;
+  auto one = BuildVmdkDescriptor({{"/l/a.erofs", 4096}});
+  REQUIRE(one.ok());
+  CHECK(one->find("createType=\"twoGbMaxExtentFlat\"") != std::string::npos);
+  CHECK(one->find("# Extent description\nRW 8 FLAT \"/l/a.erofs\" 0\n\n") != std::string::npos);
+  CHECK(one->find("ddb.geometry.cylinders = \"1\"") != std::string::npos);
+  CHECK(one->find("RDONLY") == std::string::npos);
+  // Two blobs, the second not 512-aligned: its tail sector still counts.
+  auto two = BuildVmdkDescriptor({{"/l/meta.erofs", 8192}, {"/l/blob", 1000}});
+  REQUIRE(two.ok());
+  CHECK(two->find("RW 16 FLAT \"/l/meta.erofs\" 0\nRW 2 FLAT \"/l/blob\" 0\n") != std::string::npos);
+  // Three blobs, one empty (skipped), one of 5 GiB + 512 (sparse files are fine): 3 extents of it.
+  auto three = BuildVmdkDescriptor({{"/l/a", 512}, {"/l/empty", 0}, {"/l/big", (5ull << 30) + 512}});
+  REQUIRE(three.ok());
+  CHECK(three->find("/l/empty") == std::string::npos);
+  CHECK(three->find("RW 1 FLAT \"/l/a\" 0\nRW 4194304 FLAT \"/l/big\" 0\nRW 4194304 FLAT \"/l/big\" 4194304\n"
+                    "RW 2097153 FLAT \"/l/big\" 8388608\n") != std::string::npos);
+  const uint64_t total = 1 + 4194304ull * 2 + 2097153;
+  CHECK(three->find("ddb.geometry.cylinders = \"" + std::to_string((total + 1007) / 1008) + "\"") != std::string::npos);
   for (auto bad : std::vector<std::vector<kata::runtime::VmdkExtent>>{
-           {}, {{"/l/a", 1000}}, {{"/l/a", 0}}, {{"rel/a", 512}}, {{"/l/a\"b", 512}}, {{"/l/a\nRW", 512}}}) {
-    CHECK(kata::runtime::BuildVmdkDescriptor(bad).status().code() == absl::StatusCode::kInvalidArgument);
+           {}, {{"/l/a", 0}}, {{"/l/a", 0}, {"/l/b", 0}}, {{"rel/a", 512}}, {{"/l/a\"b", 512}}, {{"/l/a\nRW", 512}},
+           {{"/l/a", UINT64_MAX - 511}}, {{"/l/a", 40ull << 40}, {"/l/b", 40ull << 40}}}) {
+    CHECK(BuildVmdkDescriptor(bad).status().code() == absl::StatusCode::kInvalidArgument);
   }
 
   kata::testing::TempDir dir;

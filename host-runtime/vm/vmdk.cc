@@ -14,22 +14,23 @@ namespace {
 
 constexpr uint64_t kSector = 512;
 constexpr uint64_t kMaxExtentSectors = (2ull << 30) / kSector;
+// 64 TiB: far above any layer, and it bounds the descriptor to 32768 extent lines.
+constexpr uint64_t kMaxDiskSectors = (64ull << 40) / kSector;
 
 }  // namespace
 
 absl::StatusOr<std::string> BuildVmdkDescriptor(const std::vector<VmdkExtent>& extents) {
-  if (extents.empty()) return absl::InvalidArgumentError("a VMDK needs at least one extent");
   std::string lines;
   uint64_t total_sectors = 0;
   for (const VmdkExtent& e : extents) {
     if (e.path.empty() || e.path.front() != '/' || e.path.find_first_of("\"\n\r") != std::string::npos) {
       return absl::InvalidArgumentError(StrCat("VMDK extent \"", e.path, "\": want an absolute path without quotes or newlines"));
     }
-    if (e.size_bytes == 0 || e.size_bytes % kSector != 0) {
-      return absl::InvalidArgumentError(StrCat("VMDK extent ", e.path, ": size ", e.size_bytes,
-                                               " is not a positive multiple of 512 bytes"));
+    const uint64_t sectors = e.size_bytes / kSector + (e.size_bytes % kSector != 0 ? 1 : 0);
+    if (sectors > kMaxDiskSectors || total_sectors + sectors > kMaxDiskSectors) {
+      return absl::InvalidArgumentError(StrCat("VMDK extent ", e.path, ": the disk would exceed 64 TiB"));
     }
-    for (uint64_t offset = 0, left = e.size_bytes / kSector; left > 0;) {
+    for (uint64_t offset = 0, left = sectors; left > 0;) {
       const uint64_t n = std::min(left, kMaxExtentSectors);
       lines += StrCat("RW ", n, " FLAT \"", e.path, "\" ", offset, "\n");
       offset += n;
@@ -37,8 +38,9 @@ absl::StatusOr<std::string> BuildVmdkDescriptor(const std::vector<VmdkExtent>& e
       total_sectors += n;
     }
   }
-  // Geometry as VMware computes it for IDE (16 heads, 63 sectors); QEMU ignores it, tools read it.
-  const uint64_t cylinders = std::min<uint64_t>(total_sectors / (16 * 63), 16383);
+  if (total_sectors == 0) return absl::InvalidArgumentError("a VMDK needs at least one non-empty file");
+  // Geometry for IDE (16 heads, 63 sectors); QEMU ignores it, tools read it.
+  const uint64_t cylinders = (total_sectors + 16 * 63 - 1) / (16 * 63);
   return StrCat("# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\ncreateType=\"twoGbMaxExtentFlat\"\n\n",
                 "# Extent description\n", lines,
                 "\n# The Disk Data Base\n#DDB\nddb.virtualHWVersion = \"4\"\nddb.geometry.cylinders = \"", cylinders,

@@ -14,13 +14,15 @@ namespace kata::runtime {
 
 struct VmdkExtent {
   std::string path;     // absolute
-  uint64_t size_bytes;  // a whole number of 512-byte sectors
+  uint64_t size_bytes;
 };
 
-// The descriptor text (pure). Files over 2 GiB are split into 2 GiB extents at offsets, as
-// the createType says. Extents say RW: QEMU 7.2 skips RDONLY lines without a word; the disk
-// is made read-only on blockdev-add instead. InvalidArgument names the extent that is empty,
-// not sector-aligned, relative, or has a quote or newline in its path.
+// The descriptor text (pure). A file's sectors round up (a tail that is not 512-aligned stays
+// addressable); files over 2 GiB become several 2 GiB extents of the same file at rising
+// offsets, as the createType says; empty files are skipped. Extents say RW: QEMU 7.2 skips
+// RDONLY lines without a word; the disk is made read-only on blockdev-add instead.
+// InvalidArgument when every file is empty, the disk passes 64 TiB, or a path is relative
+// or has a quote or newline in it (naming it).
 absl::StatusOr<std::string> BuildVmdkDescriptor(const std::vector<VmdkExtent>& extents);
 
 // Stats `files` and writes their descriptor to `descriptor_path` atomically.

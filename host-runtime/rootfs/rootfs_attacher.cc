@@ -1,0 +1,89 @@
+#include "host-runtime/rootfs/rootfs_attacher.h"
+
+#include <unistd.h>
+
+#include <future>
+
+#include "host-runtime/vm/vmdk.h"
+#include "libkata/base/str_cat.h"
+#include "libkata/log/log.h"
+
+namespace kata::runtime {
+namespace {
+
+const log::Subsystem kLog("rootfs");
+
+}  // namespace
+
+absl::StatusOr<AttachedRootfs> AttachRootfs(BlockDeviceManager& blocks, const RootfsPlan& plan, const std::string& work_dir,
+                                            const std::string& guest_rootfs) {
+  if (absl::Status s = CheckRootfsFiles(plan); !s.ok()) return s;
+  AttachedRootfs out;
+  std::vector<BlockAttachRequest> requests;
+  if (const auto* block = std::get_if<BlockRootfs>(&plan)) {
+    requests.push_back({block->source, BlockFormat::kRaw, block->read_only, "threads", false, "rootfs"});
+  } else {
+    const auto& ml = std::get<MultiLayerErofsRootfs>(plan);
+    requests.push_back({ml.upper_source, BlockFormat::kRaw, false, "threads", false, "rootfs-upper"});
+    for (size_t i = 0; i < ml.lowers.size(); ++i) {
+      const auto& blobs = ml.lowers[i].blobs;
+      const std::string serial = StrCat("rootfs-lower", i);
+      if (blobs.size() == 1) {
+        requests.push_back({blobs[0], BlockFormat::kRaw, true, "threads", false, serial});
+        continue;
+      }
+      const std::string descriptor = StrCat(work_dir, "/lower-", i, ".vmdk");
+      if (absl::Status s = WriteVmdkDescriptor(descriptor, blobs); !s.ok()) {
+        for (const std::string& d : out.descriptors) ::unlink(d.c_str());
+        return s;
+      }
+      out.descriptors.push_back(descriptor);
+      requests.push_back({descriptor, BlockFormat::kVmdk, true, "threads", false, serial});
+    }
+  }
+
+  // All at once: each hot-plug waits on QEMU and the guest, not on the others.
+  std::vector<std::future<absl::StatusOr<AttachedBlock>>> pending;
+  for (const auto& r : requests) {
+    pending.push_back(std::async(std::launch::async, [&blocks, r] { return blocks.Attach(r); }));
+  }
+  absl::Status first_error;
+  std::vector<absl::StatusOr<AttachedBlock>> results;
+  for (auto& p : pending) results.push_back(p.get());
+  for (auto& r : results) {
+    if (r.ok()) {
+      out.devices.push_back(*r);
+    } else if (first_error.ok()) {
+      first_error = r.status();
+    }
+  }
+  if (first_error.ok()) {
+    std::vector<std::string> sources;
+    for (const AttachedBlock& d : out.devices) sources.push_back(d.pci_path);
+    auto storages = RootfsStorages(plan, sources, guest_rootfs);
+    if (storages.ok()) {
+      out.storages = std::move(*storages);
+      kLog.Info("rootfs attached", {{"devices", static_cast<int64_t>(out.devices.size())},
+                                    {"descriptors", static_cast<int64_t>(out.descriptors.size())}});
+      return out;
+    }
+    first_error = storages.status();
+  }
+  if (absl::Status undone = DetachRootfs(blocks, out); !undone.ok()) {
+    kLog.Error("rollback of a failed rootfs attach failed", {{"error", std::string(undone.message())}});
+  }
+  return first_error;
+}
+
+absl::Status DetachRootfs(BlockDeviceManager& blocks, AttachedRootfs& rootfs) {
+  absl::Status first;
+  for (const AttachedBlock& d : rootfs.devices) {
+    if (absl::Status s = blocks.Detach(d.device_id); !s.ok() && first.ok()) first = s;
+  }
+  rootfs.devices.clear();
+  for (const std::string& d : rootfs.descriptors) ::unlink(d.c_str());
+  rootfs.descriptors.clear();
+  return first;
+}
+
+}  // namespace kata::runtime
