@@ -8,8 +8,10 @@
 #include <vector>
 
 #include "host-runtime/cmd/host_check.h"
+#include "host-runtime/cmd/run_command.h"
 #include "kata_version.h"
 #include "libkata/config/config.h"
+#include "libkata/log/log.h"
 #include "libkata/oci/spec.h"
 
 namespace {
@@ -18,15 +20,19 @@ constexpr const char* kDefaultConfig = "/etc/kata-cpp/configuration.yaml";
 
 void Usage(FILE* out) {
   std::fprintf(out,
-               "Usage: kata-runtime [--config FILE] COMMAND\n"
+               "Usage: kata-runtime [--config FILE] [--log-level LEVEL] COMMAND\n"
                "\n"
                "Commands:\n"
                "  check                  can this host run sandboxes? (yes/no per item, with why)\n"
                "  config                 print the effective configuration (defaults + FILE)\n"
                "  validate --bundle DIR  load and validate DIR/config.json\n"
+               "  run --bundle DIR [--rootfs-mounts MOUNTS.json] ID\n"
+               "                         run the bundle's container in a new VM (like runc run);\n"
+               "                         MOUNTS.json: containerd-shaped rootfs Mounts\n"
                "  --version              print the version\n"
                "\n"
-               "FILE defaults to $KATA_CONF_FILE, else %s when it exists.\n",
+               "FILE defaults to $KATA_CONF_FILE, else %s when it exists.\n"
+               "Logs are JSON lines on stderr; `run` shows warnings and errors unless --log-level.\n",
                kDefaultConfig);
 }
 
@@ -52,13 +58,21 @@ absl::StatusOr<kata::config::Config> LoadEffectiveConfig(std::string path) {
 int main(int argc, char** argv) {
   std::vector<std::string_view> args(argv + 1, argv + argc);
   std::string config_path;
+  std::string log_level;
   size_t i = 0;
   for (; i < args.size(); ++i) {
     if (args[i] == "--config" && i + 1 < args.size()) {
       config_path = args[++i];
+    } else if (args[i] == "--log-level" && i + 1 < args.size()) {
+      log_level = args[++i];
     } else {
       break;
     }
+  }
+  if (!log_level.empty()) {
+    auto level = kata::log::ParseLevel(log_level);
+    if (!level.ok()) return Fail(std::string(level.status().message()));
+    kata::log::Logger::Global().SetLevel(*level);
   }
   if (i == args.size()) {
     Usage(stderr);
@@ -90,6 +104,30 @@ int main(int argc, char** argv) {
     }
     std::printf(all_required ? "this host can run sandboxes\n" : "this host cannot run sandboxes\n");
     return all_required ? 0 : 1;
+  }
+  if (cmd == "run") {
+    kata::runtime::RunOptions run;
+    for (size_t j = i + 1; j < args.size(); ++j) {
+      if (args[j] == "--bundle" && j + 1 < args.size()) {
+        run.bundle = args[++j];
+      } else if (args[j] == "--rootfs-mounts" && j + 1 < args.size()) {
+        run.rootfs_mounts = args[++j];
+      } else if (run.id.empty() && !args[j].starts_with("-")) {
+        run.id = args[j];
+      } else {
+        Usage(stderr);
+        return 2;
+      }
+    }
+    if (run.bundle.empty() || run.id.empty()) {
+      Usage(stderr);
+      return 2;
+    }
+    auto config = LoadEffectiveConfig(config_path);
+    if (!config.ok()) return Fail(std::string(config.status().message()));
+    // The container's own stderr shares the terminal: only what goes wrong, unless asked.
+    if (log_level.empty()) kata::log::Logger::Global().SetLevel(kata::log::Level::kWarn);
+    return kata::runtime::RunContainer(*config, run);
   }
   if (cmd == "validate") {
     if (i + 2 >= args.size() || args[i + 1] != "--bundle") {

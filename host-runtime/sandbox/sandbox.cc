@@ -1,0 +1,221 @@
+#include "host-runtime/sandbox/sandbox.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "host-runtime/sandbox/guest_spec.h"
+#include "libkata/base/errno_status.h"
+#include "libkata/base/identifiers.h"
+#include "libkata/base/status_macros.h"
+#include "libkata/base/str_cat.h"
+#include "libkata/log/log.h"
+
+namespace kata::runtime {
+namespace {
+
+const log::Subsystem kLog("sandbox");
+constexpr auto kRpcTimeout = std::chrono::seconds(60);
+
+absl::Status FromGrpc(std::string_view what, const grpc::Status& s) {
+  if (s.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), StrCat(what, ": ", s.error_message()));
+}
+
+void SetDeadline(grpc::ClientContext& ctx) { ctx.set_deadline(std::chrono::system_clock::now() + kRpcTimeout); }
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Create(const std::string& id, const config::Config& config) {
+  ASSIGN_OR_RETURN(std::unique_ptr<SandboxVm> vm, SandboxVm::Start(id, config));
+  std::unique_ptr<Sandbox> sandbox(new Sandbox(id, std::move(vm)));
+  agent::CreateSandboxRequest req;
+  req.set_sandbox_id(id);
+  req.set_hostname(id.substr(0, 63));
+  google::protobuf::Empty e;
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  if (absl::Status s = FromGrpc("CreateSandbox", sandbox->Agent()->CreateSandbox(&ctx, req, &e)); !s.ok()) {
+    sandbox->vm_->Stop();
+    return s;
+  }
+  return sandbox;
+}
+
+Sandbox::~Sandbox() { (void)Destroy(); }
+
+std::unique_ptr<agent::AgentService::Stub> Sandbox::Agent() { return agent::AgentService::NewStub(vm_->agent_channel()); }
+
+absl::Status Sandbox::CreateContainer(const std::string& cid, const oci::Spec& spec, const std::vector<RootfsMount>& rootfs) {
+  RETURN_IF_ERROR(ValidateId("container id", cid));
+  ASSIGN_OR_RETURN(RootfsPlan plan, ClassifyRootfs(rootfs));
+  const std::string guest_rootfs = GuestRootfsPath(cid);
+  ASSIGN_OR_RETURN(oci::Spec guest_spec, GuestSpec(spec, guest_rootfs));
+  {
+    absl::MutexLock lock(&mu_);
+    if (destroyed_) return absl::FailedPreconditionError(StrCat("sandbox ", id_, " is destroyed"));
+    if (containers_.contains(cid)) return absl::AlreadyExistsError(StrCat("container ", cid, " already exists"));
+    containers_[cid];  // reserved
+  }
+  Container c;
+  c.work_dir = StrCat(vm_->state_dir(), "/", cid);
+  auto fail = [&](absl::Status s) {
+    (void)Undo(cid, c);
+    absl::MutexLock lock(&mu_);
+    containers_.erase(cid);
+    return s;
+  };
+  if (::mkdir(c.work_dir.c_str(), 0700) != 0) return fail(ErrnoStatus(errno, StrCat("mkdir ", c.work_dir)));
+
+  absl::Time t = absl::Now();
+  auto attached = AttachRootfs(vm_->block_devices(), plan, c.work_dir, guest_rootfs);
+  if (!attached.ok()) return fail(attached.status());
+  c.rootfs = std::move(*attached);
+  c.timings.attach = absl::Now() - t;
+  c.timings.devices = c.rootfs.devices.size();
+
+  agent::CreateContainerRequest req;
+  req.set_container_id(cid);
+  *req.mutable_oci() = std::move(guest_spec);
+  for (const agent::Storage& s : c.rootfs.storages) *req.add_storages() = s;
+  google::protobuf::Empty e;
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  t = absl::Now();
+  if (absl::Status s = FromGrpc("CreateContainer", Agent()->CreateContainer(&ctx, req, &e)); !s.ok()) return fail(s);
+  c.timings.create = absl::Now() - t;
+  kLog.Info("container created", {{"container", cid}, {"devices", static_cast<int64_t>(c.timings.devices)},
+                                  {"attach_ms", absl::ToInt64Milliseconds(c.timings.attach)},
+                                  {"create_ms", absl::ToInt64Milliseconds(c.timings.create)}});
+  absl::MutexLock lock(&mu_);
+  containers_[cid] = std::move(c);
+  return absl::OkStatus();
+}
+
+absl::Status Sandbox::StartContainer(const std::string& cid) {
+  agent::StartContainerRequest req;
+  req.set_container_id(cid);
+  google::protobuf::Empty e;
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  const absl::Time t = absl::Now();
+  RETURN_IF_ERROR(FromGrpc("StartContainer", Agent()->StartContainer(&ctx, req, &e)));
+  absl::MutexLock lock(&mu_);
+  if (auto it = containers_.find(cid); it != containers_.end()) it->second.timings.start = absl::Now() - t;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> Sandbox::WaitProcess(const std::string& cid, const std::string& exec_id) {
+  agent::WaitProcessRequest req;
+  req.set_container_id(cid);
+  req.set_exec_id(exec_id);
+  agent::WaitProcessResponse resp;
+  grpc::ClientContext ctx;  // no deadline: a container may run for as long as it likes
+  RETURN_IF_ERROR(FromGrpc("WaitProcess", Agent()->WaitProcess(&ctx, req, &resp)));
+  return resp.status();
+}
+
+absl::Status Sandbox::SignalProcess(const std::string& cid, const std::string& exec_id, int signal) {
+  agent::SignalProcessRequest req;
+  req.set_container_id(cid);
+  req.set_exec_id(exec_id);
+  req.set_signal(static_cast<uint32_t>(signal));
+  google::protobuf::Empty e;
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  return FromGrpc("SignalProcess", Agent()->SignalProcess(&ctx, req, &e));
+}
+
+absl::StatusOr<std::string> Sandbox::ReadOutput(const std::string& cid, const std::string& exec_id, bool stderr_stream) {
+  agent::ReadStreamRequest req;
+  req.set_container_id(cid);
+  req.set_exec_id(exec_id);
+  req.set_len(64 * 1024);
+  agent::ReadStreamResponse resp;
+  grpc::ClientContext ctx;  // blocks until output or its end
+  auto agent = Agent();
+  const grpc::Status s = stderr_stream ? agent->ReadStderr(&ctx, req, &resp) : agent->ReadStdout(&ctx, req, &resp);
+  RETURN_IF_ERROR(FromGrpc(stderr_stream ? "ReadStderr" : "ReadStdout", s));
+  return std::move(*resp.mutable_data());
+}
+
+absl::Status Sandbox::WriteStdin(const std::string& cid, const std::string& exec_id, std::string_view data) {
+  agent::WriteStreamRequest req;
+  req.set_container_id(cid);
+  req.set_exec_id(exec_id);
+  req.set_data(std::string(data));
+  agent::WriteStreamResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  return FromGrpc("WriteStdin", Agent()->WriteStdin(&ctx, req, &resp));
+}
+
+absl::Status Sandbox::CloseStdin(const std::string& cid, const std::string& exec_id) {
+  agent::CloseStdinRequest req;
+  req.set_container_id(cid);
+  req.set_exec_id(exec_id);
+  google::protobuf::Empty e;
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  return FromGrpc("CloseStdin", Agent()->CloseStdin(&ctx, req, &e));
+}
+
+absl::Status Sandbox::Undo(const std::string& cid, Container& c) {
+  absl::Status first = DetachRootfs(vm_->block_devices(), c.rootfs);
+  if (!c.work_dir.empty() && ::rmdir(c.work_dir.c_str()) != 0 && errno != ENOENT && first.ok()) {
+    first = ErrnoStatus(errno, StrCat("remove the state of container ", cid, " at ", c.work_dir));
+  }
+  return first;
+}
+
+absl::Status Sandbox::RemoveContainer(const std::string& cid) {
+  Container c;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = containers_.find(cid);
+    if (it == containers_.end()) return absl::NotFoundError(StrCat("container ", cid, " does not exist"));
+    c = std::move(it->second);
+    containers_.erase(it);
+  }
+  agent::RemoveContainerRequest req;
+  req.set_container_id(cid);
+  google::protobuf::Empty e;
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  absl::Status first = FromGrpc("RemoveContainer", Agent()->RemoveContainer(&ctx, req, &e));
+  // Detach even when the agent failed: a device the guest still uses fails to detach by name.
+  if (absl::Status s = Undo(cid, c); !s.ok() && first.ok()) first = s;
+  return first;
+}
+
+ContainerTimings Sandbox::timings(const std::string& cid) const {
+  absl::MutexLock lock(&mu_);
+  auto it = containers_.find(cid);
+  return it == containers_.end() ? ContainerTimings{} : it->second.timings;
+}
+
+absl::Status Sandbox::Destroy() {
+  std::vector<std::string> ids;
+  {
+    absl::MutexLock lock(&mu_);
+    if (destroyed_) return absl::OkStatus();
+    destroyed_ = true;
+    for (const auto& [id, c] : containers_) ids.push_back(id);
+  }
+  absl::Status first;
+  for (const std::string& id : ids) {
+    if (absl::Status s = RemoveContainer(id); !s.ok() && first.ok()) first = s;
+  }
+  if (vm_->health().ok()) {
+    agent::DestroySandboxRequest req;
+    google::protobuf::Empty e;
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    if (absl::Status s = FromGrpc("DestroySandbox", Agent()->DestroySandbox(&ctx, req, &e)); !s.ok() && first.ok()) first = s;
+  }
+  vm_->Stop();
+  return first;
+}
+
+}  // namespace kata::runtime

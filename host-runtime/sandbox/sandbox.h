@@ -1,0 +1,77 @@
+#pragma once
+
+// A sandbox: one VM with its agent, holding containers. Create boots the VM and sends
+// CreateSandbox; each container's rootfs is attached (rootfs/), its spec rewritten for the
+// guest and sent with CreateContainer; removal asks the agent to unmount, then detaches the
+// devices and removes the files made for it; Destroy removes what is left and stops the VM.
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "host-runtime/rootfs/rootfs_attacher.h"
+#include "host-runtime/rootfs/rootfs_plan.h"
+#include "host-runtime/vm/sandbox_vm.h"
+#include "libkata/config/config.h"
+#include "protocols/agent.grpc.pb.h"
+#include "protocols/oci.pb.h"
+
+namespace kata::runtime {
+
+struct ContainerTimings {
+  absl::Duration attach;  // rootfs devices hot-plugged (in parallel)
+  absl::Duration create;  // CreateContainer sent -> answered (the agent waits for the devices, mounts)
+  absl::Duration start;   // StartContainer sent -> answered
+  size_t devices = 0;
+};
+
+class Sandbox {
+ public:
+  static absl::StatusOr<std::unique_ptr<Sandbox>> Create(const std::string& id, const config::Config& config);
+  ~Sandbox();
+
+  absl::Status CreateContainer(const std::string& container_id, const oci::Spec& spec,
+                               const std::vector<RootfsMount>& rootfs) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status StartContainer(const std::string& container_id);
+  absl::StatusOr<int> WaitProcess(const std::string& container_id, const std::string& exec_id = "");
+  absl::Status SignalProcess(const std::string& container_id, const std::string& exec_id, int signal);
+  // One chunk of the process's stdout or stderr; OutOfRange at its end.
+  absl::StatusOr<std::string> ReadOutput(const std::string& container_id, const std::string& exec_id, bool stderr_stream);
+  absl::Status WriteStdin(const std::string& container_id, const std::string& exec_id, std::string_view data);
+  absl::Status CloseStdin(const std::string& container_id, const std::string& exec_id);
+  // The agent removes the container (unmounting its rootfs); then its devices are detached and
+  // its files removed. What fails is reported after everything was tried.
+  absl::Status RemoveContainer(const std::string& container_id) ABSL_LOCKS_EXCLUDED(mu_);
+  ContainerTimings timings(const std::string& container_id) const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Removes every container, DestroySandbox, stops the VM. Idempotent.
+  absl::Status Destroy() ABSL_LOCKS_EXCLUDED(mu_);
+
+  SandboxVm& vm() { return *vm_; }
+  const std::string& id() const { return id_; }
+
+ private:
+  struct Container {
+    std::string work_dir;  // host files made for it (VMDK descriptors)
+    AttachedRootfs rootfs;
+    ContainerTimings timings;
+  };
+
+  Sandbox(std::string id, std::unique_ptr<SandboxVm> vm) : id_(std::move(id)), vm_(std::move(vm)) {}
+  std::unique_ptr<agent::AgentService::Stub> Agent();
+  absl::Status Undo(const std::string& container_id, Container& c);
+
+  std::string id_;
+  std::unique_ptr<SandboxVm> vm_;
+  bool destroyed_ = false;
+  mutable absl::Mutex mu_;
+  std::map<std::string, Container> containers_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace kata::runtime
