@@ -6,12 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <random>
 
+#include "host-runtime/tests/vm_test_support.h"
 #include "host-runtime/vm/sandbox_vm.h"
 #include "host-runtime/vm/vmdk.h"
 #include "libkata/base/file_util.h"
@@ -23,52 +20,12 @@
 using kata::runtime::BlockAttachRequest;
 using kata::runtime::BlockFormat;
 using kata::runtime::SandboxVm;
+using kata::runtime::testing::Capture;
+using kata::runtime::testing::Md5;
+using kata::runtime::testing::VmConfig;
+using kata::runtime::testing::WriteRandom;
 
 namespace {
-
-std::string ImageDir() {
-  const char* dir = std::getenv("KATA_GUEST_IMAGE_DIR");
-  return dir != nullptr ? dir : "";
-}
-
-// Skips (with why) unless root, QEMU and the guest image are here.
-#define KATA_REQUIRE_VM()                                                                                  \
-  do {                                                                                                     \
-    KATA_REQUIRE_ROOT();                                                                                   \
-    if (::access("/usr/bin/qemu-system-x86_64", X_OK) != 0) KATA_SKIP("qemu-system-x86_64 is not installed"); \
-    if (ImageDir().empty() || ::access((ImageDir() + "/vmlinux").c_str(), R_OK) != 0)                      \
-      KATA_SKIP("no guest image: set KATA_GUEST_IMAGE_DIR to rootfs-builder/build-image's --out");         \
-  } while (0)
-
-kata::config::Config VmConfig(const kata::testing::TempDir& tmp) {
-  kata::config::Config c;
-  c.hypervisor.kernel = ImageDir() + "/vmlinux";
-  c.hypervisor.initrd = ImageDir() + "/kata-initrd.img";
-  c.hypervisor.memory_mib = 512;
-  c.hypervisor.hotplug_root_ports = 2;
-  c.runtime.state_dir = tmp.Sub("state");
-  c.agent.hotplug_timeout = absl::Seconds(10);
-  return c;
-}
-
-std::string Capture(const std::string& command) {
-  std::string out;
-  FILE* p = ::popen(command.c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  while (size_t n = std::fread(buf, 1, sizeof(buf), p)) out.append(buf, n);
-  ::pclose(p);
-  return out;
-}
-
-std::string Md5(const std::string& path) { return Capture("md5sum < " + path).substr(0, 32); }
-
-void WriteRandom(const std::string& path, size_t size, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::string data(size, '\0');
-  for (char& c : data) c = static_cast<char>(rng());
-  kata::testing::WriteFile(path, data);
-}
 
 bool ProcessGone(pid_t pid) { return ::kill(pid, 0) != 0 && errno == ESRCH; }
 

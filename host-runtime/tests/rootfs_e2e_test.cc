@@ -1,0 +1,238 @@
+// Container rootfs end to end in a real guest (TCG here): containerd-shaped Mounts ->
+// classification -> devices hot-plugged (raw, or a VMDK joining EROFS blobs) -> the agent's
+// multi-layer mount -> the container's process; afterwards the writable layer's image holds
+// what it wrote, and nothing is left attached or written under the runtime's state dir.
+
+#include <filesystem>
+
+#include "host-runtime/sandbox/guest_spec.h"
+#include "host-runtime/sandbox/sandbox.h"
+#include "host-runtime/tests/erofs_fixture.h"
+#include "host-runtime/tests/vm_test_support.h"
+#include "libkata/oci/spec.h"
+#include "libkata/testing/test_support.h"
+#include "protocols/agent.grpc.pb.h"
+
+using kata::runtime::RootfsMount;
+using kata::runtime::Sandbox;
+using kata::runtime::testing::Capture;
+using kata::runtime::testing::Md5;
+using kata::runtime::testing::VmConfig;
+
+namespace {
+
+void Sh(const std::string& command) {
+  INFO(command);
+  REQUIRE(std::system((command + " >/dev/null 2>&1").c_str()) == 0);
+}
+
+kata::oci::Spec Spec(const std::string& script) {
+  auto spec = kata::oci::ParseSpecJson(R"({
+    "ociVersion": "1.1.0", "root": {"path": "rootfs"},
+    "process": {"cwd": "/", "env": ["PATH=/bin"], "args": ["sh", "-c"]},
+    "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}],
+    "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "ipc"}, {"type": "uts"}]}
+  })", "rootfs e2e spec");
+  REQUIRE(spec.ok());
+  spec->mutable_process()->add_args(script);
+  return *spec;
+}
+
+struct Ran {
+  std::string out;
+  int status = -1;
+};
+
+Ran RunToEnd(Sandbox& sb, const std::string& cid) {
+  Ran r;
+  REQUIRE(sb.StartContainer(cid).ok());
+  for (;;) {
+    auto chunk = sb.ReadOutput(cid, "", false);
+    if (!chunk.ok()) break;
+    r.out += *chunk;
+  }
+  auto status = sb.WaitProcess(cid);
+  REQUIRE(status.ok());
+  r.status = *status;
+  return r;
+}
+
+void PrintReady(const char* what, const kata::runtime::ContainerTimings& t) {
+  std::printf("kata-measure: %s devices=%zu attach_ms=%lld create_ms=%lld start_ms=%lld ready_ms=%lld\n", what, t.devices,
+              static_cast<long long>(absl::ToInt64Milliseconds(t.attach)),
+              static_cast<long long>(absl::ToInt64Milliseconds(t.create)),
+              static_cast<long long>(absl::ToInt64Milliseconds(t.start)),
+              static_cast<long long>(absl::ToInt64Milliseconds(t.attach + t.create + t.start)));
+}
+
+// The EROFS snapshotter's shape for an upper and one EROFS mount (blobs: source, device=...).
+std::vector<RootfsMount> MultiLayerMounts(const std::string& upper, const std::vector<std::string>& blobs) {
+  RootfsMount erofs{"erofs", blobs[0], "", {"ro", "loop"}};
+  for (size_t i = 1; i < blobs.size(); ++i) erofs.options.push_back("device=" + blobs[i]);
+  return {{"ext4", upper, "", {"rw", "loop"}},
+          erofs,
+          {"format/mkdir/overlay", "overlay", "",
+           {"X-containerd.mkdir.path={{ mount 0 }}/upper:0755", "upperdir={{ mount 0 }}/upper",
+            "workdir={{ mount 0 }}/work", "lowerdir={{ mount 1 }}"}}};
+}
+
+// A busybox tree with a note, as one EROFS layer's content.
+std::string MakeLayerTree(const kata::testing::TempDir& tmp) {
+  const std::string dir = tmp.Sub("layer");
+  kata::testing::MakeBusyboxRootfs(dir);
+  kata::testing::WriteFile(dir + "/etc/base-note", "from the EROFS layer\n");
+  return dir;
+}
+
+// Nothing of the container or the sandbox stays on the host.
+void CheckStateGone(const kata::testing::TempDir& tmp, const std::string& sandbox_id) {
+  CHECK_FALSE(std::filesystem::exists(tmp.Sub("state/" + sandbox_id)));
+}
+
+}  // namespace
+
+TEST_CASE("rootfs e2e: ext4 upper and one raw EROFS lower, merged by the agent; writes land in the upper",
+          "[rootfs][e2e]") {
+  KATA_REQUIRE_VM();
+  kata::testing::TempDir tmp;
+  Sh("mkfs.erofs --quiet " + tmp.Sub("layer.erofs") + " " + MakeLayerTree(tmp));
+  Sh("mkfs.ext4 -q -F " + tmp.Sub("rw.img") + " 32M");
+  auto config = VmConfig(tmp);
+  config.hypervisor.accel = kata::config::Accel::kTcg;
+  auto sb = Sandbox::Create("ml-raw", config);
+  INFO(sb.status());
+  REQUIRE(sb.ok());
+  const absl::Status created = (*sb)->CreateContainer(
+      "c1", Spec("cat /etc/base-note; echo written-in-the-vm > /written; ls /written"),
+      MultiLayerMounts(tmp.Sub("rw.img"), {tmp.Sub("layer.erofs")}));
+  INFO(created);
+  REQUIRE(created.ok());
+  const Ran ran = RunToEnd(**sb, "c1");
+  CHECK(ran.out == "from the EROFS layer\n/written\n");
+  CHECK(ran.status == 0);
+  PrintReady("first container, multi-layer raw lower:", (*sb)->timings("c1"));
+  CHECK(std::filesystem::exists(tmp.Sub("state/ml-raw/c1")));
+  REQUIRE((*sb)->RemoveContainer("c1").ok());
+  CHECK((*sb)->vm().block_devices().Attached().empty());
+  CHECK_FALSE(std::filesystem::exists(tmp.Sub("state/ml-raw/c1")));
+  REQUIRE((*sb)->Destroy().ok());
+  CheckStateGone(tmp, "ml-raw");
+  CHECK(Capture("debugfs -R 'cat /upper/written' " + tmp.Sub("rw.img") + " 2>/dev/null") == "written-in-the-vm\n");
+}
+
+TEST_CASE("rootfs e2e: two EROFS blobs joined by a VMDK mount as one lower; contents compared", "[rootfs][e2e]") {
+  KATA_REQUIRE_VM();
+  kata::testing::TempDir tmp;
+  // Metadata image + one blob device (erofs-utils 1.5), flattened by the test fixture.
+  Sh("mkfs.erofs --quiet --chunksize=4096 --blobdev=" + tmp.Sub("blob.img") + " " + tmp.Sub("meta.erofs") + " " +
+     MakeLayerTree(tmp));
+  REQUIRE(kata::runtime::testing::FlattenErofsDeviceTable(tmp.Sub("meta.erofs"), tmp.Sub("blob.img")).ok());
+  Sh("mkfs.ext4 -q -F " + tmp.Sub("rw.img") + " 32M");
+  auto config = VmConfig(tmp);
+  config.hypervisor.accel = kata::config::Accel::kTcg;
+  auto sb = Sandbox::Create("ml-vmdk", config);
+  INFO(sb.status());
+  REQUIRE(sb.ok());
+  const absl::Status created = (*sb)->CreateContainer(
+      "c1", Spec("md5sum < /bin/busybox; cat /etc/base-note; echo via-vmdk > /written"),
+      MultiLayerMounts(tmp.Sub("rw.img"), {tmp.Sub("meta.erofs"), tmp.Sub("blob.img")}));
+  INFO(created);
+  REQUIRE(created.ok());
+  CHECK(std::filesystem::exists(tmp.Sub("state/ml-vmdk/c1/lower-0.vmdk")));
+  const Ran ran = RunToEnd(**sb, "c1");
+  // The data lives in the blob: a wrong mapping reads other bytes, not an error.
+  CHECK(ran.out == Md5("/bin/busybox") + "  -\nfrom the EROFS layer\n");
+  CHECK(ran.status == 0);
+  REQUIRE((*sb)->RemoveContainer("c1").ok());
+  CHECK_FALSE(std::filesystem::exists(tmp.Sub("state/ml-vmdk/c1")));
+  REQUIRE((*sb)->Destroy().ok());
+  CheckStateGone(tmp, "ml-vmdk");
+  CHECK(Capture("debugfs -R 'cat /upper/written' " + tmp.Sub("rw.img") + " 2>/dev/null") == "via-vmdk\n");
+}
+
+TEST_CASE("rootfs e2e: one block image; container-ready for 1 and 2 devices next to a hot-plug round trip",
+          "[rootfs][e2e]") {
+  KATA_REQUIRE_VM();
+  kata::testing::TempDir tmp;
+  kata::testing::MakeBusyboxRootfs(tmp.Sub("tree"));
+  Sh("mkfs.ext4 -q -F -d " + tmp.Sub("tree") + " " + tmp.Sub("root.img") + " 32M");
+  Sh("mkfs.erofs --quiet " + tmp.Sub("layer.erofs") + " " + MakeLayerTree(tmp));
+  Sh("mkfs.ext4 -q -F " + tmp.Sub("rw.img") + " 32M");
+  kata::testing::WriteFile(tmp.Sub("plain.raw"), std::string(1 << 20, '\0'));
+  auto config = VmConfig(tmp);
+  config.hypervisor.accel = kata::config::Accel::kTcg;
+  config.hypervisor.hotplug_root_ports = 3;
+  auto sb = Sandbox::Create("ready", config);
+  INFO(sb.status());
+  REQUIRE(sb.ok());
+  // A first container warms the guest (ext4 and overlay code paths); then the measured ones.
+  REQUIRE((*sb)->CreateContainer("warm", Spec("true"), {{"ext4", tmp.Sub("root.img"), "", {"rw"}}}).ok());
+  RunToEnd(**sb, "warm");
+  REQUIRE((*sb)->RemoveContainer("warm").ok());
+  REQUIRE((*sb)->CreateContainer("one", Spec("echo one"), {{"ext4", tmp.Sub("root.img"), "", {"rw"}}}).ok());
+  CHECK(RunToEnd(**sb, "one").out == "one\n");
+  PrintReady("block rootfs (1 device):", (*sb)->timings("one"));
+  REQUIRE((*sb)->RemoveContainer("one").ok());
+  REQUIRE((*sb)->CreateContainer("two", Spec("echo two"), MultiLayerMounts(tmp.Sub("rw.img"), {tmp.Sub("layer.erofs")})).ok());
+  CHECK(RunToEnd(**sb, "two").out == "two\n");
+  PrintReady("multi-layer (2 devices):", (*sb)->timings("two"));
+  REQUIRE((*sb)->RemoveContainer("two").ok());
+  // One hot-plug round trip: device_add until the agent has the device (its CreateContainer
+  // waits for it by PCI path, then fails on the missing rootfs), then device_del until
+  // DEVICE_DELETED.
+  const absl::Time t = absl::Now();
+  auto dev = (*sb)->vm().block_devices().Attach({tmp.Sub("plain.raw"), kata::runtime::BlockFormat::kRaw, true, "threads", false, ""});
+  REQUIRE(dev.ok());
+  {
+    auto agent = kata::agent::AgentService::NewStub((*sb)->vm().agent_channel());
+    kata::agent::CreateContainerRequest req;
+    req.set_container_id("probe");
+    *req.mutable_oci() = Spec("true");
+    req.mutable_oci()->mutable_root()->set_path("/run/kata-containers/probe/none");
+    auto* d = req.add_devices();
+    d->set_type("blk");
+    d->set_id(dev->pci_path);
+    d->set_container_path("/dev/probe");
+    auto* spec_dev = req.mutable_oci()->mutable_linux()->add_devices();
+    spec_dev->set_path("/dev/probe");
+    spec_dev->set_type("b");
+    google::protobuf::Empty e;
+    grpc::ClientContext ctx;
+    CHECK(agent->CreateContainer(&ctx, req, &e).error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  }
+  const absl::Duration seen = absl::Now() - t;
+  REQUIRE((*sb)->vm().block_devices().Detach(dev->device_id).ok());
+  std::printf("kata-measure: hot-plug round trip: device_add->agent_has_it_ms=%lld, +detach_ms=%lld\n",
+              static_cast<long long>(absl::ToInt64Milliseconds(seen)),
+              static_cast<long long>(absl::ToInt64Milliseconds(absl::Now() - t)));
+  REQUIRE((*sb)->Destroy().ok());
+  CheckStateGone(tmp, "ready");
+}
+
+TEST_CASE("rootfs e2e: when a device cannot be attached, the other is detached and the descriptor removed",
+          "[rootfs][e2e]") {
+  KATA_REQUIRE_VM();
+  kata::testing::TempDir tmp;
+  Sh("mkfs.erofs --quiet --chunksize=4096 --blobdev=" + tmp.Sub("blob.img") + " " + tmp.Sub("meta.erofs") + " " +
+     MakeLayerTree(tmp));
+  Sh("mkfs.ext4 -q -F " + tmp.Sub("rw.img") + " 32M");
+  auto config = VmConfig(tmp);
+  config.hypervisor.accel = kata::config::Accel::kTcg;
+  config.hypervisor.hotplug_root_ports = 1;  // room for one of the two devices
+  auto sb = Sandbox::Create("fault", config);
+  INFO(sb.status());
+  REQUIRE(sb.ok());
+  const absl::Status created = (*sb)->CreateContainer(
+      "c1", Spec("true"), MultiLayerMounts(tmp.Sub("rw.img"), {tmp.Sub("meta.erofs"), tmp.Sub("blob.img")}));
+  INFO(created);
+  CHECK(created.code() == absl::StatusCode::kResourceExhausted);
+  CHECK((*sb)->vm().block_devices().Attached().empty());
+  CHECK_FALSE(std::filesystem::exists(tmp.Sub("state/fault/c1")));  // descriptor and work dir gone
+  // The port is free again: a one-device rootfs fits.
+  kata::testing::MakeBusyboxRootfs(tmp.Sub("tree"));
+  Sh("mkfs.ext4 -q -F -d " + tmp.Sub("tree") + " " + tmp.Sub("root.img") + " 32M");
+  REQUIRE((*sb)->CreateContainer("c2", Spec("echo fits"), {{"ext4", tmp.Sub("root.img"), "", {"rw"}}}).ok());
+  CHECK(RunToEnd(**sb, "c2").out == "fits\n");
+  REQUIRE((*sb)->Destroy().ok());
+  CheckStateGone(tmp, "fault");
+}

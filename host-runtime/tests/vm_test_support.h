@@ -1,0 +1,65 @@
+#pragma once
+
+// What the end-to-end tests that boot a guest share: the guest image from
+// KATA_GUEST_IMAGE_DIR (rootfs-builder's --out), a skip when it or QEMU is missing, a VM
+// configuration for TCG, and small host-side helpers.
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <string>
+
+#include "libkata/config/config.h"
+#include "libkata/testing/test_support.h"
+
+namespace kata::runtime::testing {
+
+inline std::string ImageDir() {
+  const char* dir = std::getenv("KATA_GUEST_IMAGE_DIR");
+  return dir != nullptr ? dir : "";
+}
+
+// Skips (with why) unless root, QEMU and the guest image are here.
+#define KATA_REQUIRE_VM()                                                                                           \
+  do {                                                                                                              \
+    KATA_REQUIRE_ROOT();                                                                                            \
+    if (::access("/usr/bin/qemu-system-x86_64", X_OK) != 0) KATA_SKIP("qemu-system-x86_64 is not installed");       \
+    if (kata::runtime::testing::ImageDir().empty() ||                                                               \
+        ::access((kata::runtime::testing::ImageDir() + "/vmlinux").c_str(), R_OK) != 0)                             \
+      KATA_SKIP("no guest image: set KATA_GUEST_IMAGE_DIR to rootfs-builder/build-image's --out");                  \
+  } while (0)
+
+inline kata::config::Config VmConfig(const kata::testing::TempDir& tmp) {
+  kata::config::Config c;
+  c.hypervisor.kernel = ImageDir() + "/vmlinux";
+  c.hypervisor.initrd = ImageDir() + "/kata-initrd.img";
+  c.hypervisor.memory_mib = 512;
+  c.hypervisor.hotplug_root_ports = 2;
+  c.runtime.state_dir = tmp.Sub("state");
+  c.agent.hotplug_timeout = absl::Seconds(10);
+  return c;
+}
+
+// A shell command's stdout.
+inline std::string Capture(const std::string& command) {
+  std::string out;
+  FILE* p = ::popen(command.c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof(buf), p)) out.append(buf, n);
+  ::pclose(p);
+  return out;
+}
+
+inline std::string Md5(const std::string& path) { return Capture("md5sum < " + path).substr(0, 32); }
+
+inline void WriteRandom(const std::string& path, size_t size, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::string data(size, '\0');
+  for (char& c : data) c = static_cast<char>(rng());
+  kata::testing::WriteFile(path, data);
+}
+
+}  // namespace kata::runtime::testing
