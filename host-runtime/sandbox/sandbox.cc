@@ -106,6 +106,18 @@ absl::Status Sandbox::StartContainer(const std::string& cid) {
   return absl::OkStatus();
 }
 
+absl::Status Sandbox::ExecProcess(const std::string& cid, const std::string& exec_id, const oci::Process& process) {
+  RETURN_IF_ERROR(ValidateId("exec id", exec_id));
+  agent::ExecProcessRequest req;
+  req.set_container_id(cid);
+  req.set_exec_id(exec_id);
+  *req.mutable_process() = process;
+  google::protobuf::Empty e;
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  return FromGrpc("ExecProcess", Agent()->ExecProcess(&ctx, req, &e));
+}
+
 absl::StatusOr<int> Sandbox::WaitProcess(const std::string& cid, const std::string& exec_id) {
   agent::WaitProcessRequest req;
   req.set_container_id(cid);

@@ -39,6 +39,8 @@ class Sandbox {
   absl::Status CreateContainer(const std::string& container_id, const oci::Spec& spec,
                                const std::vector<RootfsMount>& rootfs) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status StartContainer(const std::string& container_id);
+  // A new process in a running container (its stdio through ReadOutput/WriteStdin by exec id).
+  absl::Status ExecProcess(const std::string& container_id, const std::string& exec_id, const oci::Process& process);
   absl::StatusOr<int> WaitProcess(const std::string& container_id, const std::string& exec_id = "");
   absl::Status SignalProcess(const std::string& container_id, const std::string& exec_id, int signal);
   // One chunk of the process's stdout or stderr; OutOfRange at its end.

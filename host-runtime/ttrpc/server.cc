@@ -63,7 +63,7 @@ void Server::AcceptLoop() {
     absl::MutexLock lock(&mu_);
     if (stopping_) return;
     connections_.insert(conn);
-    ++running_;
+    ++readers_;
     std::thread([this, conn] { ServeConnection(conn); }).detach();
   }
 }
@@ -84,7 +84,11 @@ void Server::ServeConnection(std::shared_ptr<Connection> conn) {
         conn->Send(frame->stream_id, ErrorResponse(absl::InvalidArgumentError("StreamID must be odd for client initiated streams")));
       } else if (frame->type == kTypeRequest) {
         absl::MutexLock lock(&mu_);
-        ++running_;
+        if (stopping_) {
+          conn->Send(frame->stream_id, ErrorResponse(absl::UnavailableError("the server is shutting down")));
+          continue;
+        }
+        ++in_flight_;
         std::thread([this, conn, id = frame->stream_id, p = std::move(frame->payload)]() mutable {
           Dispatch(conn, id, std::move(p));
         }).detach();
@@ -94,7 +98,7 @@ void Server::ServeConnection(std::shared_ptr<Connection> conn) {
   }
   absl::MutexLock lock(&mu_);
   connections_.erase(conn);
-  --running_;
+  --readers_;
 }
 
 void Server::Dispatch(std::shared_ptr<Connection> conn, uint32_t stream_id, std::string payload) {
@@ -118,7 +122,7 @@ void Server::Dispatch(std::shared_ptr<Connection> conn, uint32_t stream_id, std:
   }
   conn->Send(stream_id, response);
   absl::MutexLock lock(&mu_);
-  --running_;
+  --in_flight_;
 }
 
 void Server::Shutdown() {
@@ -126,13 +130,14 @@ void Server::Shutdown() {
     absl::MutexLock lock(&mu_);
     if (stopping_ || !stop_.valid()) return;
     stopping_ = true;
-    for (const auto& c : connections_) ::shutdown(c->fd.get(), SHUT_RDWR);
   }
   const uint64_t one = 1;
   (void)!::write(stop_.get(), &one, sizeof(one));
   if (acceptor_.joinable()) acceptor_.join();
   absl::MutexLock lock(&mu_);
-  mu_.Await(absl::Condition(+[](int* n) { return *n == 0; }, &running_));
+  mu_.Await(absl::Condition(+[](int* n) { return *n == 0; }, &in_flight_));
+  for (const auto& c : connections_) ::shutdown(c->fd.get(), SHUT_RDWR);
+  mu_.Await(absl::Condition(+[](int* n) { return *n == 0; }, &readers_));
 }
 
 }  // namespace kata::ttrpc

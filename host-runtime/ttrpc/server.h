@@ -35,7 +35,8 @@ class Server {
   void Register(const std::string& service, const std::string& method, Handler handler);
   // Serves every connection accepted on `listener` (a listening unix stream socket).
   absl::Status Start(UniqueFd listener);
-  // Stops accepting, shuts every connection down, waits for running handlers.
+  // Stops accepting, lets running handlers finish and send their responses (a handler may
+  // be the one that asked for the shutdown), then closes every connection.
   void Shutdown() ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
@@ -51,7 +52,8 @@ class Server {
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::set<std::shared_ptr<Connection>> connections_ ABSL_GUARDED_BY(mu_);
-  int running_ ABSL_GUARDED_BY(mu_) = 0;  // reader threads and handlers in flight
+  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;  // handlers running
+  int readers_ ABSL_GUARDED_BY(mu_) = 0;   // connection threads
 };
 
 }  // namespace kata::ttrpc

@@ -126,6 +126,8 @@ absl::Status SandboxVm::Boot(const std::string& sandbox_id, const config::Config
 
   const absl::Time start = absl::Now();
   ASSIGN_OR_RETURN(qemu_, QemuProcess::Start({argv, dir + "/qemu.log", console_log_, nullptr}));
+  // For cleanup by whoever finds this state later (the shim's `delete` after a crash).
+  RETURN_IF_ERROR(WriteFileAtomically(dir + "/qemu.pid", std::to_string(qemu_->pid())));
   ASSIGN_OR_RETURN(qmp_, ConnectQmp(launch.qmp_socket, *qemu_, absl::Seconds(10)));
   timings_.qmp_ready = absl::Now() - start;
   blocks_ = std::make_unique<BlockDeviceManager>(*qmp_, config.hypervisor.hotplug_root_ports);
@@ -185,7 +187,7 @@ void SandboxVm::Stop() {
   qmp_.reset();
   if (qemu_) qemu_->Stop();
   if (state_dir_.empty()) return;
-  for (const char* name : {"qmp.sock", "agent.sock", "console.log", "qemu.log"}) {
+  for (const char* name : {"qmp.sock", "agent.sock", "console.log", "qemu.log", "qemu.pid"}) {
     ::unlink(StrCat(state_dir_, "/", name).c_str());
   }
   if (::rmdir(state_dir_.c_str()) != 0 && errno != ENOENT) {

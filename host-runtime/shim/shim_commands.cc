@@ -1,0 +1,178 @@
+#include "host-runtime/shim/shim_commands.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <iterator>
+
+#include "fmt/format.h"
+#include "google/protobuf/any.pb.h"
+#include "google/protobuf/util/time_util.h"
+#include "host-runtime/shim/event_publisher.h"
+#include "host-runtime/shim/task_service.h"
+#include "host-runtime/ttrpc/server.h"
+#include "libkata/base/file_util.h"
+#include "libkata/base/str_cat.h"
+#include "libkata/base/unique_fd.h"
+#include "libkata/config/config.h"
+#include "libkata/log/log.h"
+#include "protocols/containerd_task.pb.h"
+
+extern char** environ;
+
+namespace kata::shim {
+namespace {
+
+constexpr char kSocketDir[] = "/run/containerd/s";
+constexpr char kDefaultConfig[] = "/etc/kata-cpp/configuration.yaml";
+
+uint64_t Fnv1a(std::string_view s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+std::string BundleDir(const ShimFlags& flags) {
+  if (!flags.bundle.empty()) return flags.bundle;
+  char cwd[4096];
+  return ::getcwd(cwd, sizeof(cwd)) != nullptr ? std::string(cwd) : std::string(".");
+}
+
+absl::StatusOr<config::Config> LoadShimConfig() {
+  const char* env = std::getenv("KATA_CONF_FILE");
+  const std::string path = env != nullptr && *env ? env : kDefaultConfig;
+  auto loaded = config::LoadConfig(path);
+  if (absl::IsNotFound(loaded.status()) && (env == nullptr || !*env)) return config::Config{};
+  return loaded;
+}
+
+// runtimeoptions.v1.Options' config_path, when containerd sent one on stdin.
+std::string ConfigPathFromOptions(const std::string& stdin_bytes) {
+  google::protobuf::Any any;
+  if (stdin_bytes.empty() || !any.ParseFromString(stdin_bytes) || !any.type_url().ends_with("runtimeoptions.v1.Options")) return "";
+  containerd::task::v2::RuntimeOptions options;
+  return options.ParseFromString(any.value()) ? options.config_path() : "";
+}
+
+}  // namespace
+
+std::string ShimSocketPath(const ShimFlags& flags) {
+  return fmt::format("{}/{:016x}", kSocketDir, Fnv1a(StrCat(flags.address, "/", flags.ns, "/", flags.id)));
+}
+
+int StartShim(const ShimFlags& flags, const char* self) {
+  const std::string bundle = BundleDir(flags);
+  std::string options(std::istreambuf_iterator<char>(std::cin), {});
+  if (const std::string config_path = ConfigPathFromOptions(options); !config_path.empty()) {
+    ::setenv("KATA_CONF_FILE", config_path.c_str(), 1);
+  }
+  std::filesystem::create_directories(kSocketDir);
+  const std::string path = ShimSocketPath(flags);
+  ::unlink(path.c_str());
+  UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM, 0));  // no CLOEXEC: the daemon inherits it as fd 3
+  sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  if (!sock.valid() || ::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::listen(sock.get(), 64) != 0) {
+    std::fprintf(stderr, "listen on %s: %s", path.c_str(), std::strerror(errno));
+    return 1;
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  for (int fd : {0, 1, 2}) posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, sock.get(), 3);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+  std::vector<std::string> args = {self, "-namespace", flags.ns, "-id", flags.id, "-address", flags.address,
+                                   "-bundle", bundle, "serve"};
+  if (flags.debug) args.insert(args.begin() + 1, "-debug");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  const int rc = ::posix_spawn(&pid, "/proc/self/exe", &actions, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
+    std::fprintf(stderr, "spawn the shim daemon: %s", std::strerror(rc));
+    return 1;
+  }
+  const std::string address = StrCat("unix://", path);
+  if (!WriteFileAtomically(bundle + "/address", address).ok() ||
+      !WriteFileAtomically(bundle + "/shim.pid", std::to_string(pid)).ok()) {
+    ::kill(pid, SIGKILL);
+    std::fprintf(stderr, "write address and shim.pid into %s", bundle.c_str());
+    return 1;
+  }
+  std::fputs(address.c_str(), stdout);  // containerd reads this, and nothing else
+  return 0;
+}
+
+int DeleteShim(const ShimFlags& flags) {
+  const std::string bundle = BundleDir(flags);
+  // A VM the daemon left behind (it died, or was killed) goes now, with its state.
+  if (auto config = LoadShimConfig(); config.ok()) {
+    const std::string state = StrCat(config->runtime.state_dir, "/", flags.id);
+    if (auto pid_text = ReadFileToString(state + "/qemu.pid", 64); pid_text.ok()) {
+      const pid_t qemu = std::atoi(pid_text->c_str());
+      auto cmdline = ReadFileToString(StrCat("/proc/", qemu, "/cmdline"), 1 << 20);
+      if (qemu > 1 && cmdline.ok() && cmdline->find(StrCat("sandbox-", flags.id)) != std::string::npos) ::kill(qemu, SIGKILL);
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(state, ec);
+  }
+  ::umount2((bundle + "/rootfs").c_str(), MNT_DETACH);
+  ::unlink(ShimSocketPath(flags).c_str());
+  containerd::task::v2::DeleteResponse resp;
+  resp.set_exit_status(128 + SIGKILL);
+  *resp.mutable_exited_at() = google::protobuf::util::TimeUtil::GetCurrentTime();
+  const std::string out = resp.SerializeAsString();
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
+int ServeShim(const ShimFlags& flags) {
+  const std::string bundle = BundleDir(flags);
+  // Logs go to the bundle's `log` FIFO, which containerd reads (O_RDWR: never blocks on open).
+  if (int fd = ::open((bundle + "/log").c_str(), O_RDWR | O_CLOEXEC | O_NONBLOCK); fd >= 0) {
+    log::Logger::Global().SetSink(std::make_unique<log::FdSink>(fd, true));
+  }
+  log::Logger::Global().SetLevel(flags.debug ? log::Level::kDebug : log::Level::kInfo);
+  const log::Subsystem kLog("shim");
+  auto config = LoadShimConfig();
+  if (!config.ok()) {
+    kLog.Error("configuration", {{"error", std::string(config.status().message())}});
+    return 1;
+  }
+  const char* ttrpc_address = std::getenv("TTRPC_ADDRESS");
+  EventPublisher events(ttrpc_address != nullptr ? ttrpc_address : "", flags.ns);
+  TaskService service(*config, events);
+  ttrpc::Server server;
+  service.Register(server);
+  if (absl::Status s = server.Start(UniqueFd(3)); !s.ok()) {
+    kLog.Error("serve", {{"error", std::string(s.message())}});
+    return 1;
+  }
+  kLog.Info("serving", {{"id", flags.id}, {"namespace", flags.ns}});
+  service.shutdown_requested().WaitForNotification();
+  server.Shutdown();
+  ::unlink(ShimSocketPath(flags).c_str());
+  kLog.Info("shut down", {{"id", flags.id}});
+  return 0;
+}
+
+}  // namespace kata::shim

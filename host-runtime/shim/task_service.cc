@@ -1,0 +1,401 @@
+#include "host-runtime/shim/task_service.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include "google/protobuf/util/time_util.h"
+#include "host-runtime/rootfs/rootfs_plan.h"
+#include "kata_version.h"
+#include "libkata/base/file_util.h"
+#include "libkata/base/status_macros.h"
+#include "libkata/base/str_cat.h"
+#include "libkata/base/unique_fd.h"
+#include "libkata/log/log.h"
+#include "libkata/oci/spec.h"
+
+namespace kata::shim {
+namespace {
+
+namespace task = containerd::task::v2;
+using google::protobuf::util::TimeUtil;
+const log::Subsystem kLog("shim");
+constexpr char kEvent[] = "containerd.events.";
+// A background child may hold the output open after the process exits: wait this long for
+// the output to drain before reporting the exit.
+constexpr absl::Duration kDrainTimeout = absl::Seconds(5);
+
+// Registers `method` whose request is Req and whose result is StatusOr<Resp> or Status.
+template <typename Req, typename Fn>
+void Route(ttrpc::Server& server, const char* method, Fn fn) {
+  server.Register("containerd.task.v2.Task", method,
+                  [fn](const std::string& payload, const ttrpc::Metadata&) -> absl::StatusOr<std::string> {
+                    Req req;
+                    if (!req.ParseFromString(payload)) return absl::InvalidArgumentError(StrCat("malformed ", Req::descriptor()->name()));
+                    auto result = fn(req);
+                    if constexpr (std::is_same_v<decltype(result), absl::Status>) {
+                      if (!result.ok()) return result;
+                      return std::string();  // google.protobuf.Empty
+                    } else {
+                      if (!result.ok()) return result.status();
+                      return result->SerializeAsString();
+                    }
+                  });
+}
+
+// Copies the process's stdout or stderr into its FIFO (opened by path) until the end.
+void PumpOutput(runtime::Sandbox* sandbox, std::string id, std::string exec_id, bool stderr_stream, std::string path,
+                std::shared_ptr<absl::Notification> done) {
+  UniqueFd fifo(::open(path.c_str(), O_WRONLY | O_CLOEXEC));  // blocks until the client reads
+  for (;;) {
+    auto chunk = sandbox->ReadOutput(id, exec_id, stderr_stream);
+    if (!chunk.ok()) break;
+    if (fifo.valid()) (void)WriteAll(fifo.get(), *chunk, path);
+  }
+  done->Notify();
+}
+
+// Copies the client's stdin FIFO into the process; its end closes the process's stdin.
+void PumpStdin(runtime::Sandbox* sandbox, std::string id, std::string exec_id, std::string path,
+               std::shared_ptr<std::atomic<bool>> stop) {
+  UniqueFd fifo(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!fifo.valid()) return;
+  char buf[16384];
+  while (!*stop) {
+    pollfd p = {fifo.get(), POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) continue;
+    const ssize_t n = ::read(fifo.get(), buf, sizeof(buf));
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+    if (n <= 0) break;
+    if (!sandbox->WriteStdin(id, exec_id, std::string_view(buf, static_cast<size_t>(n))).ok()) return;
+  }
+  (void)sandbox->CloseStdin(id, exec_id);
+}
+
+}  // namespace
+
+TaskService::~TaskService() {
+  if (sandbox_) (void)sandbox_->Destroy();
+  absl::MutexLock lock(&mu_);
+  for (auto& [id, p] : processes_) {
+    p->stop_stdin->store(true);
+  }
+  for (auto& [id, p] : processes_) JoinThreads(*p);
+}
+
+void TaskService::Register(ttrpc::Server& server) {
+  Route<task::CreateTaskRequest>(server, "Create", [this](const auto& r) { return Create(r); });
+  Route<task::StartRequest>(server, "Start", [this](const auto& r) { return Start(r); });
+  Route<task::WaitRequest>(server, "Wait", [this](const auto& r) { return Wait(r); });
+  Route<task::StateRequest>(server, "State", [this](const auto& r) { return State(r); });
+  Route<task::DeleteRequest>(server, "Delete", [this](const auto& r) { return Delete(r); });
+  Route<task::KillRequest>(server, "Kill", [this](const auto& r) { return Kill(r); });
+  Route<task::ExecProcessRequest>(server, "Exec", [this](const auto& r) { return Exec(r); });
+  Route<task::CloseIORequest>(server, "CloseIO", [this](const auto& r) { return CloseIO(r); });
+  Route<task::PidsRequest>(server, "Pids", [this](const auto& r) { return Pids(r); });
+  Route<task::PauseRequest>(server, "Pause", [this](const auto& r) { return Pause(r); });
+  Route<task::ResumeRequest>(server, "Resume", [this](const auto& r) { return Resume(r); });
+  Route<task::ConnectRequest>(server, "Connect", [this](const auto& r) { return Connect(r); });
+  Route<task::ShutdownRequest>(server, "Shutdown", [this](const auto& r) { return Shutdown(r); });
+  // ResizePty, Update, Stats, Checkpoint: not registered, so Unimplemented (no terminals,
+  // resource updates or stats in the agent yet).
+}
+
+uint32_t TaskService::TaskPid() const { return sandbox_ ? static_cast<uint32_t>(sandbox_->vm().qemu_pid()) : 0; }
+
+absl::StatusOr<TaskService::Process*> TaskService::Find(const std::string& id, const std::string& exec_id) {
+  if (id != id_) return absl::NotFoundError(StrCat("task ", id, " not found"));
+  auto it = processes_.find(exec_id);
+  if (it == processes_.end()) return absl::NotFoundError(StrCat("process ", exec_id, " of task ", id, " not found"));
+  return it->second.get();
+}
+
+absl::StatusOr<task::CreateTaskResponse> TaskService::Create(const task::CreateTaskRequest& req) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!id_.empty()) return absl::AlreadyExistsError(StrCat("this shim already runs task ", id_));
+    id_ = req.id();
+    bundle_ = req.bundle();
+  }
+  auto fail = [&](absl::Status s) {
+    if (sandbox_) (void)sandbox_->Destroy();
+    sandbox_.reset();
+    absl::MutexLock lock(&mu_);
+    id_.clear();
+    return s;
+  };
+  if (req.terminal()) return fail(absl::FailedPreconditionError("terminals are not supported yet (run without -t)"));
+  auto spec = oci::LoadBundleSpec(req.bundle());
+  if (!spec.ok()) return fail(spec.status());
+  std::vector<runtime::RootfsMount> mounts;
+  for (const auto& m : req.rootfs()) mounts.push_back({m.type(), m.source(), m.target(), {m.options().begin(), m.options().end()}});
+  auto sandbox = runtime::Sandbox::Create(req.id(), config_);
+  if (!sandbox.ok()) return fail(sandbox.status());
+  sandbox_ = std::move(*sandbox);
+  if (absl::Status s = sandbox_->CreateContainer(req.id(), *spec, mounts); !s.ok()) return fail(s);
+
+  auto init = std::make_unique<Process>();
+  init->stdin_path = req.stdin();
+  init->stdout_path = req.stdout();
+  init->stderr_path = req.stderr();
+  {
+    absl::MutexLock lock(&mu_);
+    processes_[""] = std::move(init);
+  }
+  task::TaskCreate event;
+  event.set_container_id(req.id());
+  event.set_bundle(req.bundle());
+  *event.mutable_rootfs() = req.rootfs();
+  event.mutable_io()->set_stdin(req.stdin());
+  event.mutable_io()->set_stdout(req.stdout());
+  event.mutable_io()->set_stderr(req.stderr());
+  event.set_pid(TaskPid());
+  (void)events_.Publish("/tasks/create", StrCat(kEvent, "TaskCreate"), event);
+  task::CreateTaskResponse resp;
+  resp.set_pid(TaskPid());
+  return resp;
+}
+
+void TaskService::StartIo(Process& p) {
+  const std::string id = id_;
+  for (bool err : {false, true}) {
+    const std::string& path = err ? p.stderr_path : p.stdout_path;
+    if (path.empty()) continue;
+    auto done = std::make_shared<absl::Notification>();
+    p.output_done.push_back(done);
+    p.threads.emplace_back(PumpOutput, sandbox_.get(), id, p.exec_id, err, path, done);
+  }
+  if (!p.stdin_path.empty()) p.threads.emplace_back(PumpStdin, sandbox_.get(), id, p.exec_id, p.stdin_path, p.stop_stdin);
+  p.threads.emplace_back([this, raw = &p, id] { WatchExit(raw, id); });
+}
+
+void TaskService::WatchExit(Process* p, std::string id) {
+  auto status = sandbox_->WaitProcess(id, p->exec_id);
+  for (const auto& done : p->output_done) (void)done->WaitForNotificationWithTimeout(kDrainTimeout);
+  task::TaskExit event;
+  {
+    absl::MutexLock lock(&mu_);
+    p->status = task::STOPPED;
+    p->exit_status = status.ok() ? static_cast<uint32_t>(*status) : 255;
+    p->exited_at = TimeUtil::GetCurrentTime();
+    event.set_container_id(id);
+    event.set_id(p->exec_id.empty() ? id : p->exec_id);
+    event.set_pid(TaskPid());
+    event.set_exit_status(p->exit_status);
+    *event.mutable_exited_at() = p->exited_at;
+  }
+  if (!status.ok()) kLog.Warn("wait failed", {{"id", id}, {"exec_id", p->exec_id}, {"error", std::string(status.status().message())}});
+  (void)events_.Publish("/tasks/exit", StrCat(kEvent, "TaskExit"), event);
+}
+
+absl::StatusOr<task::StartResponse> TaskService::Start(const task::StartRequest& req) {
+  Process* p = nullptr;
+  {
+    absl::MutexLock lock(&mu_);
+    ASSIGN_OR_RETURN(p, Find(req.id(), req.exec_id()));
+    if (p->status != task::CREATED) return absl::FailedPreconditionError(StrCat("process ", req.exec_id(), " was started already"));
+  }
+  if (req.exec_id().empty()) {
+    RETURN_IF_ERROR(sandbox_->StartContainer(req.id()));
+  } else {
+    RETURN_IF_ERROR(sandbox_->ExecProcess(req.id(), req.exec_id(), p->spec));
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    p->status = task::RUNNING;
+    StartIo(*p);
+  }
+  if (req.exec_id().empty()) {
+    task::TaskStart event;
+    event.set_container_id(req.id());
+    event.set_pid(TaskPid());
+    (void)events_.Publish("/tasks/start", StrCat(kEvent, "TaskStart"), event);
+  } else {
+    task::TaskExecStarted event;
+    event.set_container_id(req.id());
+    event.set_exec_id(req.exec_id());
+    event.set_pid(TaskPid());
+    (void)events_.Publish("/tasks/exec-started", StrCat(kEvent, "TaskExecStarted"), event);
+  }
+  task::StartResponse resp;
+  resp.set_pid(TaskPid());
+  return resp;
+}
+
+absl::StatusOr<task::WaitResponse> TaskService::Wait(const task::WaitRequest& req) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(Process * p, Find(req.id(), req.exec_id()));
+  mu_.Await(absl::Condition(+[](Process* q) { return q->status == task::STOPPED; }, p));
+  task::WaitResponse resp;
+  resp.set_exit_status(p->exit_status);
+  *resp.mutable_exited_at() = p->exited_at;
+  return resp;
+}
+
+absl::StatusOr<task::StateResponse> TaskService::State(const task::StateRequest& req) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(Process * p, Find(req.id(), req.exec_id()));
+  task::StateResponse resp;
+  resp.set_id(req.id());
+  resp.set_exec_id(req.exec_id());
+  resp.set_bundle(bundle_);
+  resp.set_pid(TaskPid());
+  resp.set_status(p->status);
+  resp.set_stdin(p->stdin_path);
+  resp.set_stdout(p->stdout_path);
+  resp.set_stderr(p->stderr_path);
+  resp.set_exit_status(p->exit_status);
+  if (p->status == task::STOPPED) *resp.mutable_exited_at() = p->exited_at;
+  return resp;
+}
+
+absl::Status TaskService::Kill(const task::KillRequest& req) {
+  {
+    absl::MutexLock lock(&mu_);
+    ASSIGN_OR_RETURN(Process * p, Find(req.id(), req.exec_id()));
+    if (p->status == task::STOPPED) return absl::NotFoundError(StrCat("process ", req.exec_id(), " already finished"));
+  }
+  return sandbox_->SignalProcess(req.id(), req.exec_id(), static_cast<int>(req.signal()));
+}
+
+absl::Status TaskService::Exec(const task::ExecProcessRequest& req) {
+  if (req.terminal()) return absl::FailedPreconditionError("terminals are not supported yet (exec without -t)");
+  // The spec Any holds an OCI Process as JSON.
+  auto spec = oci::ParseSpecJson(StrCat(R"({"ociVersion": "1.1.0", "root": {"path": "/"}, "process": )", req.spec().value(), "}"),
+                                 "exec process");
+  if (!spec.ok()) return spec.status();
+  auto p = std::make_unique<Process>();
+  p->exec_id = req.exec_id();
+  p->stdin_path = req.stdin();
+  p->stdout_path = req.stdout();
+  p->stderr_path = req.stderr();
+  p->spec = spec->process();
+  p->has_spec = true;
+  {
+    absl::MutexLock lock(&mu_);
+    if (req.id() != id_) return absl::NotFoundError(StrCat("task ", req.id(), " not found"));
+    if (req.exec_id().empty() || processes_.contains(req.exec_id())) {
+      return absl::AlreadyExistsError(StrCat("exec id \"", req.exec_id(), "\" is taken or empty"));
+    }
+    processes_[req.exec_id()] = std::move(p);
+  }
+  task::TaskExecAdded event;
+  event.set_container_id(req.id());
+  event.set_exec_id(req.exec_id());
+  (void)events_.Publish("/tasks/exec-added", StrCat(kEvent, "TaskExecAdded"), event);
+  return absl::OkStatus();
+}
+
+absl::Status TaskService::CloseIO(const task::CloseIORequest& req) {
+  {
+    absl::MutexLock lock(&mu_);
+    ASSIGN_OR_RETURN(Process * p, Find(req.id(), req.exec_id()));
+    if (!req.stdin()) return absl::OkStatus();
+    p->stop_stdin->store(true);
+  }
+  return sandbox_->CloseStdin(req.id(), req.exec_id());
+}
+
+absl::StatusOr<task::PidsResponse> TaskService::Pids(const task::PidsRequest& req) {
+  absl::MutexLock lock(&mu_);
+  if (req.id() != id_) return absl::NotFoundError(StrCat("task ", req.id(), " not found"));
+  task::PidsResponse resp;
+  resp.add_processes()->set_pid(TaskPid());  // the guest's pids are not the host's: the VM stands for them
+  return resp;
+}
+
+absl::Status TaskService::Pause(const task::PauseRequest& req) {
+  {
+    absl::MutexLock lock(&mu_);
+    ASSIGN_OR_RETURN(Process * p, Find(req.id(), ""));
+    if (p->status != task::RUNNING) return absl::FailedPreconditionError(StrCat("task ", req.id(), " is not running"));
+  }
+  RETURN_IF_ERROR(sandbox_->vm().qmp().Execute("stop").status());
+  {
+    absl::MutexLock lock(&mu_);
+    processes_[""]->status = task::PAUSED;
+  }
+  task::TaskPaused event;
+  event.set_container_id(req.id());
+  (void)events_.Publish("/tasks/paused", StrCat(kEvent, "TaskPaused"), event);
+  return absl::OkStatus();
+}
+
+absl::Status TaskService::Resume(const task::ResumeRequest& req) {
+  {
+    absl::MutexLock lock(&mu_);
+    ASSIGN_OR_RETURN(Process * p, Find(req.id(), ""));
+    if (p->status != task::PAUSED) return absl::FailedPreconditionError(StrCat("task ", req.id(), " is not paused"));
+  }
+  RETURN_IF_ERROR(sandbox_->vm().qmp().Execute("cont").status());
+  {
+    absl::MutexLock lock(&mu_);
+    processes_[""]->status = task::RUNNING;
+  }
+  task::TaskResumed event;
+  event.set_container_id(req.id());
+  (void)events_.Publish("/tasks/resumed", StrCat(kEvent, "TaskResumed"), event);
+  return absl::OkStatus();
+}
+
+void TaskService::JoinThreads(Process& p) {
+  for (auto& t : p.threads) {
+    if (t.joinable()) t.join();
+  }
+  p.threads.clear();
+}
+
+absl::StatusOr<task::DeleteResponse> TaskService::Delete(const task::DeleteRequest& req) {
+  std::unique_ptr<Process> p;
+  {
+    absl::MutexLock lock(&mu_);
+    ASSIGN_OR_RETURN(Process * found, Find(req.id(), req.exec_id()));
+    if (found->status == task::RUNNING || found->status == task::PAUSED) {
+      return absl::FailedPreconditionError(StrCat("process ", req.exec_id(), " of task ", req.id(), " is still running"));
+    }
+    if (req.exec_id().empty() && processes_.size() > 1) {
+      return absl::FailedPreconditionError(StrCat("task ", req.id(), " still has exec processes"));
+    }
+    p = std::move(processes_[req.exec_id()]);
+    processes_.erase(req.exec_id());
+  }
+  p->stop_stdin->store(true);
+  absl::Status removed;
+  if (req.exec_id().empty()) removed = sandbox_->RemoveContainer(req.id());  // ends the output pumps too
+  JoinThreads(*p);
+  task::DeleteResponse resp;
+  resp.set_pid(TaskPid());
+  resp.set_exit_status(p->exit_status);
+  *resp.mutable_exited_at() = p->exited_at;
+  if (req.exec_id().empty()) {
+    task::TaskDelete event;
+    event.set_container_id(req.id());
+    event.set_id(req.id());
+    event.set_pid(TaskPid());
+    event.set_exit_status(p->exit_status);
+    *event.mutable_exited_at() = p->exited_at;
+    (void)events_.Publish("/tasks/delete", StrCat(kEvent, "TaskDelete"), event);
+  }
+  if (!removed.ok()) kLog.Warn("container removal incomplete", {{"id", req.id()}, {"error", std::string(removed.message())}});
+  return resp;
+}
+
+absl::StatusOr<task::ConnectResponse> TaskService::Connect(const task::ConnectRequest&) {
+  task::ConnectResponse resp;
+  resp.set_shim_pid(static_cast<uint32_t>(::getpid()));
+  resp.set_task_pid(TaskPid());
+  resp.set_version(KATA_VERSION);
+  return resp;
+}
+
+absl::Status TaskService::Shutdown(const task::ShutdownRequest& req) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!req.now() && !processes_.empty()) return absl::FailedPreconditionError("the task still has processes");
+  }
+  if (sandbox_) RETURN_IF_ERROR(sandbox_->Destroy());
+  shutdown_.Notify();
+  return absl::OkStatus();
+}
+
+}  // namespace kata::shim
