@@ -28,6 +28,7 @@
 #include "guest-agent/storage/ephemeral_handler.h"
 #include "guest-agent/storage/local_handler.h"
 #include "guest-agent/storage/multi_layer_erofs.h"
+#include "guest-agent/storage/virtio_9p_handler.h"
 #include "guest-agent/uevent/uevent_monitor.h"
 #include "kata_version.h"
 #include "libkata/base/file_util.h"
@@ -163,6 +164,7 @@ int main(int argc, char** argv) {
   for (auto s : {storage_handlers.Register(std::make_shared<BlkStorageHandler>()),
                  storage_handlers.Register(std::make_shared<LocalStorageHandler>()),
                  storage_handlers.Register(std::make_shared<EphemeralStorageHandler>()),
+                 storage_handlers.Register(std::make_shared<Virtio9pStorageHandler>()),
                  storage_handlers.Register(std::shared_ptr<StorageHandler>(&multi_layer, [](StorageHandler*) {})),
                  device_handlers.Register(std::make_shared<BlkDeviceHandler>()),
                  device_handlers.Register(std::make_shared<VfioDeviceHandler>()),

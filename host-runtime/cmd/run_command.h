@@ -10,7 +10,7 @@ namespace kata::runtime {
 
 struct RunOptions {
   std::string bundle;         // holds config.json
-  std::string rootfs_mounts;  // containerd-shaped Mounts (JSON); empty: the bundle's rootfs directory
+  std::string rootfs_mounts;  // containerd-shaped Mounts (JSON); empty: the bundle's rootfs directory, over 9p
   std::string id;
 };
 

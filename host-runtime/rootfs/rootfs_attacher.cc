@@ -20,7 +20,9 @@ absl::StatusOr<AttachedRootfs> AttachRootfs(BlockDeviceManager& blocks, const Ro
   if (absl::Status s = CheckRootfsFiles(plan); !s.ok()) return s;
   AttachedRootfs out;
   std::vector<BlockAttachRequest> requests;
-  if (const auto* block = std::get_if<BlockRootfs>(&plan)) {
+  if (std::holds_alternative<SharedRootfs>(plan)) {
+    return absl::InvalidArgumentError("a shared rootfs is mounted on the host, not attached (MountSharedRootfs)");
+  } else if (const auto* block = std::get_if<BlockRootfs>(&plan)) {
     requests.push_back({block->source, BlockFormat::kRaw, block->read_only, "threads", false, "rootfs"});
   } else {
     const auto& ml = std::get<MultiLayerErofsRootfs>(plan);

@@ -184,6 +184,16 @@ absl::StatusOr<RootfsPlan> ClassifyRootfs(const std::vector<RootfsMount>& mounts
   }
   if (mounts.size() == 1) {
     const std::string type = Lower(mounts[0].type);
+    const bool bind = type == "bind" || Has(mounts[0].options, "bind") || Has(mounts[0].options, "rbind");
+    if (type == "overlay" || bind) {
+      if (mounts[0].source.empty()) return absl::InvalidArgumentError(StrCat(type, " rootfs: the mount has no source"));
+      for (const std::string& o : mounts[0].options) {
+        if (o.find("{{") != std::string::npos) {
+          return absl::InvalidArgumentError(StrCat("shared rootfs: option \"", o, "\" names another mount"));
+        }
+      }
+      return RootfsPlan(SharedRootfs{mounts[0]});
+    }
     if (type == "ext4" || type == "xfs" || type == "erofs") {
       if (mounts[0].source.empty()) return absl::InvalidArgumentError("block rootfs: the mount has no source");
       BlockRootfs b{mounts[0].source, type, Without(mounts[0].options, false), Has(mounts[0].options, "ro") || type == "erofs"};
@@ -191,13 +201,14 @@ absl::StatusOr<RootfsPlan> ClassifyRootfs(const std::vector<RootfsMount>& mounts
     }
   }
   return absl::UnimplementedError(
-      mounts.empty() ? "the rootfs is a directory: sharing it with the guest needs the shared filesystem, not there yet"
+      mounts.empty() ? "no rootfs mounts: hand a rootfs directory over as a bind mount"
                      : StrCat("a rootfs of ", mounts.size(), " mount(s) starting with type \"", mounts[0].type,
-                              "\" must be shared with the guest: the shared filesystem is not there yet"));
+                              "\" is none of multi-layer EROFS, a block image, an overlay or a bind mount"));
 }
 
 absl::Status CheckRootfsFiles(const RootfsPlan& plan) {
   if (const auto* block = std::get_if<BlockRootfs>(&plan)) return CheckFile("rootfs image", block->source, true);
+  if (std::holds_alternative<SharedRootfs>(plan)) return absl::OkStatus();  // mount(2) names what is missing
   const auto& ml = std::get<MultiLayerErofsRootfs>(plan);
   if (absl::Status s = CheckFile("writable layer", ml.upper_source, true); !s.ok()) return s;
   for (const ErofsLower& lower : ml.lowers) {
@@ -210,6 +221,10 @@ absl::Status CheckRootfsFiles(const RootfsPlan& plan) {
 
 absl::StatusOr<std::vector<agent::Storage>> RootfsStorages(const RootfsPlan& plan, const std::vector<std::string>& sources,
                                                            const std::string& guest_rootfs) {
+  if (std::holds_alternative<SharedRootfs>(plan)) {
+    if (!sources.empty()) return absl::InvalidArgumentError("a shared rootfs has no devices");
+    return std::vector<agent::Storage>{};
+  }
   if (const auto* block = std::get_if<BlockRootfs>(&plan)) {
     if (sources.size() != 1) return absl::InvalidArgumentError("a block rootfs has one device");
     return std::vector<agent::Storage>{BlkStorage(sources[0], block->fstype, block->options, guest_rootfs)};

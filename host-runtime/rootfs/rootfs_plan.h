@@ -6,8 +6,9 @@
 //    `device=`), and an overlay mount whose `X-containerd.mkdir.path=` directives travel to
 //    the guest as `X-kata.mkdir.path=`;
 //  - a single block-device or image rootfs (ext4, xfs, erofs): one device;
-//  - a directory or overlay of directories: shared with the guest by the shared filesystem,
-//    which this runtime does not have yet (Unimplemented).
+//  - one overlay of directories or one bind mount (containerd 1.6's overlayfs and native
+//    snapshotters): mounted on the host inside the directory shared with the guest over
+//    virtio-9p, where the container's rootfs is then found.
 
 #include <string>
 #include <string_view>
@@ -50,14 +51,19 @@ struct BlockRootfs {
   bool read_only = false;
 };
 
-using RootfsPlan = std::variant<MultiLayerErofsRootfs, BlockRootfs>;
+struct SharedRootfs {
+  RootfsMount mount;  // overlay (lowerdir/upperdir/workdir paths) or bind
+};
+
+using RootfsPlan = std::variant<MultiLayerErofsRootfs, BlockRootfs, SharedRootfs>;
 
 // At most this many virtio-blk devices for one rootfs (Kata's limit).
 inline constexpr size_t kMaxRootfsDevices = 10;
 
 // Classifies the mounts (types case-insensitive). InvalidArgument names what is wrong (no or
 // two writable ext4 mounts next to EROFS, an EROFS mount without a source, a lowerdir that
-// names no EROFS mount, too many devices); Unimplemented for a rootfs that needs sharing.
+// names no EROFS mount, too many devices); Unimplemented for no mounts at all (a bare rootfs
+// directory: callers hand it over as a bind mount) or shapes nobody produces.
 absl::StatusOr<RootfsPlan> ClassifyRootfs(const std::vector<RootfsMount>& mounts);
 
 // Every file the plan attaches exists and is a regular file (or, for an upper or a block
@@ -66,7 +72,7 @@ absl::Status CheckRootfsFiles(const RootfsPlan& plan);
 
 // The agent's Storages, given each device's source for the guest (PCI paths): for
 // multi-layer, `sources` is the upper's then each lower's, in plan order. All mount at
-// `guest_rootfs`.
+// `guest_rootfs`. A shared rootfs needs none (the sandbox's 9p storage carries it).
 absl::StatusOr<std::vector<agent::Storage>> RootfsStorages(const RootfsPlan& plan, const std::vector<std::string>& sources,
                                                            const std::string& guest_rootfs);
 

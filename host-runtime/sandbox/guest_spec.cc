@@ -20,6 +20,10 @@ std::string GuestRootfsPath(const std::string& container_id) {
   return StrCat("/run/kata-containers/", container_id, "/rootfs");
 }
 
+std::string GuestSharedRootfsPath(const std::string& container_id) {
+  return StrCat(kGuestSharedDir, "/", container_id, "/rootfs");
+}
+
 absl::StatusOr<oci::Spec> GuestSpec(const oci::Spec& spec, const std::string& guest_rootfs) {
   oci::Spec out = spec;
   out.mutable_root()->set_path(guest_rootfs);

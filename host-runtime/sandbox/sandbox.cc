@@ -5,7 +5,9 @@
 
 #include <cerrno>
 
+#include "host-runtime/rootfs/shared_rootfs.h"
 #include "host-runtime/sandbox/guest_spec.h"
+#include "host-runtime/vm/qemu_command.h"
 #include "libkata/base/errno_status.h"
 #include "libkata/base/identifiers.h"
 #include "libkata/base/status_macros.h"
@@ -33,6 +35,15 @@ absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Create(const std::string& id, 
   agent::CreateSandboxRequest req;
   req.set_sandbox_id(id);
   req.set_hostname(id.substr(0, 63));
+  if (!sandbox->vm_->shared_dir().empty()) {
+    // The shared directory, once per sandbox: directory rootfs are found below it.
+    agent::Storage* share = req.add_storages();
+    share->set_driver("9p");
+    share->set_source(kSharedFsTag);
+    share->set_fstype("9p");
+    share->set_mount_point(kGuestSharedDir);
+    for (const char* o : {"trans=virtio", "version=9p2000.L", "cache=mmap", "msize=262144", "nodev"}) share->add_options(o);
+  }
   google::protobuf::Empty e;
   grpc::ClientContext ctx;
   SetDeadline(ctx);
@@ -50,7 +61,11 @@ std::unique_ptr<agent::AgentService::Stub> Sandbox::Agent() { return agent::Agen
 absl::Status Sandbox::CreateContainer(const std::string& cid, const oci::Spec& spec, const std::vector<RootfsMount>& rootfs) {
   RETURN_IF_ERROR(ValidateId("container id", cid));
   ASSIGN_OR_RETURN(RootfsPlan plan, ClassifyRootfs(rootfs));
-  const std::string guest_rootfs = GuestRootfsPath(cid);
+  const bool shared = std::holds_alternative<SharedRootfs>(plan);
+  if (shared && vm_->shared_dir().empty()) {
+    return absl::FailedPreconditionError(StrCat("container ", cid, ": a directory rootfs needs hypervisor.shared_fs virtio-9p"));
+  }
+  const std::string guest_rootfs = shared ? GuestSharedRootfsPath(cid) : GuestRootfsPath(cid);
   ASSIGN_OR_RETURN(oci::Spec guest_spec, GuestSpec(spec, guest_rootfs));
   {
     absl::MutexLock lock(&mu_);
@@ -69,9 +84,14 @@ absl::Status Sandbox::CreateContainer(const std::string& cid, const oci::Spec& s
   if (::mkdir(c.work_dir.c_str(), 0700) != 0) return fail(ErrnoStatus(errno, StrCat("mkdir ", c.work_dir)));
 
   absl::Time t = absl::Now();
-  auto attached = AttachRootfs(vm_->block_devices(), plan, c.work_dir, guest_rootfs);
-  if (!attached.ok()) return fail(attached.status());
-  c.rootfs = std::move(*attached);
+  if (shared) {
+    c.shared_rootfs = StrCat(vm_->shared_dir(), "/", cid, "/rootfs");
+    if (absl::Status s = MountSharedRootfs(std::get<SharedRootfs>(plan), c.shared_rootfs); !s.ok()) return fail(s);
+  } else {
+    auto attached = AttachRootfs(vm_->block_devices(), plan, c.work_dir, guest_rootfs);
+    if (!attached.ok()) return fail(attached.status());
+    c.rootfs = std::move(*attached);
+  }
   c.timings.attach = absl::Now() - t;
   c.timings.devices = c.rootfs.devices.size();
 
@@ -175,6 +195,11 @@ absl::Status Sandbox::CloseStdin(const std::string& cid, const std::string& exec
 
 absl::Status Sandbox::Undo(const std::string& cid, Container& c) {
   absl::Status first = DetachRootfs(vm_->block_devices(), c.rootfs);
+  if (!c.shared_rootfs.empty()) {
+    if (absl::Status s = UnmountSharedRootfs(c.shared_rootfs); !s.ok() && first.ok()) first = s;
+    ::rmdir(StrCat(vm_->shared_dir(), "/", cid).c_str());
+    c.shared_rootfs.clear();
+  }
   if (!c.work_dir.empty() && ::rmdir(c.work_dir.c_str()) != 0 && errno != ENOENT && first.ok()) {
     first = ErrnoStatus(errno, StrCat("remove the state of container ", cid, " at ", c.work_dir));
   }

@@ -62,6 +62,7 @@ class Sandbox {
   struct Container {
     std::string work_dir;  // host files made for it (VMDK descriptors)
     AttachedRootfs rootfs;
+    std::string shared_rootfs;  // a directory rootfs mounted under the VM's shared directory
     ContainerTimings timings;
   };
 

@@ -25,6 +25,7 @@ VmLaunch Launch() {
   l.qmp_socket = "/run/kata-cpp/sb1/qmp.sock";
   l.console_log = "/run/kata-cpp/sb1/console.log";
   l.agent_socket = "/run/kata-cpp/sb1/agent.sock";
+  l.shared_dir = "/run/kata-cpp/sb1/shared";
   return l;
 }
 
@@ -61,11 +62,13 @@ TEST_CASE("qemu command: a TCG sandbox on q35 with qboot, root ports and the ser
     CHECK(std::count(argv->begin(), argv->end(), flag) == 1);
   }
   const auto devices = AllAfter(*argv, "-device");
-  REQUIRE(devices.size() == 3 + 2);
+  REQUIRE(devices.size() == 3 + 1 + 2);
   CHECK(devices[0] == "pcie-root-port,id=rp0,bus=pcie.0,chassis=1,slot=0,addr=0x2");
   CHECK(devices[2] == "pcie-root-port,id=rp2,bus=pcie.0,chassis=3,slot=2,addr=0x4");
-  CHECK(devices[3] == "virtio-serial-pci,id=vser0");
-  CHECK(devices[4] == "virtserialport,bus=vser0.0,chardev=agentch,name=agent.channel.0");
+  CHECK(devices[3] == "virtio-9p-pci,fsdev=sharedfs,mount_tag=kataShared");
+  CHECK(After(*argv, "-fsdev") == "local,id=sharedfs,path=/run/kata-cpp/sb1/shared,security_model=none,multidevs=remap");
+  CHECK(devices[4] == "virtio-serial-pci,id=vser0");
+  CHECK(devices[5] == "virtserialport,bus=vser0.0,chardev=agentch,name=agent.channel.0");
   CHECK(After(*argv, "-chardev") == "socket,id=agentch,path=/run/kata-cpp/sb1/agent.sock,server=on,wait=off");
   // Kata's boot parameters, then the user's, last.
   const std::string append = After(*argv, "-append");
@@ -83,6 +86,8 @@ TEST_CASE("qemu command: KVM with vsock and QEMU's own firmware", "[qemu]") {
   l.guest_cid = 42;
   l.hypervisor.firmware.clear();
   l.hypervisor.hotplug_root_ports = 0;
+  l.hypervisor.shared_fs = "none";
+  l.shared_dir.clear();
   auto argv = BuildQemuCommand(l);
   REQUIRE(argv.ok());
   CHECK(After(*argv, "-machine") == "q35,accel=kvm");
@@ -90,6 +95,7 @@ TEST_CASE("qemu command: KVM with vsock and QEMU's own firmware", "[qemu]") {
   CHECK(std::find(argv->begin(), argv->end(), "-bios") == argv->end());
   CHECK(AllAfter(*argv, "-device") == std::vector<std::string>{"vhost-vsock-pci,id=vsock0,guest-cid=42"});
   CHECK(std::find(argv->begin(), argv->end(), "-chardev") == argv->end());
+  CHECK(std::find(argv->begin(), argv->end(), "-fsdev") == argv->end());
 }
 
 TEST_CASE("qemu command: bad launches are refused naming the field", "[qemu]") {
@@ -105,6 +111,7 @@ TEST_CASE("qemu command: bad launches are refused naming the field", "[qemu]") {
       {[](VmLaunch& l) { l.channel = AgentChannel::kAuto; }, "agent channel auto"},
       {[](VmLaunch& l) { l.channel = AgentChannel::kUnix; }, "agent channel unix"},
       {[](VmLaunch& l) { l.agent_socket = ""; }, "agent socket"},
+      {[](VmLaunch& l) { l.shared_dir = "shared"; }, "shared directory"},
       {[](VmLaunch& l) { l.channel = AgentChannel::kVsock; l.guest_cid = 2; }, "guest CID 2"},
       {[](VmLaunch& l) { l.hypervisor.hotplug_root_ports = 33; }, "above 32"},
       {[](VmLaunch& l) { l.hypervisor.firmware = "qboot.rom"; }, "firmware"},

@@ -236,3 +236,36 @@ TEST_CASE("rootfs e2e: when a device cannot be attached, the other is detached a
   REQUIRE((*sb)->Destroy().ok());
   CheckStateGone(tmp, "fault");
 }
+
+TEST_CASE("rootfs e2e: an overlay of directories and a bind rootfs reach the guest over virtio-9p", "[rootfs][e2e]") {
+  KATA_REQUIRE_VM();
+  kata::testing::TempDir tmp;
+  kata::testing::MakeBusyboxRootfs(tmp.Sub("lower"));
+  kata::testing::WriteFile(tmp.Sub("lower/etc/base-note"), "from the lower directory\n");
+  kata::testing::MakeDirs(tmp.Sub("snap/upper"));
+  kata::testing::MakeDirs(tmp.Sub("snap/work"));
+  auto config = VmConfig(tmp);
+  config.hypervisor.accel = kata::config::Accel::kTcg;
+  auto sb = Sandbox::Create("shared", config);
+  INFO(sb.status());
+  REQUIRE(sb.ok());
+  // containerd 1.6's overlayfs snapshotter.
+  const absl::Status created = (*sb)->CreateContainer(
+      "ovl", Spec("cat /etc/base-note; echo from-the-guest > /written"),
+      {{"overlay", "overlay", "",
+        {"index=off", "workdir=" + tmp.Sub("snap/work"), "upperdir=" + tmp.Sub("snap/upper"), "lowerdir=" + tmp.Sub("lower")}}});
+  INFO(created);
+  REQUIRE(created.ok());
+  const Ran ran = RunToEnd(**sb, "ovl");
+  CHECK(ran.out == "from the lower directory\n");
+  CHECK(ran.status == 0);
+  CHECK(kata::testing::ReadFile(tmp.Sub("snap/upper/written")) == "from-the-guest\n");  // the write went to the host
+  REQUIRE((*sb)->RemoveContainer("ovl").ok());
+  // The native snapshotter: a bind of a prepared directory.
+  REQUIRE((*sb)->CreateContainer("bnd", Spec("ls /bin/busybox"), {{"bind", tmp.Sub("lower"), "", {"rbind", "ro"}}}).ok());
+  CHECK(RunToEnd(**sb, "bnd").out == "/bin/busybox\n");
+  REQUIRE((*sb)->RemoveContainer("bnd").ok());
+  CHECK(Capture("grep -c " + tmp.path() + " /proc/self/mountinfo").substr(0, 1) == "0");  // nothing left mounted
+  REQUIRE((*sb)->Destroy().ok());
+  CheckStateGone(tmp, "shared");
+}

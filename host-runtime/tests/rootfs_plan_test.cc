@@ -95,7 +95,7 @@ TEST_CASE("rootfs: malformed multi-layer shapes are refused by name", "[rootfs]"
   CHECK(ClassifyRootfs(m).ok());
 }
 
-TEST_CASE("rootfs: one block image is a block rootfs; directories need sharing", "[rootfs]") {
+TEST_CASE("rootfs: one block image is a block rootfs; an overlay or a bind is shared", "[rootfs]") {
   auto plan = ClassifyRootfs({{"ext4", "/dev/mapper/snap-1", "", {"rw", "loop"}}});
   REQUIRE(plan.ok());
   const auto& b = std::get<BlockRootfs>(*plan);
@@ -104,9 +104,16 @@ TEST_CASE("rootfs: one block image is a block rootfs; directories need sharing",
   CHECK_FALSE(b.read_only);
   CHECK(std::get<BlockRootfs>(*ClassifyRootfs({{"erofs", "/s/a.erofs", "", {}}})).read_only);
   CHECK(ClassifyRootfs({}).status().code() == absl::StatusCode::kUnimplemented);
-  CHECK(ClassifyRootfs({{"overlay", "overlay", "", {"lowerdir=/a:/b", "upperdir=/u", "workdir=/w"}}}).status().code() ==
-        absl::StatusCode::kUnimplemented);
-  CHECK(ClassifyRootfs({{"bind", "/srv/rootfs", "", {"rbind"}}}).status().code() == absl::StatusCode::kUnimplemented);
+  // containerd 1.6's overlayfs and native snapshotters.
+  auto overlay = ClassifyRootfs({{"overlay", "overlay", "", {"index=off", "lowerdir=/a:/b", "upperdir=/u", "workdir=/w"}}});
+  REQUIRE(overlay.ok());
+  CHECK(std::get<kata::runtime::SharedRootfs>(*overlay).mount.options.size() == 4);
+  CHECK(std::holds_alternative<kata::runtime::SharedRootfs>(*ClassifyRootfs({{"bind", "/srv/rootfs", "", {"rbind", "rw"}}})));
+  CHECK(std::holds_alternative<kata::runtime::SharedRootfs>(*ClassifyRootfs({{"none", "/srv/rootfs", "", {"rbind"}}})));
+  CHECK(ClassifyRootfs({{"overlay", "overlay", "", {"lowerdir={{ mount 0 }}"}}}).status().code() ==
+        absl::StatusCode::kInvalidArgument);
+  CHECK(ClassifyRootfs({{"tmpfs", "tmpfs", "", {}}}).status().code() == absl::StatusCode::kUnimplemented);
+  CHECK(kata::runtime::RootfsStorages(*overlay, {}, "/r")->empty());
 }
 
 TEST_CASE("rootfs: Storages for the agent carry the markers and directives", "[rootfs]") {

@@ -74,6 +74,14 @@ absl::StatusOr<std::vector<std::string>> BuildQemuCommand(const VmLaunch& l) {
     argv.push_back(fmt::format("pcie-root-port,id={},bus=pcie.0,chassis={},slot={},addr={:#x}", RootPortId(i), i + 1, i,
                                RootPortSlot(i)));
   }
+  if (hv.shared_fs == "virtio-9p") {
+    RETURN_IF_ERROR(Absolute("shared directory", l.shared_dir));
+    // security_model=none: the guest sees the host's owners and modes as they are (the
+    // runtime runs as root); multidevs=remap keeps inode numbers unique across the mounts
+    // under the share (overlay rootfs next to each other).
+    argv.insert(argv.end(), {"-fsdev", StrCat("local,id=sharedfs,path=", l.shared_dir, ",security_model=none,multidevs=remap"),
+                             "-device", StrCat("virtio-9p-pci,fsdev=sharedfs,mount_tag=", kSharedFsTag)});
+  }
   switch (l.channel) {
     case config::AgentChannel::kSerial:
       RETURN_IF_ERROR(Absolute("agent socket", l.agent_socket));

@@ -23,9 +23,13 @@ struct VmLaunch {
   std::string qmp_socket;          // absolute paths under the sandbox's state dir
   std::string console_log;
   std::string agent_socket;        // serial: the host end of the agent's port
+  std::string shared_dir;          // hypervisor.shared_fs virtio-9p: the directory shared
   config::AgentConfig agent;       // hotplug_timeout goes to the agent
   log::Level agent_log_level = log::Level::kInfo;
 };
+
+// The virtio-9p mount tag of the shared directory.
+inline constexpr char kSharedFsTag[] = "kataShared";
 
 // The port name the agent looks for in /sys/class/virtio-ports/*/name.
 inline constexpr char kAgentPortName[] = "agent.channel.0";

@@ -114,6 +114,10 @@ absl::Status SandboxVm::Boot(const std::string& sandbox_id, const config::Config
   launch.qmp_socket = dir + "/qmp.sock";
   launch.console_log = console_log_ = dir + "/console.log";
   launch.agent_socket = dir + "/agent.sock";
+  if (config.hypervisor.shared_fs == "virtio-9p") {
+    launch.shared_dir = shared_dir_ = dir + "/shared";
+    if (::mkdir(shared_dir_.c_str(), 0700) != 0) return ErrnoStatus(errno, StrCat("mkdir ", shared_dir_));
+  }
   launch.agent = config.agent;
   launch.agent_log_level = config.runtime.log_level;
   if (channel == config::AgentChannel::kVsock) {
@@ -189,6 +193,9 @@ void SandboxVm::Stop() {
   if (state_dir_.empty()) return;
   for (const char* name : {"qmp.sock", "agent.sock", "console.log", "qemu.log", "qemu.pid"}) {
     ::unlink(StrCat(state_dir_, "/", name).c_str());
+  }
+  if (!shared_dir_.empty() && ::rmdir(shared_dir_.c_str()) != 0 && errno != ENOENT) {
+    kLog.Warn("shared directory not empty after stop", {{"dir", shared_dir_}, {"error", std::strerror(errno)}});
   }
   if (::rmdir(state_dir_.c_str()) != 0 && errno != ENOENT) {
     kLog.Warn("state directory not empty after stop", {{"dir", state_dir_}, {"error", std::strerror(errno)}});

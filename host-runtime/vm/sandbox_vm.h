@@ -47,6 +47,8 @@ class SandboxVm {
 
   const std::string& state_dir() const { return state_dir_; }
   const std::string& console_log() const { return console_log_; }
+  // The directory shared with the guest over virtio-9p (hypervisor.shared_fs); empty without.
+  const std::string& shared_dir() const { return shared_dir_; }
   config::Accel accel() const { return accel_; }
   const std::string& accel_reason() const { return accel_reason_; }
   const BootTimings& timings() const { return timings_; }
@@ -64,6 +66,7 @@ class SandboxVm {
   config::Config config_;
   std::string state_dir_;
   std::string console_log_;
+  std::string shared_dir_;
   config::Accel accel_ = config::Accel::kTcg;
   std::string accel_reason_;
   BootTimings timings_;

@@ -159,6 +159,11 @@ const std::vector<Section>& Schema() {
                                r.Enum<std::string>(n, k, {{"virtio-blk-pci", "virtio-blk-pci"}}));
               return absl::OkStatus();
             }},
+           {"shared_fs",
+            [](const Reader& r, const YAML::Node& n, const std::string& k, Config& c) -> absl::Status {
+              ASSIGN_OR_RETURN(c.hypervisor.shared_fs, r.Enum<std::string>(n, k, {{"virtio-9p", "virtio-9p"}, {"none", "none"}}));
+              return absl::OkStatus();
+            }},
            UintKey("hotplug_root_ports", 0, 32, [](Config& c) -> auto& { return c.hypervisor.hotplug_root_ports; }),
            DurationKey("boot_timeout", [](Config& c) -> auto& { return c.hypervisor.boot_timeout; }),
        }},
@@ -282,7 +287,7 @@ std::string ConfigToYaml(const Config& c) {
   return fmt::format(
       "hypervisor:\n"
       "  path: {}\n  kernel: {}\n  initrd: {}\n  firmware: {}\n  machine_type: {}\n  memory_mib: {}\n"
-      "  vcpus: {}\n  accel: {}\n  kernel_params: {}\n  block_driver: {}\n"
+      "  vcpus: {}\n  accel: {}\n  kernel_params: {}\n  block_driver: {}\n  shared_fs: {}\n"
       "  hotplug_root_ports: {}\n  boot_timeout: {}\n"
       "agent:\n"
       "  channel: {}\n  hotplug_timeout: {}\n  dial_timeout: {}\n"
@@ -291,7 +296,7 @@ std::string ConfigToYaml(const Config& c) {
       quote(c.hypervisor.path), quote(c.hypervisor.kernel), quote(c.hypervisor.initrd),
       quote(c.hypervisor.firmware), quote(c.hypervisor.machine_type), c.hypervisor.memory_mib, c.hypervisor.vcpus,
       AccelName(c.hypervisor.accel), quote(c.hypervisor.kernel_params),
-      c.hypervisor.block_driver, c.hypervisor.hotplug_root_ports, absl::FormatDuration(c.hypervisor.boot_timeout),
+      c.hypervisor.block_driver, c.hypervisor.shared_fs, c.hypervisor.hotplug_root_ports, absl::FormatDuration(c.hypervisor.boot_timeout),
       AgentChannelName(c.agent.channel), absl::FormatDuration(c.agent.hotplug_timeout),
       absl::FormatDuration(c.agent.dial_timeout), log::LevelName(c.runtime.log_level),
       quote(c.runtime.state_dir));

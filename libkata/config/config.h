@@ -31,6 +31,7 @@ struct HypervisorConfig {
   Accel accel = Accel::kAuto;
   std::string kernel_params;    // appended to the runtime's own parameters
   std::string block_driver = "virtio-blk-pci";
+  std::string shared_fs = "virtio-9p";  // virtio-9p | none: how directory rootfs reach the guest
   uint32_t hotplug_root_ports = 4;
   absl::Duration boot_timeout = absl::Seconds(30);  // QEMU start -> agent answering (TCG boots take seconds)
 };
