@@ -208,7 +208,9 @@ TEST_CASE("agent: health, version and guest details", "[agent][root]") {
   CHECK_FALSE(details.kernel_release().empty());
   CHECK(details.agent_details().version() == version.agent_version());
   CHECK_FALSE(details.agent_details().init_daemon());
-  CHECK(details.agent_details().storage_handlers_size() == 4);
+  CHECK(std::vector<std::string>(details.agent_details().storage_handlers().begin(),
+                                 details.agent_details().storage_handlers().end()) ==
+        std::vector<std::string>{"9p", "blk", "ephemeral", "erofs.multi-layer", "local"});
 }
 
 TEST_CASE("agent: a container prints, exits 3, and is removed", "[agent][root]") {

@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
     if (a == "-v" || a == "--version" || a == "-version") {
       std::printf("containerd-shim-kata-v2:\n  Version: %s\n", KATA_VERSION);
       return 0;
+    } else if (a == "-info") {
+      return kata::shim::PrintRuntimeInfo();
     } else if (a == "-namespace") {
       flags.ns = value();
     } else if (a == "-id") {

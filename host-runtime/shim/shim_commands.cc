@@ -23,6 +23,7 @@
 #include "host-runtime/shim/event_publisher.h"
 #include "host-runtime/shim/task_service.h"
 #include "host-runtime/ttrpc/server.h"
+#include "kata_version.h"
 #include "libkata/base/file_util.h"
 #include "libkata/base/str_cat.h"
 #include "libkata/base/unique_fd.h"
@@ -70,6 +71,19 @@ std::string ConfigPathFromOptions(const std::string& stdin_bytes) {
 
 std::string ShimSocketPath(const ShimFlags& flags) {
   return fmt::format("{}/{:016x}", kSocketDir, Fnv1a(StrCat(flags.address, "/", flags.ns, "/", flags.id)));
+}
+
+int PrintRuntimeInfo() {
+  containerd::task::v2::RuntimeInfo info;
+  info.set_name("io.containerd.kata.v2");
+  info.mutable_version()->set_version(KATA_VERSION);
+  std::string options(std::istreambuf_iterator<char>(std::cin), {});
+  if (!options.empty()) (void)info.mutable_options()->ParseFromString(options);
+  // EROFS layers, and the mkdir/format wrappers around them, are ours to mount (in the VM).
+  (*info.mutable_annotations())["containerd.io/runtime-allow-mounts"] = "mkdir/*,format/*,erofs";
+  const std::string out = info.SerializeAsString();
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
 }
 
 int StartShim(const ShimFlags& flags, const char* self) {

@@ -23,6 +23,10 @@ struct ShimFlags {
 // The socket path for a shim of (address, namespace, id): short enough for sun_path.
 std::string ShimSocketPath(const ShimFlags& flags);
 
+// `-info`: the RuntimeInfo containerd >= 2.0 reads, with the options from stdin echoed and
+// the mount types this shim takes itself (containerd.io/runtime-allow-mounts).
+int PrintRuntimeInfo();
+
 int StartShim(const ShimFlags& flags, const char* self);
 int DeleteShim(const ShimFlags& flags);
 int ServeShim(const ShimFlags& flags);

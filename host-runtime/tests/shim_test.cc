@@ -215,3 +215,12 @@ TEST_CASE("shim: start, Create (EROFS snapshotter rootfs), Start, Wait, State, D
   // The container wrote nothing, but its upper layer got the snapshotter's directories.
   CHECK(Capture("debugfs -R 'ls -l /' " + tmp.Sub("rw.img") + " 2>/dev/null").find("upper") != std::string::npos);
 }
+
+TEST_CASE("shim: -info advertises the mounts it takes itself", "[shim]") {
+  const std::string raw = Capture(std::string(KATA_SHIM_BIN) + " -info < /dev/null");
+  task::RuntimeInfo info;
+  REQUIRE(info.ParseFromString(raw));
+  CHECK(info.name() == "io.containerd.kata.v2");
+  CHECK(info.annotations().at("containerd.io/runtime-allow-mounts") == "mkdir/*,format/*,erofs");
+  CHECK_FALSE(info.version().version().empty());
+}
