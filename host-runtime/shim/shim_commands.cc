@@ -161,6 +161,8 @@ int DeleteShim(const ShimFlags& flags) {
 
 int ServeShim(const ShimFlags& flags) {
   const std::string bundle = BundleDir(flags);
+  // A stdio FIFO whose reader left must fail the write, not kill the shim.
+  ::signal(SIGPIPE, SIG_IGN);
   // Logs go to the bundle's `log` FIFO, which containerd reads (O_RDWR: never blocks on open).
   if (int fd = ::open((bundle + "/log").c_str(), O_RDWR | O_CLOEXEC | O_NONBLOCK); fd >= 0) {
     log::Logger::Global().SetSink(std::make_unique<log::FdSink>(fd, true));

@@ -43,14 +43,25 @@ void Route(ttrpc::Server& server, const char* method, Fn fn) {
                   });
 }
 
-// Copies the process's stdout or stderr into its FIFO (opened by path) until the end.
+// Opens a FIFO for writing without waiting for a reader: -1 while there is none yet (ENXIO).
+// Once open, writes block again, so a slow reader slows the process rather than losing output.
+int OpenFifoWriter(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd >= 0) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  return fd;
+}
+
+// Copies the process's stdout or stderr into its FIFO (opened by path) until the end. The
+// output is read from the agent whether or not anyone reads the FIFO (a detached client
+// closed its end long ago): the container must never block on a full pipe because of that.
 void PumpOutput(runtime::Sandbox* sandbox, std::string id, std::string exec_id, bool stderr_stream, std::string path,
                 std::shared_ptr<absl::Notification> done) {
-  UniqueFd fifo(::open(path.c_str(), O_WRONLY | O_CLOEXEC));  // blocks until the client reads
+  UniqueFd fifo(OpenFifoWriter(path));
   for (;;) {
     auto chunk = sandbox->ReadOutput(id, exec_id, stderr_stream);
     if (!chunk.ok()) break;
-    if (fifo.valid()) (void)WriteAll(fifo.get(), *chunk, path);
+    if (!fifo.valid()) fifo.reset(OpenFifoWriter(path));
+    if (fifo.valid() && !WriteAll(fifo.get(), *chunk, path).ok()) fifo.reset();  // the reader left
   }
   done->Notify();
 }

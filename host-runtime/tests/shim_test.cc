@@ -111,7 +111,8 @@ TEST_CASE("shim: start, Create (EROFS snapshotter rootfs), Start, Wait, State, D
   // The client's stdio FIFOs, read by the test as ctr would.
   for (const char* f : {"stdin", "stdout", "stderr"}) REQUIRE(::mkfifo(tmp.Sub(f).c_str(), 0600) == 0);
   kata::UniqueFd out(::open(tmp.Sub("stdout").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-  kata::UniqueFd err(::open(tmp.Sub("stderr").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  // Nobody ever reads stderr (a detached client): the shim must neither block on it nor hang
+  // in Delete (it did: a blocking open of the FIFO waited for a reader forever).
   auto drain = [](int fd) {
     return std::async(std::launch::async, [fd] {
       std::string s;
@@ -131,7 +132,6 @@ TEST_CASE("shim: start, Create (EROFS snapshotter rootfs), Start, Wait, State, D
     });
   };
   auto out_text = drain(out.get());
-  auto err_text = drain(err.get());
 
   task::CreateTaskRequest create;
   create.set_id("c1");
@@ -179,7 +179,6 @@ TEST_CASE("shim: start, Create (EROFS snapshotter rootfs), Start, Wait, State, D
   CHECK(after->status() == task::STOPPED);
   CHECK(after->exit_status() == 7);
   CHECK(out_text.get() == "hi\n");
-  CHECK(err_text.get() == "oops\n");
   task::KillRequest kill;
   kill.set_id("c1");
   kill.set_signal(SIGKILL);
