@@ -91,7 +91,7 @@ absl::Status QmpClient::Handshake(absl::Duration timeout) {
 
 absl::Status QmpClient::SendLine(const std::string& line) {
   absl::MutexLock lock(&write_mu_);
-  return WriteAll(fd_.get(), line, "QMP command");
+  return SendAll(fd_.get(), line, "QMP command");  // QEMU may have died: EPIPE, not SIGPIPE
 }
 
 void QmpClient::ReadLoop() {

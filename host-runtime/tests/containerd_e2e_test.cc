@@ -4,12 +4,14 @@
 // resume, 20 runs in a row; after each, no shim, QEMU or mount is left and no task remains.
 
 #include <dirent.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 
+#include "absl/strings/str_split.h"
 #include "host-runtime/tests/vm_test_support.h"
 #include "libkata/base/file_util.h"
 #include "libkata/testing/test_support.h"
@@ -20,6 +22,10 @@ using kata::runtime::testing::ImageDir;
 namespace {
 
 constexpr char kImage[] = "docker.io/library/kata-busybox:latest";
+
+// Container ids unique to this run: runc keeps its state under /run/containerd/runc whatever
+// containerd's own state dir is, so a run killed earlier must not collide with this one.
+std::string Id(const std::string& name) { return name + "-" + std::to_string(::getpid()); }
 
 struct Result {
   std::string out;
@@ -116,6 +122,26 @@ struct PrivateContainerd {
     REQUIRE(imported.status == 0);
   }
 
+  // Whatever a failed test left running goes: its tasks, and any process (shim, QEMU) that
+  // names this instance's directory.
+  ~PrivateContainerd() {
+    for (const std::string& id : absl::StrSplit(Run(ctr + " task ls -q").out, '\n', absl::SkipEmpty())) {
+      Run(ctr + " task kill -s SIGKILL " + id);
+      Run(ctr + " task delete -f " + id);
+    }
+    for (const std::string& id : absl::StrSplit(Run(ctr + " container ls -q").out, '\n', absl::SkipEmpty())) {
+      Run(ctr + " container delete " + id);
+    }
+    daemon.reset();
+    DIR* proc = ::opendir("/proc");
+    while (dirent* e = ::readdir(proc)) {
+      if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+      auto cmdline = kata::ReadFileToString(std::string("/proc/") + e->d_name + "/cmdline", 1 << 16);
+      if (cmdline.ok() && cmdline->find(tmp.path()) != std::string::npos) ::kill(std::atoi(e->d_name), SIGKILL);
+    }
+    ::closedir(proc);
+  }
+
   // Nothing of ours is left: no shim, no QEMU, no mount, no task, no sandbox state.
   void CheckClean() {
     for (int i = 0; i < 50 && (CountProcesses("containerd-shim-kata-v2") > 0 || CountProcesses("qemu-system") > 0); ++i) {
@@ -145,7 +171,7 @@ TEST_CASE("containerd: ctr run --rm prints and exits 7; exec, pause, resume, kil
   const std::string run = c.ctr + " run --runtime io.containerd.kata.v2 ";
 
   absl::Time t = absl::Now();
-  const Result ran = Run(run + "--rm " + kImage + " r1 sh -c 'echo hi; exit 7'");
+  const Result ran = Run(run + "--rm " + kImage + " " + Id("r1") + " sh -c 'echo hi; exit 7'");
   const absl::Duration kata_run = absl::Now() - t;
   INFO(ran.out << "\ncontainerd log:\n" << kata::ReadFileTail(c.tmp.Sub("containerd.log"), 3000));
   CHECK(ran.out == "hi\n");
@@ -154,33 +180,35 @@ TEST_CASE("containerd: ctr run --rm prints and exits 7; exec, pause, resume, kil
 
   // The same with runc's shim, for the time next to ours.
   t = absl::Now();
-  const Result runc = Run(c.ctr + " run --rm " + kImage + " r0 sh -c 'echo hi; exit 7'");
+  const Result runc = Run(c.ctr + " run --rm " + kImage + " " + Id("r0") + " sh -c 'echo hi; exit 7'");
   const absl::Duration runc_run = absl::Now() - t;
   CHECK(runc.status == 7);
   std::printf("kata-measure: ctr run --rm: kata %lld ms, runc %lld ms\n",
               static_cast<long long>(absl::ToInt64Milliseconds(kata_run)), static_cast<long long>(absl::ToInt64Milliseconds(runc_run)));
 
   // A long-running container: exec into it, pause and resume it, kill it.
-  REQUIRE(Run(run + "-d " + kImage + " r2 sleep 1000").status == 0);
-  const Result exec = Run(c.ctr + " task exec --exec-id e1 r2 sh -c 'echo inside; exit 3'");
+  REQUIRE(Run(run + "-d " + kImage + " " + Id("r2") + " sleep 1000").status == 0);
+  const Result exec = Run(c.ctr + " task exec --exec-id e1 " + Id("r2") + " sh -c 'echo inside; exit 3'");
   CHECK(exec.out == "inside\n");
   CHECK(exec.status == 3);
-  REQUIRE(Run(c.ctr + " run -d " + kImage + " r3 sleep 1000").status == 0);  // runc's, for PSS
+  const Result runc_detached = Run(c.ctr + " run -d " + kImage + " " + Id("r3") + " sleep 1000");  // runc's, for PSS
+  INFO(runc_detached.out);
+  REQUIRE(runc_detached.status == 0);
   const int kata_shim = PidOfExe(std::filesystem::canonical(std::string(KATA_SHIM_DIR) + "/containerd-shim-kata-v2"));
   const int runc_shim = PidOfExe("/usr/bin/containerd-shim-runc-v2");
   std::printf("kata-measure: shim PSS: kata %lld kB, runc %lld kB\n", static_cast<long long>(PssKb(kata_shim)),
               static_cast<long long>(PssKb(runc_shim)));
-  REQUIRE(Run(c.ctr + " task pause r2").status == 0);
+  REQUIRE(Run(c.ctr + " task pause " + Id("r2")).status == 0);
   CHECK(Run(c.ctr + " task ls").out.find("PAUSED") != std::string::npos);
-  REQUIRE(Run(c.ctr + " task resume r2").status == 0);
+  REQUIRE(Run(c.ctr + " task resume " + Id("r2")).status == 0);
   CHECK(Run(c.ctr + " task ls").out.find("PAUSED") == std::string::npos);
-  REQUIRE(Run(c.ctr + " task kill -s SIGKILL r2").status == 0);
-  REQUIRE(Run(c.ctr + " task kill -s SIGKILL r3").status == 0);
+  REQUIRE(Run(c.ctr + " task kill -s SIGKILL " + Id("r2")).status == 0);
+  REQUIRE(Run(c.ctr + " task kill -s SIGKILL " + Id("r3")).status == 0);
   for (int i = 0; i < 100 && Run(c.ctr + " task ls").out.find("RUNNING") != std::string::npos; ++i) ::usleep(100 * 1000);
   CHECK(Run(c.ctr + " task ls").out.find("STOPPED") != std::string::npos);
-  REQUIRE(Run(c.ctr + " task delete r2").status == 0);
-  REQUIRE(Run(c.ctr + " task delete r3").status == 0);
-  REQUIRE(Run(c.ctr + " container delete r2 r3").status == 0);
+  REQUIRE(Run(c.ctr + " task delete " + Id("r2")).status == 0);
+  REQUIRE(Run(c.ctr + " task delete " + Id("r3")).status == 0);
+  REQUIRE(Run(c.ctr + " container delete " + Id("r2") + " " + Id("r3")).status == 0);
   c.CheckClean();
 }
 
@@ -188,13 +216,13 @@ TEST_CASE("containerd: 20 ctr run --rm in a row leak no process, mount or fd", "
   KATA_REQUIRE_CONTAINERD();
   PrivateContainerd c;
   const std::string run = c.ctr + " run --rm --runtime io.containerd.kata.v2 " + kImage + " ";
-  REQUIRE(Run(run + "warm true").status == 0);
+  REQUIRE(Run(run + Id("warm") + " true").status == 0);
   c.CheckClean();
   const int fds = CountFds(c.daemon->pid());
   const int sockets = CountEntries("/run/containerd/s");
   const absl::Time t = absl::Now();
   for (int i = 0; i < 20; ++i) {
-    const Result r = Run(run + "seq" + std::to_string(i) + " echo " + std::to_string(i));
+    const Result r = Run(run + Id("seq" + std::to_string(i)) + " echo " + std::to_string(i));
     INFO("run " << i << ": " << r.out);
     REQUIRE(r.status == 0);
     CHECK(r.out == std::to_string(i) + "\n");

@@ -1,10 +1,6 @@
 #include "host-runtime/ttrpc/frame.h"
 
-#include <sys/socket.h>
-
-#include <cerrno>
-
-#include "libkata/base/errno_status.h"
+#include "libkata/base/file_util.h"
 
 namespace kata::ttrpc {
 namespace {
@@ -33,17 +29,7 @@ std::string EncodeFrame(uint32_t stream_id, uint8_t type, uint8_t flags, std::st
 }
 
 absl::Status SendFrame(int fd, uint32_t stream_id, uint8_t type, std::string_view payload) {
-  const std::string frame = EncodeFrame(stream_id, type, 0, payload);
-  size_t done = 0;
-  while (done < frame.size()) {
-    const ssize_t n = ::send(fd, frame.data() + done, frame.size() - done, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus(errno, "send a ttrpc frame");
-    }
-    done += static_cast<size_t>(n);
-  }
-  return absl::OkStatus();
+  return SendAll(fd, EncodeFrame(stream_id, type, 0, payload), "a ttrpc frame");
 }
 
 void FrameReader::Feed(std::string_view bytes) {

@@ -1,6 +1,7 @@
 #include "libkata/base/file_util.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -60,6 +61,19 @@ std::string ReadFileTail(const std::string& path, size_t max_bytes) {
     if (nl != std::string::npos) out.erase(0, nl + 1);
   }
   return out;
+}
+
+absl::Status SendAll(int fd, std::string_view data, std::string_view what) {
+  size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus(errno, StrCat("send ", what));
+    }
+    done += static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status WriteAll(int fd, std::string_view data, std::string_view what) {

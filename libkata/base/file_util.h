@@ -22,6 +22,10 @@ std::string ReadFileTail(const std::string& path, size_t max_bytes = 2048);
 // Writes all of `data` to `fd`, retrying short writes and EINTR; the errno on failure.
 absl::Status WriteAll(int fd, std::string_view data, std::string_view what);
 
+// WriteAll for a socket: send(MSG_NOSIGNAL), so a peer that left is an error (EPIPE) for the
+// caller, not a SIGPIPE that kills the process.
+absl::Status SendAll(int fd, std::string_view data, std::string_view what);
+
 // Writes `content` to `path` atomically: a temporary file beside it, fsync, rename. On any
 // failure the temporary file is removed and `path` is untouched.
 absl::Status WriteFileAtomically(const std::string& path, std::string_view content,

@@ -1,6 +1,8 @@
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "libkata/base/file_util.h"
+#include "libkata/base/unique_fd.h"
 #include "libkata/testing/test_support.h"
 
 TEST_CASE("file_util: reads sysfs and procfs files whose st_size lies", "[file]") {
@@ -49,4 +51,15 @@ TEST_CASE("file_util: a file's tail starts at a whole line", "[file]") {
   CHECK(tail == "line 97\nline 98\nline 99\n");
   CHECK(kata::ReadFileTail(log, 1 << 20) == text);
   CHECK(kata::ReadFileTail(dir.Sub("missing")).empty());
+}
+
+TEST_CASE("file_util: sending to a socket whose peer left is an error, not SIGPIPE", "[file]") {
+  int pair[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) == 0);
+  kata::UniqueFd mine(pair[0]);
+  ::close(pair[1]);
+  // With write(2) this killed the process (QMP to a QEMU that had just died).
+  const absl::Status s = kata::SendAll(mine.get(), "line\n", "QMP command");
+  CHECK(s.code() != absl::StatusCode::kOk);
+  CHECK(std::string(s.message()).find("send QMP command") != std::string::npos);
 }
