@@ -125,11 +125,11 @@ struct PrivateContainerd {
   // Whatever a failed test left running goes: its tasks, and any process (shim, QEMU) that
   // names this instance's directory.
   ~PrivateContainerd() {
-    for (const std::string& id : absl::StrSplit(Run(ctr + " task ls -q").out, '\n', absl::SkipEmpty())) {
+    for (const std::string& id : std::vector<std::string>(absl::StrSplit(Run(ctr + " task ls -q").out, '\n', absl::SkipEmpty()))) {
       Run(ctr + " task kill -s SIGKILL " + id);
       Run(ctr + " task delete -f " + id);
     }
-    for (const std::string& id : absl::StrSplit(Run(ctr + " container ls -q").out, '\n', absl::SkipEmpty())) {
+    for (const std::string& id : std::vector<std::string>(absl::StrSplit(Run(ctr + " container ls -q").out, '\n', absl::SkipEmpty()))) {
       Run(ctr + " container delete " + id);
     }
     daemon.reset();
