@@ -1,0 +1,106 @@
+// The agent for real, as root: what a container is given beyond its rootfs (linux.devices,
+// user namespaces with id maps). Fixture: agent_fixture.h.
+
+#include <algorithm>
+
+#include "guest-agent/tests/agent_fixture.h"
+
+using namespace agent_test;  // NOLINT: the fixture is this test's vocabulary
+
+TEST_CASE("agent: linux.devices appear in the container at their paths", "[agent][root]") {
+  KATA_REQUIRE_ROOT();
+  Fixture f;
+  auto request = [&](const std::string& id, int64_t minor) {
+    agent::CreateContainerRequest req;
+    req.set_container_id(id);
+    auto spec = MakeSpec(f.rootfs, {"sh", "-c", "head -c 4 /dev/myzero | od -An -tx1; ls -l /dev/myzero"});
+    auto* dev = spec.mutable_linux()->add_devices();
+    dev->set_path("/dev/myzero");
+    dev->set_type("c");
+    dev->set_major(1);
+    dev->set_minor(minor);
+    *req.mutable_oci() = spec;
+    *req.add_storages() = LocalRootfs(f.rootfs);
+    return req;
+  };
+  google::protobuf::Empty e;
+  grpc::ClientContext bad_ctx;
+  const grpc::Status missing = f.agent.stub().CreateContainer(&bad_ctx, request("c0", 250), &e);
+  CHECK(missing.error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(missing.error_message().find("/dev/myzero") != std::string::npos);
+
+  grpc::ClientContext ctx;
+  const grpc::Status created = f.agent.stub().CreateContainer(&ctx, request("c1", 5), &e);  // 1:5 is /dev/zero
+  INFO(created.error_message() << "\n" << f.agent.log());
+  REQUIRE(created.ok());
+  REQUIRE(f.Start("c1").ok());
+  const std::string out = f.ReadAll("c1");
+  INFO(out);
+  CHECK(out.find(" 00 00 00 00\n") != std::string::npos);
+  CHECK(out.find("\ncrw") != std::string::npos);
+  CHECK(out.find("1,   5") != std::string::npos);
+  CHECK(f.Wait("c1") == 0);
+  REQUIRE(f.Remove("c1").ok());
+}
+
+TEST_CASE("agent: a user namespace maps the container's root to an unprivileged host uid", "[agent][root]") {
+  KATA_REQUIRE_ROOT();
+  Fixture f;
+  auto request = [&](bool with_maps) {
+    agent::CreateContainerRequest req;
+    req.set_container_id(with_maps ? "u1" : "u2");
+    auto spec = MakeSpec(f.rootfs, {"sh", "-c", "id -u; cat /proc/self/uid_map; echo $$; sleep 1000"});
+    spec.mutable_linux()->add_namespaces()->set_type("user");
+    if (with_maps) {
+      for (auto* maps : {spec.mutable_linux()->mutable_uid_mappings(), spec.mutable_linux()->mutable_gid_mappings()}) {
+        auto* m = maps->Add();
+        m->set_container_id(0);
+        m->set_host_id(100000);
+        m->set_size(65536);
+      }
+    }
+    *req.mutable_oci() = spec;
+    *req.add_storages() = LocalRootfs(f.rootfs);
+    return req;
+  };
+  google::protobuf::Empty e;
+  grpc::ClientContext bad_ctx;
+  const grpc::Status unmapped = f.agent.stub().CreateContainer(&bad_ctx, request(false), &e);
+  CHECK(unmapped.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(unmapped.error_message().find("uidMappings") != std::string::npos);
+
+  grpc::ClientContext ctx;
+  const grpc::Status created = f.agent.stub().CreateContainer(&ctx, request(true), &e);
+  INFO(created.error_message() << "\n" << f.agent.log());
+  REQUIRE(created.ok());
+  REQUIRE(f.Start("u1").ok());
+  // Read until the three lines are there (the process then sleeps).
+  std::string out;
+  while (std::count(out.begin(), out.end(), '\n') < 3) {
+    agent::ReadStreamRequest r;
+    r.set_container_id("u1");
+    r.set_len(1024);
+    agent::ReadStreamResponse resp;
+    grpc::ClientContext rctx;
+    REQUIRE(f.agent.stub().ReadStdout(&rctx, r, &resp).ok());
+    out += resp.data();
+  }
+  INFO(out);
+  CHECK(out.rfind("0\n", 0) == 0);  // root inside
+  CHECK(out.find("100000") != std::string::npos);
+  // Outside, the same process runs as host uid 100000: find it among the agent's children.
+  bool seen = false;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string cmdline = kata::testing::ReadFile(entry.path().string() + "/cmdline");
+    if (cmdline.find("sleep") == std::string::npos || cmdline.find("1000") == std::string::npos) continue;
+    const std::string status = kata::testing::ReadFile(entry.path().string() + "/status");
+    if (status.find("Uid:\t100000\t100000\t100000\t100000") != std::string::npos) seen = true;
+  }
+  CHECK(seen);
+  // An exec joins the user namespace too.
+  const grpc::Status exec = f.Exec("u1", "e1", {"id", "-u"});
+  INFO(exec.error_message());
+  REQUIRE(exec.ok());
+  CHECK(f.ReadAll("u1", "e1") == "0\n");
+  REQUIRE(f.Remove("u1", 5).ok());
+}
