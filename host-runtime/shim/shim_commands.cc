@@ -25,6 +25,7 @@
 #include "host-runtime/ttrpc/server.h"
 #include "kata_version.h"
 #include "libkata/base/file_util.h"
+#include "libkata/base/identifiers.h"
 #include "libkata/base/str_cat.h"
 #include "libkata/base/unique_fd.h"
 #include "libkata/config/config.h"
@@ -138,8 +139,9 @@ int StartShim(const ShimFlags& flags, const char* self) {
 
 int DeleteShim(const ShimFlags& flags) {
   const std::string bundle = BundleDir(flags);
-  // A VM the daemon left behind (it died, or was killed) goes now, with its state.
-  if (auto config = LoadShimConfig(); config.ok()) {
+  // A VM the daemon left behind (it died, or was killed) goes now, with its state. The id
+  // names a directory: only a well-formed one is used.
+  if (auto config = LoadShimConfig(); config.ok() && ValidateId("container id", flags.id).ok()) {
     const std::string state = StrCat(config->runtime.state_dir, "/", flags.id);
     if (auto pid_text = ReadFileToString(state + "/qemu.pid", 64); pid_text.ok()) {
       const pid_t qemu = std::atoi(pid_text->c_str());
