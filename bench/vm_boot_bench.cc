@@ -3,12 +3,13 @@
 //            powers off at once (the least any guest can cost here);
 //   agent:   QEMU start -> Health.Check answered (SandboxVm::Start, the real path);
 //   hotplug: device_add -> the agent has the device (CreateContainer's wait by PCI path).
-// Usage: vm-boot-bench --image DIR [--runs N] [--firmware PATH|none] [--kernel PATH]
+// Usage: vm-boot-bench --image DIR [--runs N] [--firmware PATH|none] [--kernel PATH] [--shared-fs virtio-9p|none]
 
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -63,7 +64,7 @@ int Fail(const std::string& what) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string image, firmware = "/usr/share/qemu/qboot.rom", kernel;
+  std::string image, firmware = "/usr/share/qemu/qboot.rom", kernel, shared_fs = "virtio-9p";
   int runs = 5;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -72,9 +73,12 @@ int main(int argc, char** argv) {
     else if (a == "--runs") runs = std::atoi(v.c_str()), ++i;
     else if (a == "--firmware") firmware = v == "none" ? "" : v, ++i;
     else if (a == "--kernel") kernel = v, ++i;
-    else return Fail("usage: vm-boot-bench --image DIR [--runs N] [--firmware PATH|none] [--kernel PATH]");
+    else if (a == "--shared-fs") shared_fs = v, ++i;
+    else return Fail("usage: vm-boot-bench --image DIR [--runs N] [--firmware PATH|none] [--kernel PATH] [--shared-fs virtio-9p|none]");
   }
   if (image.empty() || runs < 1) return Fail("--image DIR (rootfs-builder's --out) is required");
+  image = std::filesystem::absolute(image).lexically_normal().string();
+  if (!kernel.empty()) kernel = std::filesystem::absolute(kernel).lexically_normal().string();
   char tmpl[] = "/tmp/vm-boot-bench-XXXXXX";
   if (::mkdtemp(tmpl) == nullptr) return Fail("mkdtemp failed");
   const std::string dir = tmpl;
@@ -83,6 +87,7 @@ int main(int argc, char** argv) {
   config.hypervisor.kernel = kernel.empty() ? image + "/vmlinux" : kernel;
   config.hypervisor.initrd = image + "/kata-initrd.img";
   config.hypervisor.firmware = firmware;
+  config.hypervisor.shared_fs = shared_fs;
   config.hypervisor.memory_mib = 512;
   config.hypervisor.accel = kata::config::Accel::kTcg;
   config.runtime.state_dir = dir + "/state";
@@ -105,6 +110,10 @@ int main(int argc, char** argv) {
     l.qmp_socket = dir + "/floor-qmp.sock";
     l.console_log = dir + "/floor-console.log";
     l.agent_socket = dir + "/floor-agent.sock";
+    if (shared_fs == "virtio-9p") {
+      l.shared_dir = dir + "/floor-shared";  // the same devices as a sandbox, 9p share included
+      std::filesystem::create_directories(l.shared_dir);
+    }
     auto argv_or = kata::runtime::BuildQemuCommand(l);
     if (!argv_or.ok()) return Fail(std::string(argv_or.status().message()));
     const absl::Time start = absl::Now();
@@ -148,8 +157,8 @@ int main(int argc, char** argv) {
     if (s.error_code() != grpc::StatusCode::FAILED_PRECONDITION) return Fail("CreateContainer: " + s.error_message());
     hotplug.ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - plugged));
   }
-  std::printf("kernel %s, firmware %s, TCG, 1 vCPU, 512 MiB\n", config.hypervisor.kernel.c_str(),
-              firmware.empty() ? "QEMU default (SeaBIOS)" : firmware.c_str());
+  std::printf("kernel %s, firmware %s, shared fs %s, TCG, 1 vCPU, 512 MiB\n", config.hypervisor.kernel.c_str(),
+              firmware.empty() ? "QEMU default (SeaBIOS)" : firmware.c_str(), shared_fs.c_str());
   std::printf("floor   (QEMU start -> power-off /init done): %s\n", floor.Summary().c_str());
   std::printf("agent   (QEMU start -> Health.Check answered): %s\n", agent.Summary().c_str());
   std::printf("hotplug (device_add -> agent has the device):  %s\n", hotplug.Summary().c_str());
