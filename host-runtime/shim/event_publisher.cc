@@ -1,6 +1,7 @@
 #include "host-runtime/shim/event_publisher.h"
 
 #include "google/protobuf/util/time_util.h"
+#include "host-runtime/vm/run_command.h"
 #include "libkata/base/str_cat.h"
 #include "libkata/log/log.h"
 #include "protocols/containerd_task.pb.h"
@@ -20,9 +21,8 @@ absl::Status EventPublisher::Publish(const std::string& topic, const std::string
   env->mutable_event()->set_type_url(type_url);
   env->mutable_event()->set_value(event.SerializeAsString());
   absl::MutexLock lock(&mu_);
-  if (address_.empty()) return absl::FailedPreconditionError("no TTRPC_ADDRESS: events are not published");
-  absl::Status last;
-  for (int attempt = 0; attempt < 2; ++attempt) {  // a dropped connection is dialled once more
+  absl::Status last = absl::FailedPreconditionError("no TTRPC_ADDRESS");
+  for (int attempt = 0; attempt < 2 && !address_.empty(); ++attempt) {  // a dropped connection is dialled once more
     if (!client_) {
       auto c = ttrpc::Client::Connect(address_);
       if (!c.ok()) {
@@ -37,8 +37,22 @@ absl::Status EventPublisher::Publish(const std::string& topic, const std::string
     last = r.status();
     client_.reset();
   }
+  if (!publish_binary_.empty()) {
+    absl::Status by_binary = PublishByBinary(topic, env->event());
+    if (by_binary.ok()) return by_binary;
+    last = absl::Status(by_binary.code(), StrCat(last.message(), "; ", by_binary.message()));
+  }
   kLog.Warn("event not published", {{"topic", topic}, {"error", std::string(last.message())}});
   return last;
+}
+
+absl::Status EventPublisher::PublishByBinary(const std::string& topic, const google::protobuf::Any& event) {
+  auto r = runtime::RunCommand({publish_binary_, "--address", containerd_address_, "publish", "--topic", topic,
+                                "--namespace", namespace_},
+                               absl::Seconds(10), 64 << 10, event.SerializeAsString());
+  if (!r.ok()) return r.status();
+  if (r->exit_code != 0) return absl::UnavailableError(StrCat(publish_binary_, " publish failed: ", r->output));
+  return absl::OkStatus();
 }
 
 }  // namespace kata::shim

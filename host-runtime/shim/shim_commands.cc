@@ -113,7 +113,7 @@ int StartShim(const ShimFlags& flags, const char* self) {
   posix_spawnattr_init(&attr);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
   std::vector<std::string> args = {self, "-namespace", flags.ns, "-id", flags.id, "-address", flags.address,
-                                   "-bundle", bundle, "serve"};
+                                   "-publish-binary", flags.publish_binary, "-bundle", bundle, "serve"};
   if (flags.debug) args.insert(args.begin() + 1, "-debug");
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -177,7 +177,7 @@ int ServeShim(const ShimFlags& flags) {
     return 1;
   }
   const char* ttrpc_address = std::getenv("TTRPC_ADDRESS");
-  EventPublisher events(ttrpc_address != nullptr ? ttrpc_address : "", flags.ns);
+  EventPublisher events(ttrpc_address != nullptr ? ttrpc_address : "", flags.ns, flags.publish_binary, flags.address);
   TaskService service(*config, events);
   ttrpc::Server server;
   service.Register(server);

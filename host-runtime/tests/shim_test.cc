@@ -16,6 +16,7 @@
 
 #include "google/protobuf/any.pb.h"
 #include "host-runtime/tests/erofs_fixture.h"
+#include "host-runtime/tests/fake_events.h"
 #include "host-runtime/tests/vm_test_support.h"
 #include "host-runtime/ttrpc/client.h"
 #include "host-runtime/ttrpc/server.h"
@@ -33,34 +34,6 @@ void Sh(const std::string& command) {
   INFO(command);
   REQUIRE(std::system((command + " >/dev/null 2>&1").c_str()) == 0);
 }
-
-// containerd's events service, as far as the shim uses it.
-struct FakeEvents {
-  kata::ttrpc::Server server;
-  std::mutex mu;
-  std::vector<std::string> topics;
-  std::vector<std::string> namespaces;
-  explicit FakeEvents(const std::string& path) {
-    server.Register("containerd.services.events.ttrpc.v1.Events", "Forward",
-                    [this](const std::string& payload, const kata::ttrpc::Metadata& md) -> absl::StatusOr<std::string> {
-                      task::ForwardRequest req;
-                      if (!req.ParseFromString(payload)) return absl::InvalidArgumentError("bad ForwardRequest");
-                      std::lock_guard<std::mutex> l(mu);
-                      topics.push_back(req.envelope().topic() + " " + req.envelope().event().type_url());
-                      for (const auto& [k, v] : md) {
-                        if (k == "containerd-namespace-ttrpc") namespaces.push_back(v + "/" + req.envelope().namespace_());
-                      }
-                      return std::string();
-                    });
-    kata::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_un addr = {};
-    addr.sun_family = AF_UNIX;
-    std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
-    REQUIRE(::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-    REQUIRE(::listen(fd.get(), 8) == 0);
-    REQUIRE(server.Start(std::move(fd)).ok());
-  }
-};
 
 template <typename Resp, typename Req>
 absl::StatusOr<Resp> Call(kata::ttrpc::Client& c, const char* method, const Req& req) {
@@ -94,7 +67,7 @@ TEST_CASE("shim: start, Create (EROFS snapshotter rootfs), Start, Wait, State, D
   kata::testing::WriteFile(tmp.Sub("config.yaml"), "hypervisor:\n  kernel: " + ImageDir() + "/vmlinux\n  initrd: " + ImageDir() +
                                                        "/kata-initrd.img\n  memory_mib: 512\n  accel: tcg\nruntime:\n  state_dir: " +
                                                        tmp.Sub("state") + "\n");
-  FakeEvents events(tmp.Sub("events.sock"));
+  kata::shim::testing::FakeEvents events(tmp.Sub("events.sock"));
   ::setenv("KATA_CONF_FILE", tmp.Sub("config.yaml").c_str(), 1);
   ::setenv("TTRPC_ADDRESS", tmp.Sub("events.sock").c_str(), 1);
   const std::string shim = KATA_SHIM_BIN;

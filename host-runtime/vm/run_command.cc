@@ -18,14 +18,23 @@ extern char** environ;
 namespace kata::runtime {
 
 absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv, absl::Duration timeout,
-                                         size_t max_output) {
+                                         size_t max_output, std::string_view input) {
   if (argv.empty()) return absl::InvalidArgumentError("empty command");
+  if (input.size() > 65536) return absl::InvalidArgumentError("command input over 64 KiB");
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
   UniqueFd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
+  int in_fds[2];
+  if (::pipe2(in_fds, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
+  UniqueFd in_read(in_fds[0]), in_write(in_fds[1]);
+  // Fits the pipe's buffer: written before the child runs, no risk of blocking on it.
+  if (!input.empty() && ::write(in_write.get(), input.data(), input.size()) != static_cast<ssize_t>(input.size())) {
+    return ErrnoStatus(errno, "write the command's input");
+  }
+  in_write.reset();
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, in_read.get(), 0);
   posix_spawn_file_actions_adddup2(&actions, write_end.get(), 1);
   posix_spawn_file_actions_adddup2(&actions, write_end.get(), 2);
   std::vector<char*> args;
@@ -36,6 +45,7 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv, a
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) return ErrnoStatus(rc, StrCat("run ", argv[0]));
   write_end.reset();
+  in_read.reset();
 
   CommandResult result;
   const absl::Time deadline = absl::Now() + timeout;

@@ -16,7 +16,8 @@ struct CommandResult {
   std::string output;  // stdout and stderr together, at most `max_output` bytes
 };
 
+// `input` is written to the command's stdin (then closed); keep it under a pipe's 64 KiB.
 absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv, absl::Duration timeout,
-                                         size_t max_output = 64u << 20);
+                                         size_t max_output = 64u << 20, std::string_view input = {});
 
 }  // namespace kata::runtime

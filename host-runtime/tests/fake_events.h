@@ -1,0 +1,49 @@
+#pragma once
+
+// containerd's events service, as far as the shim uses it: Forward(Envelope) over ttrpc on a
+// unix socket; what arrives is kept for the test to check.
+
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "host-runtime/ttrpc/server.h"
+#include "libkata/testing/test_support.h"
+#include "protocols/containerd_task.pb.h"
+
+namespace kata::shim::testing {
+
+namespace task = containerd::task::v2;
+
+struct FakeEvents {
+  kata::ttrpc::Server server;
+  std::mutex mu;
+  std::vector<std::string> topics;
+  std::vector<std::string> namespaces;
+  explicit FakeEvents(const std::string& path) {
+    server.Register("containerd.services.events.ttrpc.v1.Events", "Forward",
+                    [this](const std::string& payload, const kata::ttrpc::Metadata& md) -> absl::StatusOr<std::string> {
+                      task::ForwardRequest req;
+                      if (!req.ParseFromString(payload)) return absl::InvalidArgumentError("bad ForwardRequest");
+                      std::lock_guard<std::mutex> l(mu);
+                      topics.push_back(req.envelope().topic() + " " + req.envelope().event().type_url());
+                      for (const auto& [k, v] : md) {
+                        if (k == "containerd-namespace-ttrpc") namespaces.push_back(v + "/" + req.envelope().namespace_());
+                      }
+                      return std::string();
+                    });
+    kata::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un addr = {};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+    REQUIRE(::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+    REQUIRE(::listen(fd.get(), 8) == 0);
+    REQUIRE(server.Start(std::move(fd)).ok());
+  }
+};
+
+}  // namespace kata::shim::testing
