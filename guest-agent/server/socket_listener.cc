@@ -3,7 +3,6 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,6 +12,7 @@
 #include "guest-agent/server/listener.h"
 #include "libkata/base/errno_status.h"
 #include "libkata/base/str_cat.h"
+#include "libkata/base/unix_socket.h"
 
 namespace kata::guest {
 namespace {
@@ -58,7 +58,6 @@ class SocketListener : public Listener {
 
 absl::StatusOr<std::unique_ptr<Listener>> Listen(std::string description, UniqueFd sock,
                                                  std::function<void()> on_close) {
-  if (::listen(sock.get(), 16) != 0) return ErrnoStatus(errno, StrCat("listen on ", description));
   UniqueFd stop(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!stop.valid()) return ErrnoStatus(errno, "eventfd for the listener");
   return std::unique_ptr<Listener>(
@@ -68,24 +67,9 @@ absl::StatusOr<std::unique_ptr<Listener>> Listen(std::string description, Unique
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Listener>> ListenUnix(const std::string& path) {
-  sockaddr_un addr = {};
-  addr.sun_family = AF_UNIX;
-  if (path.empty() || path.size() >= sizeof(addr.sun_path)) {
-    return absl::InvalidArgumentError(StrCat("unix socket path \"", path, "\" is empty or too long"));
-  }
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  struct stat st;
-  if (::lstat(path.c_str(), &st) == 0) {
-    if (!S_ISSOCK(st.st_mode)) return absl::AlreadyExistsError(StrCat(path, " exists and is not a socket"));
-    ::unlink(path.c_str());
-  }
-  UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!sock.valid()) return ErrnoStatus(errno, "socket(AF_UNIX)");
-  const mode_t old = ::umask(0177);
-  const int rc = ::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  ::umask(old);
-  if (rc != 0) return ErrnoStatus(errno, StrCat("bind ", path));
-  return Listen(StrCat("unix:", path), std::move(sock), [path] { ::unlink(path.c_str()); });
+  auto sock = ListenUnixSocket(path, SOCK_CLOEXEC | SOCK_NONBLOCK, 16);
+  if (!sock.ok()) return sock.status();
+  return Listen(StrCat("unix:", path), std::move(*sock), [path] { ::unlink(path.c_str()); });
 }
 
 absl::StatusOr<std::unique_ptr<Listener>> ListenVsock(uint32_t port) {
@@ -98,6 +82,7 @@ absl::StatusOr<std::unique_ptr<Listener>> ListenVsock(uint32_t port) {
   if (::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     return ErrnoStatus(errno, StrCat("bind vsock port ", port));
   }
+  if (::listen(sock.get(), 16) != 0) return ErrnoStatus(errno, StrCat("listen on vsock port ", port));
   return Listen(StrCat("vsock:", port), std::move(sock), nullptr);
 }
 

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <linux/vm_sockets.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,22 +15,11 @@
 #include "libkata/base/errno_status.h"
 #include "libkata/base/str_cat.h"
 #include "libkata/base/unique_fd.h"
+#include "libkata/base/unix_socket.h"
 #include "protocols/health.grpc.pb.h"
 
 namespace kata::runtime {
 namespace {
-
-absl::StatusOr<UniqueFd> ConnectUnixSocket(const std::string& path) {
-  sockaddr_un addr = {};
-  addr.sun_family = AF_UNIX;
-  if (path.empty() || path.size() >= sizeof(addr.sun_path)) return absl::InvalidArgumentError(StrCat("bad socket path \"", path, "\""));
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid() || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    return ErrnoStatus(errno, StrCat("connect to ", path));
-  }
-  return fd;
-}
 
 absl::StatusOr<UniqueFd> ConnectVsockSocket(uint32_t cid, uint32_t port) {
   sockaddr_vm addr = {};

@@ -13,6 +13,7 @@
 #include "libkata/base/file_util.h"
 #include "libkata/base/status_macros.h"
 #include "libkata/base/str_cat.h"
+#include "libkata/base/unix_socket.h"
 #include "libkata/log/log.h"
 
 namespace kata::runtime {
@@ -24,18 +25,9 @@ constexpr size_t kMaxLine = 16 << 20;  // query results are large, but not this 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<QmpClient>> QmpClient::Connect(const std::string& socket_path, absl::Duration timeout) {
-  sockaddr_un addr = {};
-  addr.sun_family = AF_UNIX;
-  if (socket_path.empty() || socket_path.size() >= sizeof(addr.sun_path)) {
-    return absl::InvalidArgumentError(StrCat("QMP socket path \"", socket_path, "\" is empty or too long"));
-  }
-  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return ErrnoStatus(errno, "socket for QMP");
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    return ErrnoStatus(errno, StrCat("connect to QMP socket ", socket_path));
-  }
-  std::unique_ptr<QmpClient> c(new QmpClient(std::move(fd)));
+  auto fd = ConnectUnixSocket(socket_path);
+  if (!fd.ok()) return absl::Status(fd.status().code(), StrCat("QMP: ", fd.status().message()));
+  std::unique_ptr<QmpClient> c(new QmpClient(std::move(*fd)));
   c->stop_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!c->stop_.valid()) return ErrnoStatus(errno, "eventfd for QMP");
   RETURN_IF_ERROR(c->Handshake(timeout));

@@ -6,7 +6,6 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -28,6 +27,7 @@
 #include "libkata/base/identifiers.h"
 #include "libkata/base/str_cat.h"
 #include "libkata/base/unique_fd.h"
+#include "libkata/base/unix_socket.h"
 #include "libkata/config/config.h"
 #include "libkata/log/log.h"
 #include "protocols/containerd_task.pb.h"
@@ -95,16 +95,12 @@ int StartShim(const ShimFlags& flags, const char* self) {
   }
   std::filesystem::create_directories(kSocketDir);
   const std::string path = ShimSocketPath(flags);
-  ::unlink(path.c_str());
-  UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM, 0));  // no CLOEXEC: the daemon inherits it as fd 3
-  sockaddr_un addr = {};
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  if (!sock.valid() || ::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::listen(sock.get(), 64) != 0) {
-    std::fprintf(stderr, "listen on %s: %s", path.c_str(), std::strerror(errno));
+  auto listening = ListenUnixSocket(path, 0);  // no CLOEXEC: the daemon inherits it as fd 3
+  if (!listening.ok()) {
+    std::fprintf(stderr, "%s", std::string(listening.status().message()).c_str());
     return 1;
   }
+  UniqueFd sock = std::move(*listening);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   for (int fd : {0, 1, 2}) posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0);
@@ -123,6 +119,7 @@ int StartShim(const ShimFlags& flags, const char* self) {
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) {
+    ::unlink(path.c_str());
     std::fprintf(stderr, "spawn the shim daemon: %s", std::strerror(rc));
     return 1;
   }
@@ -130,6 +127,7 @@ int StartShim(const ShimFlags& flags, const char* self) {
   if (!WriteFileAtomically(bundle + "/address", address).ok() ||
       !WriteFileAtomically(bundle + "/shim.pid", std::to_string(pid)).ok()) {
     ::kill(pid, SIGKILL);
+    ::unlink(path.c_str());
     std::fprintf(stderr, "write address and shim.pid into %s", bundle.c_str());
     return 1;
   }

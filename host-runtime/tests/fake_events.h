@@ -3,15 +3,12 @@
 // containerd's events service, as far as the shim uses it: Forward(Envelope) over ttrpc on a
 // unix socket; what arrives is kept for the test to check.
 
-#include <sys/socket.h>
-#include <sys/un.h>
-
-#include <cstring>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "host-runtime/ttrpc/server.h"
+#include "libkata/base/unix_socket.h"
 #include "libkata/testing/test_support.h"
 #include "protocols/containerd_task.pb.h"
 
@@ -36,13 +33,9 @@ struct FakeEvents {
                       }
                       return std::string();
                     });
-    kata::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_un addr = {};
-    addr.sun_family = AF_UNIX;
-    std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
-    REQUIRE(::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-    REQUIRE(::listen(fd.get(), 8) == 0);
-    REQUIRE(server.Start(std::move(fd)).ok());
+    auto fd = kata::ListenUnixSocket(path);
+    REQUIRE(fd.ok());
+    REQUIRE(server.Start(std::move(*fd)).ok());
   }
 };
 

@@ -15,6 +15,7 @@
 #include "host-runtime/qmp/qmp_message.h"
 #include "host-runtime/tests/scripted_qmp.h"
 #include "libkata/base/unique_fd.h"
+#include "libkata/base/unix_socket.h"
 #include "libkata/testing/test_support.h"
 
 using kata::runtime::ParseQmpMessage;
@@ -173,12 +174,8 @@ TEST_CASE("qmp: no server, or no greeting, is an error in time", "[qmp]") {
   kata::testing::TempDir dir;
   CHECK(QmpClient::Connect(dir.Sub("none.sock"), absl::Seconds(1)).status().code() == absl::StatusCode::kNotFound);
   // A socket that never greets.
-  kata::UniqueFd l(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_un addr = {};
-  addr.sun_family = AF_UNIX;
-  std::strncpy(addr.sun_path, dir.Sub("mute.sock").c_str(), sizeof(addr.sun_path) - 1);
-  REQUIRE(::bind(l.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  REQUIRE(::listen(l.get(), 1) == 0);
+  auto l = kata::ListenUnixSocket(dir.Sub("mute.sock"));
+  REQUIRE(l.ok());
   auto mute = QmpClient::Connect(dir.Sub("mute.sock"), absl::Milliseconds(200));
   CHECK(mute.status().code() == absl::StatusCode::kDeadlineExceeded);
 }

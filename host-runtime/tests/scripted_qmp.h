@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "libkata/base/unique_fd.h"
+#include "libkata/base/unix_socket.h"
 #include "libkata/testing/test_support.h"
 
 namespace kata::runtime::testing {
@@ -29,12 +30,9 @@ class ScriptedQmp {
  public:
   using Script = std::function<void(ScriptedQmp&)>;
   ScriptedQmp(const std::string& path, Script script) : path_(path) {
-    listen_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_un addr = {};
-    addr.sun_family = AF_UNIX;
-    std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
-    REQUIRE(::bind(listen_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-    REQUIRE(::listen(listen_.get(), 1) == 0);
+    auto listening = kata::ListenUnixSocket(path, SOCK_CLOEXEC, 1);
+    REQUIRE(listening.ok());
+    listen_ = std::move(*listening);
     thread_ = std::thread([this, script = std::move(script)] {
       conn_.reset(::accept4(listen_.get(), nullptr, nullptr, SOCK_CLOEXEC));
       if (!conn_.valid()) return;

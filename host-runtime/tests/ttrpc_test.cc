@@ -11,6 +11,7 @@
 #include "host-runtime/ttrpc/frame.h"
 #include "host-runtime/ttrpc/server.h"
 #include "libkata/base/file_util.h"
+#include "libkata/base/unix_socket.h"
 #include "libkata/testing/test_support.h"
 #include "protocols/ttrpc.pb.h"
 
@@ -22,22 +23,15 @@ using kata::ttrpc::Server;
 namespace {
 
 kata::UniqueFd Listen(const std::string& path) {
-  kata::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_un addr = {};
-  addr.sun_family = AF_UNIX;
-  std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
-  REQUIRE(::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  REQUIRE(::listen(fd.get(), 8) == 0);
-  return fd;
+  auto fd = kata::ListenUnixSocket(path, SOCK_CLOEXEC, 8);
+  REQUIRE(fd.ok());
+  return std::move(*fd);
 }
 
 kata::UniqueFd Dial(const std::string& path) {
-  kata::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_un addr = {};
-  addr.sun_family = AF_UNIX;
-  std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
-  REQUIRE(::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  return fd;
+  auto fd = kata::ConnectUnixSocket(path);
+  REQUIRE(fd.ok());
+  return std::move(*fd);
 }
 
 // Reads one whole frame from a raw socket.

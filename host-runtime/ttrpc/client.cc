@@ -1,7 +1,6 @@
 #include "host-runtime/ttrpc/client.h"
 
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,21 +9,16 @@
 #include "host-runtime/ttrpc/frame.h"
 #include "libkata/base/errno_status.h"
 #include "libkata/base/str_cat.h"
+#include "libkata/base/unix_socket.h"
 #include "protocols/ttrpc.pb.h"
 
 namespace kata::ttrpc {
 
 absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const std::string& address) {
   const std::string path = address.starts_with("unix://") ? address.substr(7) : address;
-  sockaddr_un addr = {};
-  addr.sun_family = AF_UNIX;
-  if (path.empty() || path.size() >= sizeof(addr.sun_path)) return absl::InvalidArgumentError(StrCat("bad ttrpc address \"", address, "\""));
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid() || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    return ErrnoStatus(errno, StrCat("connect to ", path));
-  }
-  std::unique_ptr<Client> c(new Client(std::move(fd)));
+  auto fd = ConnectUnixSocket(path);
+  if (!fd.ok()) return fd.status();
+  std::unique_ptr<Client> c(new Client(std::move(*fd)));
   c->reader_ = std::thread([raw = c.get()] { raw->ReadLoop(); });
   return c;
 }
