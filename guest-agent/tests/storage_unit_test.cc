@@ -12,6 +12,7 @@
 #include "guest-agent/storage/mount_point_validation.h"
 #include "guest-agent/storage/multi_layer_erofs.h"
 #include "guest-agent/storage/storage_manager.h"
+#include "guest-agent/storage/virtio_9p_handler.h"
 #include "guest-agent/tests/fakes.h"
 #include "libkata/testing/test_support.h"
 
@@ -332,4 +333,20 @@ TEST_CASE("manager: blk, local and ephemeral storages", "[storage]") {
   REQUIRE(h.manager->RemoveStorages(*mps).ok());
   CHECK(h.mounter.mounted.empty());
   CHECK(h.mounter.dirs.empty());
+}
+
+TEST_CASE("9p storage: only a mount tag QEMU could have given is accepted", "[storage]") {
+  kata::guest::Virtio9pStorageHandler handler;
+  kata::agent::Storage s;
+  s.set_driver("9p");
+  s.set_mount_point("/run/kata-containers/shared/containers");
+  s.set_source("kataShared");
+  CHECK(handler.Validate(s).ok());
+  for (const std::string& bad : std::vector<std::string>{"", "../etc", "tag with space", "a,b", std::string(32, 'x'), std::string("nul\0x", 5)}) {
+    INFO(bad);
+    s.set_source(bad);
+    const absl::Status st = handler.Validate(s);
+    CHECK(st.code() == absl::StatusCode::kInvalidArgument);
+    CHECK(std::string(st.message()).find("/run/kata-containers/shared/containers") != std::string::npos);
+  }
 }

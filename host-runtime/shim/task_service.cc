@@ -315,37 +315,32 @@ absl::StatusOr<task::PidsResponse> TaskService::Pids(const task::PidsRequest& re
   return resp;
 }
 
-absl::Status TaskService::Pause(const task::PauseRequest& req) {
-  {
-    absl::MutexLock lock(&mu_);
-    ASSIGN_OR_RETURN(Process * p, Find(req.id(), ""));
-    if (p->status != task::RUNNING) return absl::FailedPreconditionError(StrCat("task ", req.id(), " is not running"));
-  }
-  RETURN_IF_ERROR(sandbox_->vm().qmp().Execute("stop").status());
-  {
-    absl::MutexLock lock(&mu_);
-    processes_[""]->status = task::PAUSED;
-  }
-  task::TaskPaused event;
-  event.set_container_id(req.id());
-  (void)events_.Publish("/tasks/paused", StrCat(kEvent, "TaskPaused"), event);
-  return absl::OkStatus();
-}
+absl::Status TaskService::Pause(const task::PauseRequest& req) { return SetPaused(req.id(), true); }
+absl::Status TaskService::Resume(const task::ResumeRequest& req) { return SetPaused(req.id(), false); }
 
-absl::Status TaskService::Resume(const task::ResumeRequest& req) {
+absl::Status TaskService::SetPaused(const std::string& id, bool paused) {
   {
     absl::MutexLock lock(&mu_);
-    ASSIGN_OR_RETURN(Process * p, Find(req.id(), ""));
-    if (p->status != task::PAUSED) return absl::FailedPreconditionError(StrCat("task ", req.id(), " is not paused"));
+    ASSIGN_OR_RETURN(Process * p, Find(id, ""));
+    if (p->status != (paused ? task::RUNNING : task::PAUSED)) {
+      return absl::FailedPreconditionError(StrCat("task ", id, paused ? " is not running" : " is not paused"));
+    }
   }
-  RETURN_IF_ERROR(sandbox_->vm().qmp().Execute("cont").status());
+  // The whole VM stops: every process of the sandbox with it, as containerd expects.
+  RETURN_IF_ERROR(sandbox_->vm().qmp().Execute(paused ? "stop" : "cont").status());
   {
     absl::MutexLock lock(&mu_);
-    processes_[""]->status = task::RUNNING;
+    processes_[""]->status = paused ? task::PAUSED : task::RUNNING;
   }
-  task::TaskResumed event;
-  event.set_container_id(req.id());
-  (void)events_.Publish("/tasks/resumed", StrCat(kEvent, "TaskResumed"), event);
+  if (paused) {
+    task::TaskPaused event;
+    event.set_container_id(id);
+    (void)events_.Publish("/tasks/paused", StrCat(kEvent, "TaskPaused"), event);
+  } else {
+    task::TaskResumed event;
+    event.set_container_id(id);
+    (void)events_.Publish("/tasks/resumed", StrCat(kEvent, "TaskResumed"), event);
+  }
   return absl::OkStatus();
 }
 

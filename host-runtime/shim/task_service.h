@@ -65,6 +65,7 @@ class TaskService {
     std::shared_ptr<std::atomic<bool>> stop_stdin = std::make_shared<std::atomic<bool>>(false);
   };
 
+  absl::Status SetPaused(const std::string& id, bool paused);  // QEMU stop / cont
   absl::StatusOr<Process*> Find(const std::string& id, const std::string& exec_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // After Start: stdio pumps, and a watcher that records the exit (after the output drained)
   // and publishes TaskExit.

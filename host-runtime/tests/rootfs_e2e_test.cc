@@ -16,15 +16,11 @@
 using kata::runtime::RootfsMount;
 using kata::runtime::Sandbox;
 using kata::runtime::testing::Capture;
+using kata::runtime::testing::Sh;
 using kata::runtime::testing::Md5;
 using kata::runtime::testing::VmConfig;
 
 namespace {
-
-void Sh(const std::string& command) {
-  INFO(command);
-  REQUIRE(std::system((command + " >/dev/null 2>&1").c_str()) == 0);
-}
 
 kata::oci::Spec Spec(const std::string& script) {
   auto spec = kata::oci::ParseSpecJson(R"({

@@ -26,14 +26,10 @@
 
 namespace task = containerd::task::v2;
 using kata::runtime::testing::Capture;
+using kata::runtime::testing::Sh;
 using kata::runtime::testing::ImageDir;
 
 namespace {
-
-void Sh(const std::string& command) {
-  INFO(command);
-  REQUIRE(std::system((command + " >/dev/null 2>&1").c_str()) == 0);
-}
 
 template <typename Resp, typename Req>
 absl::StatusOr<Resp> Call(kata::ttrpc::Client& c, const char* method, const Req& req) {

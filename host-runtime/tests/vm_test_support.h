@@ -42,6 +42,12 @@ inline kata::config::Config VmConfig(const kata::testing::TempDir& tmp) {
   return c;
 }
 
+// Runs a shell command for a fixture (mkfs and the like), quietly; it must succeed.
+inline void Sh(const std::string& command) {
+  INFO(command);
+  REQUIRE(std::system((command + " >/dev/null 2>&1").c_str()) == 0);
+}
+
 // A shell command's stdout.
 inline std::string Capture(const std::string& command) {
   std::string out;
