@@ -179,23 +179,8 @@ TEST_CASE("rootfs e2e: one block image; container-ready for 1 and 2 devices next
   const absl::Time t = absl::Now();
   auto dev = (*sb)->vm().block_devices().Attach({tmp.Sub("plain.raw"), kata::runtime::BlockFormat::kRaw, true, "threads", false, ""});
   REQUIRE(dev.ok());
-  {
-    auto agent = kata::agent::AgentService::NewStub((*sb)->vm().agent_channel());
-    kata::agent::CreateContainerRequest req;
-    req.set_container_id("probe");
-    *req.mutable_oci() = Spec("true");
-    req.mutable_oci()->mutable_root()->set_path("/run/kata-containers/probe/none");
-    auto* d = req.add_devices();
-    d->set_type("blk");
-    d->set_id(dev->pci_path);
-    d->set_container_path("/dev/probe");
-    auto* spec_dev = req.mutable_oci()->mutable_linux()->add_devices();
-    spec_dev->set_path("/dev/probe");
-    spec_dev->set_type("b");
-    google::protobuf::Empty e;
-    grpc::ClientContext ctx;
-    CHECK(agent->CreateContainer(&ctx, req, &e).error_code() == grpc::StatusCode::FAILED_PRECONDITION);
-  }
+  CHECK(kata::runtime::testing::WaitForDeviceInGuest((*sb)->vm().agent_channel(), dev->pci_path).error_code() ==
+        grpc::StatusCode::FAILED_PRECONDITION);
   const absl::Duration seen = absl::Now() - t;
   REQUIRE((*sb)->vm().block_devices().Detach(dev->device_id).ok());
   std::printf("kata-measure: hot-plug round trip: device_add->agent_has_it_ms=%lld, +detach_ms=%lld\n",

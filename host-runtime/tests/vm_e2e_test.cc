@@ -139,16 +139,7 @@ TEST_CASE("vm: a raw ext4 rootfs and a two-extent VMDK, hot-plugged, found by PC
   INFO(layers.status());
   REQUIRE(layers.ok());
   {
-    kata::agent::CreateContainerRequest req;
-    req.set_container_id("probe");
-    *req.mutable_oci() = ContainerSpec("/run/kata-containers/probe/none", "true");
-    auto* dev = req.add_devices();
-    dev->set_type("blk");
-    dev->set_id(layers->pci_path);
-    dev->set_container_path("/dev/layers");
-    google::protobuf::Empty e;
-    grpc::ClientContext ctx;
-    const grpc::Status s = agent->CreateContainer(&ctx, req, &e);
+    const grpc::Status s = kata::runtime::testing::WaitForDeviceInGuest((*vm)->agent_channel(), layers->pci_path);
     CHECK(s.error_code() == grpc::StatusCode::FAILED_PRECONDITION);  // got past the device, not the rootfs
     INFO(s.error_message());
     CHECK(s.error_message().find("rootfs") != std::string::npos);

@@ -11,8 +11,11 @@
 #include <random>
 #include <string>
 
+#include <grpcpp/grpcpp.h>
+
 #include "libkata/config/config.h"
 #include "libkata/testing/test_support.h"
+#include "protocols/agent.grpc.pb.h"
 
 namespace kata::runtime::testing {
 
@@ -46,6 +49,30 @@ inline kata::config::Config VmConfig(const kata::testing::TempDir& tmp) {
 inline void Sh(const std::string& command) {
   INFO(command);
   REQUIRE(std::system((command + " >/dev/null 2>&1").c_str()) == 0);
+}
+
+// Has the agent wait for the block device at `pci_path` the way a container's device does:
+// a CreateContainer naming it, whose rootfs does not exist, so the agent waits for the device
+// (uevent by PCI path) and then fails on the rootfs with FAILED_PRECONDITION. Times the
+// hot-plug path without mounting anything.
+inline grpc::Status WaitForDeviceInGuest(const std::shared_ptr<grpc::Channel>& channel, const std::string& pci_path) {
+  kata::agent::CreateContainerRequest req;
+  req.set_container_id("probe");
+  kata::oci::Spec* spec = req.mutable_oci();
+  spec->set_oci_version("1.1.0");
+  spec->mutable_root()->set_path("/run/kata-containers/probe/none");
+  spec->mutable_process()->add_args("true");
+  auto* spec_dev = spec->mutable_linux()->add_devices();
+  spec_dev->set_path("/dev/probe");
+  spec_dev->set_type("b");
+  auto* dev = req.add_devices();
+  dev->set_type("blk");
+  dev->set_id(pci_path);
+  dev->set_container_path("/dev/probe");
+  google::protobuf::Empty e;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  return kata::agent::AgentService::NewStub(channel)->CreateContainer(&ctx, req, &e);
 }
 
 // A shell command's stdout.
