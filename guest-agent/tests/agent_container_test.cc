@@ -2,6 +2,8 @@
 // user namespaces with id maps). Fixture: agent_fixture.h.
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "guest-agent/tests/agent_fixture.h"
 
@@ -49,7 +51,7 @@ TEST_CASE("agent: a user namespace maps the container's root to an unprivileged 
   auto request = [&](bool with_maps) {
     agent::CreateContainerRequest req;
     req.set_container_id(with_maps ? "u1" : "u2");
-    auto spec = MakeSpec(f.rootfs, {"sh", "-c", "id -u; cat /proc/self/uid_map; echo $$; sleep 1000"});
+    auto spec = MakeSpec(f.rootfs, {"sh", "-c", "id -u; cat /proc/self/uid_map; echo $$; exec sleep 1000"});
     spec.mutable_linux()->add_namespaces()->set_type("user");
     if (with_maps) {
       for (auto* maps : {spec.mutable_linux()->mutable_uid_mappings(), spec.mutable_linux()->mutable_gid_mappings()}) {
@@ -88,13 +90,18 @@ TEST_CASE("agent: a user namespace maps the container's root to an unprivileged 
   INFO(out);
   CHECK(out.rfind("0\n", 0) == 0);  // root inside
   CHECK(out.find("100000") != std::string::npos);
-  // Outside, the same process runs as host uid 100000: find it among the agent's children.
+  // Outside, the same process runs as host uid 100000: find it among the agent's children. The
+  // shell execs sleep only after its last echo, so look until it has (CI once looked too early).
   bool seen = false;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    const std::string cmdline = kata::testing::ReadFile(entry.path().string() + "/cmdline");
-    if (cmdline.find("sleep") == std::string::npos || cmdline.find("1000") == std::string::npos) continue;
-    const std::string status = kata::testing::ReadFile(entry.path().string() + "/status");
-    if (status.find("Uid:\t100000\t100000\t100000\t100000") != std::string::npos) seen = true;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!seen && std::chrono::steady_clock::now() < deadline) {
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+      const std::string cmdline = kata::testing::ReadFile(entry.path().string() + "/cmdline");
+      if (cmdline.find("sleep") == std::string::npos || cmdline.find("1000") == std::string::npos) continue;
+      const std::string status = kata::testing::ReadFile(entry.path().string() + "/status");
+      if (status.find("Uid:\t100000\t100000\t100000\t100000") != std::string::npos) seen = true;
+    }
+    if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   CHECK(seen);
   // An exec joins the user namespace too.
