@@ -46,12 +46,16 @@ struct Flags {
   std::string sandbox_dir = "/run/kata-containers";
   std::string log_level = "info";
   absl::Duration hotplug_timeout = absl::Seconds(3);
+  // Containers' cgroups go below it. PID 1 uses /sys/fs/cgroup/kata (the agent mounts
+  // cgroup2 there); run by hand, the agent leaves the host's cgroups alone unless told.
+  std::string cgroup_root;
 };
 
 void Usage(FILE* out) {
   std::fprintf(out,
                "Usage: kata-agent [--listen unix:PATH|vsock:PORT|serial:DEVICE] [--sandbox-dir DIR]\n"
-               "                  [--log-level LEVEL] [--hotplug-timeout DURATION] | --version\n"
+               "                  [--log-level LEVEL] [--hotplug-timeout DURATION] [--cgroup-root DIR]\n"
+               "                  | --version\n"
                "As PID 1 it takes agent.log=, agent.channel=auto|serial|vsock and\n"
                "agent.hotplug_timeout= from the kernel command line instead.\n");
 }
@@ -118,6 +122,8 @@ int main(int argc, char** argv) {
       flags.sandbox_dir = value();
     } else if (a == "--log-level") {
       flags.log_level = value();
+    } else if (a == "--cgroup-root") {
+      flags.cgroup_root = value();
     } else if (a == "--hotplug-timeout") {
       if (!absl::ParseDuration(value(), &flags.hotplug_timeout)) return Fail("--hotplug-timeout wants a duration such as 3s");
     } else {
@@ -179,6 +185,16 @@ int main(int argc, char** argv) {
   options.sandbox_dir = flags.sandbox_dir;
   options.hotplug_timeout = flags.hotplug_timeout;
   options.is_init = is_init;
+  if (flags.cgroup_root.empty() && is_init) flags.cgroup_root = "/sys/fs/cgroup/kata";
+  if (!flags.cgroup_root.empty()) {
+    auto root = CgroupRoot::Prepare(flags.cgroup_root);
+    // Containers still run without one; only their limits and statistics are missing.
+    if (!root.ok()) {
+      log.Warn("no cgroups for containers", {{"error", std::string(root.status().message())}});
+    } else {
+      options.cgroup_root = *root;
+    }
+  }
   Sandbox sandbox(options, storages, device_handlers, block_devices, **reaper);
   AgentServiceImpl agent_service(sandbox, storage_handlers.Names(), device_handlers.Names());
   HealthServiceImpl health_service;

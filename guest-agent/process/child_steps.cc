@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <signal.h>
 #include <linux/close_range.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -41,6 +42,9 @@ const char* ChildStepName(int32_t step) {
     case kStepNoNewPrivs: return "set no_new_privs";
     case kStepCwd: return "change to the working directory";
     case kStepExec: return "exec the process";
+    case kStepTerminal: return "make the pty the controlling terminal";
+    case kStepCgroupns: return "enter a new cgroup namespace";
+    case kStepCgroupJoin: return "join the container's cgroup";
   }
   return "unknown step";
 }
@@ -105,6 +109,8 @@ void ChildBecomeProcess(const ExecPlan& plan, int status_fd, int stdin_fd, int s
   sigset_t none;
   sigemptyset(&none);
   if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0) ChildFail(status_fd, kStepStdio, errno);
+  // A terminal's session: job control and ^C reach the process through it.
+  if (plan.terminal && (::setsid() < 0 || ::ioctl(stdin_fd, TIOCSCTTY, 0) != 0)) ChildFail(status_fd, kStepTerminal, errno);
   if (!Dup(stdin_fd, 0) || !Dup(stdout_fd, 1) || !Dup(stderr_fd, 2)) ChildFail(status_fd, kStepStdio, errno);
   // Nothing of the agent's (sockets, other containers' pipes) may reach the process, whether
   // or not whoever opened it remembered O_CLOEXEC.

@@ -16,7 +16,7 @@ enum ChildStep : int32_t {
   kStepMountPrivate, kStepBindRootfs, kStepMount, kStepMask, kStepReadonly, kStepHostname,
   kStepPivotRoot, kStepWaitStart, kStepSetns, kStepFork, kStepStdio, kStepOomScore, kStepRlimit,
   kStepBounding, kStepGroups, kStepGid, kStepUid, kStepCapabilities, kStepAmbient,
-  kStepNoNewPrivs, kStepCwd, kStepExec,
+  kStepNoNewPrivs, kStepCwd, kStepExec, kStepTerminal, kStepCgroupns, kStepCgroupJoin,
 };
 
 struct ChildReport {

@@ -95,6 +95,7 @@ absl::Status BuildExecPlan(const oci::Process& process, ExecPlan& plan) {
     plan.rlimits.push_back({resource, rlimit{static_cast<rlim_t>(r.soft()), static_cast<rlim_t>(r.hard())}});
   }
   plan.no_new_privileges = process.no_new_privileges();
+  plan.terminal = process.terminal();
   const auto& c = process.capabilities();
   ASSIGN_OR_RETURN(plan.caps.bounding, CapSet(c.bounding(), "bounding"));
   ASSIGN_OR_RETURN(plan.caps.effective, CapSet(c.effective(), "effective"));

@@ -33,6 +33,9 @@ struct ExecPlan {
   CapabilitySets caps;
   int oom_score_adj = 0;
   bool set_oom_score_adj = false;
+  // process.terminal: stdio is a new pty's slave, which becomes the controlling terminal of
+  // a new session.
+  bool terminal = false;
 
   ExecPlan() = default;
   ExecPlan(const ExecPlan&) = delete;  // the char* views point into this object

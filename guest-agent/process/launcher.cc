@@ -36,15 +36,17 @@ absl::StatusOr<Pipe> MakePipe() {
 struct InitArgs {
   InitPlan* plan;
   int stdin_r, stdout_w, stderr_w, start_r, status_w;
-  int mapped_r;  // user namespace: one byte once the agent has written our id maps
+  int released_r;  // one byte once the agent has written our id maps and moved us into our cgroup
 };
 
 int InitMain(void* arg) {
   const InitArgs& a = *static_cast<InitArgs*>(arg);
   const InitPlan& p = *a.plan;
   const int st = a.status_w;
-  // The agent could not map our ids: go without a word.
-  if (a.mapped_r >= 0 && !ChildAwaitByte(a.mapped_r)) ::_exit(127);
+  // The agent could not map our ids or place us in our cgroup: go without a word.
+  if (!ChildAwaitByte(a.released_r)) ::_exit(127);
+  // A cgroup namespace made now has our own cgroup as its root, not the agent's.
+  if (p.unshare_cgroupns && ::unshare(CLONE_NEWCGROUP) != 0) ChildFail(st, kStepCgroupns, errno);
   // Nothing we mount may propagate back to the agent's namespace.
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) ChildFail(st, kStepMountPrivate, errno);
   if (::mount(p.rootfs.c_str(), p.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
@@ -132,7 +134,30 @@ struct StdioPipes {
   Pipe in, out, err;
 };
 
-absl::StatusOr<StdioPipes> MakeStdio() {
+// A new pty: the slave serves as the child's stdin, stdout and stderr; the agent writes
+// the input to and reads the output from the master (stderr merges into it, as on any
+// terminal).
+absl::StatusOr<StdioPipes> MakeTerminal() {
+  UniqueFd master(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!master.valid()) return ErrnoStatus(errno, "open a pty");
+  char name[64];
+  if (::grantpt(master.get()) != 0 || ::unlockpt(master.get()) != 0 || ::ptsname_r(master.get(), name, sizeof(name)) != 0) {
+    return ErrnoStatus(errno, "unlock the pty");
+  }
+  UniqueFd slave(::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!slave.valid()) return ErrnoStatus(errno, StrCat("open ", name));
+  StdioPipes s;
+  s.out.w = UniqueFd(::fcntl(slave.get(), F_DUPFD_CLOEXEC, 0));
+  s.err.w = UniqueFd(::fcntl(slave.get(), F_DUPFD_CLOEXEC, 0));
+  s.in.w = UniqueFd(::fcntl(master.get(), F_DUPFD_CLOEXEC, 0));
+  if (!s.out.w.valid() || !s.err.w.valid() || !s.in.w.valid()) return ErrnoStatus(errno, "dup the pty");
+  s.in.r = std::move(slave);
+  s.out.r = std::move(master);
+  return s;
+}
+
+absl::StatusOr<StdioPipes> MakeStdio(bool terminal) {
+  if (terminal) return MakeTerminal();
   StdioPipes s;
   for (Pipe* p : {&s.in, &s.out, &s.err}) {
     auto made = MakePipe();
@@ -144,20 +169,24 @@ absl::StatusOr<StdioPipes> MakeStdio() {
 
 }  // namespace
 
-absl::StatusOr<Launched> LaunchInit(InitPlan& plan, absl::Duration timeout, const OnPid& on_pid) {
-  auto stdio = MakeStdio();
+absl::StatusOr<Launched> LaunchInit(InitPlan& plan, int cgroup_procs_fd, absl::Duration timeout, const OnPid& on_pid) {
+  auto stdio = MakeStdio(plan.exec.terminal);
   if (!stdio.ok()) return stdio.status();
   auto start = MakePipe();
   auto status = MakePipe();
-  auto mapped = MakePipe();
+  auto released = MakePipe();
   if (!start.ok()) return start.status();
   if (!status.ok()) return status.status();
-  if (!mapped.ok()) return mapped.status();
+  if (!released.ok()) return released.status();
   const bool userns = (plan.clone_flags & CLONE_NEWUSER) != 0;
+  // Cloned into a cgroup namespace, the init would have the agent's cgroup as its root:
+  // it unshares one itself once it is in its own cgroup.
+  plan.unshare_cgroupns = cgroup_procs_fd >= 0 && (plan.clone_flags & CLONE_NEWCGROUP) != 0;
+  const int clone_flags = plan.unshare_cgroupns ? plan.clone_flags & ~CLONE_NEWCGROUP : plan.clone_flags;
   InitArgs args{&plan, stdio->in.r.get(), stdio->out.w.get(), stdio->err.w.get(), start->r.get(), status->w.get(),
-                userns ? mapped->r.get() : -1};
+                released->r.get()};
   std::vector<char> stack(256 * 1024);
-  const pid_t pid = ::clone(InitMain, stack.data() + stack.size(), plan.clone_flags | SIGCHLD, &args);
+  const pid_t pid = ::clone(InitMain, stack.data() + stack.size(), clone_flags | SIGCHLD, &args);
   if (pid < 0) return ErrnoStatus(errno, "clone the container init");
   on_pid(pid, true);
   // Our copies of the child's ends go, so EOF means the child is gone.
@@ -166,7 +195,7 @@ absl::StatusOr<Launched> LaunchInit(InitPlan& plan, absl::Duration timeout, cons
   stdio->err.w.reset();
   start->r.reset();
   status->w.reset();
-  mapped->r.reset();
+  released->r.reset();
   if (userns) {
     // The child waits for its maps: until then it has no uids in its namespace.
     for (const auto& [file, map] : {std::pair<const char*, const std::string*>{"uid_map", &plan.uid_map},
@@ -179,14 +208,23 @@ absl::StatusOr<Launched> LaunchInit(InitPlan& plan, absl::Duration timeout, cons
         return absl::Status(written.code(), StrCat("map the container's user namespace: ", ToStd(written.message())));
       }
     }
-    const char go = 1;
-    if (::write(mapped->w.get(), &go, 1) != 1) {
+  }
+  if (cgroup_procs_fd >= 0) {
+    const std::string pid_text = std::to_string(pid);
+    if (::write(cgroup_procs_fd, pid_text.data(), pid_text.size()) != static_cast<ssize_t>(pid_text.size())) {
+      const int err = errno;
       ::kill(pid, SIGKILL);
-      return ErrnoStatus(errno, "release the container init after mapping its ids");
+      return ErrnoStatus(err, "move the container init into its cgroup");
     }
   }
+  const char go = 1;
+  if (::write(released->w.get(), &go, 1) != 1) {
+    const int err = errno;
+    ::kill(pid, SIGKILL);
+    return ErrnoStatus(err, "release the container init");
+  }
   Launched l{pid, std::move(stdio->in.w), std::move(stdio->out.r), std::move(stdio->err.r), std::move(start->w),
-             std::move(status->r)};
+             std::move(status->r), plan.exec.terminal};
   auto report = ReadReport(l.status_r.get(), timeout, "create the container init");
   if (!report.ok() || !*report || (*report)->step != kStepReady) {
     ::kill(pid, SIGKILL);
@@ -224,14 +262,15 @@ absl::Status StartInit(Launched& init, absl::Duration timeout) {
   return absl::OkStatus();  // EOF: the exec closed the CLOEXEC status pipe
 }
 
-absl::StatusOr<Launched> LaunchExec(pid_t init_pid, ExecPlan& plan, absl::Duration timeout, const OnPid& on_pid) {
+absl::StatusOr<Launched> LaunchExec(pid_t init_pid, ExecPlan& plan, int cgroup_procs_fd, absl::Duration timeout,
+                                    const OnPid& on_pid) {
   // Namespace fds opened here, joined in the child: the user namespace first (it grants the
   // rights to join the others), mnt last (it changes what paths mean). Namespaces the
   // container shares with the agent are skipped: joining the user namespace one is in is
   // EINVAL, and once in the container's user namespace the agent's own (say, the network
   // namespace the container did not get a new one of) can no longer be joined.
   std::vector<UniqueFd> ns;
-  for (const char* name : {"user", "ipc", "uts", "net", "pid", "mnt"}) {
+  for (const char* name : {"user", "ipc", "uts", "net", "pid", "cgroup", "mnt"}) {
     const std::string path = StrCat("/proc/", init_pid, "/ns/", name);
     struct stat theirs, ours;
     if (::stat(path.c_str(), &theirs) == 0 && ::stat(StrCat("/proc/self/ns/", name).c_str(), &ours) == 0 &&
@@ -242,7 +281,7 @@ absl::StatusOr<Launched> LaunchExec(pid_t init_pid, ExecPlan& plan, absl::Durati
     if (!fd.valid()) return ErrnoStatus(errno, StrCat("open the container's ", name, " namespace"));
     ns.push_back(std::move(fd));
   }
-  auto stdio = MakeStdio();
+  auto stdio = MakeStdio(plan.terminal);
   auto status = MakePipe();
   auto pid_pipe = MakePipe();
   if (!stdio.ok()) return stdio.status();
@@ -254,6 +293,9 @@ absl::StatusOr<Launched> LaunchExec(pid_t init_pid, ExecPlan& plan, absl::Durati
   if (middle < 0) return ErrnoStatus(errno, "fork for exec");
   if (middle == 0) {
     const int st = status->w.get();
+    // Into the container's cgroup first ("0" is the writer), so the process forked below
+    // starts there and nothing it does escapes the container's limits.
+    if (cgroup_procs_fd >= 0 && ::write(cgroup_procs_fd, "0", 1) != 1) ChildFail(st, kStepCgroupJoin, errno);
     for (int fd : ns_fds) {
       if (::setns(fd, 0) != 0) ChildFail(st, kStepSetns, errno);
     }
@@ -275,7 +317,8 @@ absl::StatusOr<Launched> LaunchExec(pid_t init_pid, ExecPlan& plan, absl::Durati
   do {
     n = ::read(pid_pipe->r.get(), &pid, sizeof(pid));
   } while (n < 0 && errno == EINTR);
-  Launched l{n == sizeof(pid) ? pid : -1, std::move(stdio->in.w), std::move(stdio->out.r), std::move(stdio->err.r), {}, {}};
+  Launched l{n == sizeof(pid) ? pid : -1, std::move(stdio->in.w), std::move(stdio->out.r), std::move(stdio->err.r), {}, {},
+             plan.terminal};
   if (l.pid > 0) on_pid(l.pid, true);
   auto report = ReadReport(status->r.get(), timeout, "exec in the container");
   if (!report.ok()) {

@@ -2,6 +2,8 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,8 +15,9 @@
 
 namespace kata::guest {
 
-void Process::AttachStdio(UniqueFd stdin_w, UniqueFd stdout_r, UniqueFd stderr_r) {
+void Process::AttachStdio(UniqueFd stdin_w, UniqueFd stdout_r, UniqueFd stderr_r, bool terminal) {
   absl::MutexLock lock(&io_mu_);
+  terminal_ = terminal;
   stdin_ = std::move(stdin_w);
   stdout_ = std::move(stdout_r);
   stderr_ = std::move(stderr_r);
@@ -68,7 +71,23 @@ absl::StatusOr<size_t> Process::WriteStdin(std::string_view data) {
 
 absl::Status Process::CloseStdin() {
   absl::MutexLock lock(&io_mu_);
+  if (terminal_ && stdin_.valid()) {
+    struct termios t;
+    const char eof = ::tcgetattr(stdin_.get(), &t) == 0 ? static_cast<char>(t.c_cc[VEOF]) : '\x04';
+    (void)WriteAll(stdin_.get(), std::string_view(&eof, 1), StrCat("terminal of ", exec_id_));
+  }
   stdin_.reset();
+  return absl::OkStatus();
+}
+
+absl::Status Process::ResizeTerminal(uint32_t rows, uint32_t columns) {
+  absl::MutexLock lock(&io_mu_);
+  if (!terminal_) return absl::FailedPreconditionError(StrCat("process ", exec_id_, " has no terminal"));
+  if (!stdout_.valid()) return absl::FailedPreconditionError(StrCat("terminal of ", exec_id_, " is closed"));
+  struct winsize ws {};
+  ws.ws_row = static_cast<unsigned short>(rows);
+  ws.ws_col = static_cast<unsigned short>(columns);
+  if (::ioctl(stdout_.get(), TIOCSWINSZ, &ws) != 0) return ErrnoStatus(errno, StrCat("resize the terminal of ", exec_id_));
   return absl::OkStatus();
 }
 
@@ -80,6 +99,7 @@ void Process::CloseAll() {
 }
 
 absl::StatusOr<std::string> Process::Read(UniqueFd& fd, size_t max, std::string_view name) {
+  if (!fd.valid()) return absl::OutOfRangeError("EOF");  // a terminal's process has no stderr
   if (max == 0) max = 64 * 1024;
   max = std::min<size_t>(max, 1 << 20);
   std::string buf(max, '\0');
@@ -92,6 +112,7 @@ absl::StatusOr<std::string> Process::Read(UniqueFd& fd, size_t max, std::string_
     const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;
+      if (errno == EIO && terminal_) return absl::OutOfRangeError("EOF");  // a pty master once the slave side is gone
       return ErrnoStatus(errno, StrCat("read ", name, " of ", exec_id_));
     }
     if (n == 0) return absl::OutOfRangeError("EOF");

@@ -20,7 +20,9 @@ class Process {
   explicit Process(std::string exec_id) : exec_id_(std::move(exec_id)) {}
 
   // The agent's ends of the process's stdio, given once, before anyone reads or writes.
-  void AttachStdio(UniqueFd stdin_w, UniqueFd stdout_r, UniqueFd stderr_r) ABSL_LOCKS_EXCLUDED(io_mu_);
+  // With `terminal`, stdin_w and stdout_r are a pty's master and there is no stderr.
+  void AttachStdio(UniqueFd stdin_w, UniqueFd stdout_r, UniqueFd stderr_r, bool terminal = false)
+      ABSL_LOCKS_EXCLUDED(io_mu_);
 
   const std::string& exec_id() const { return exec_id_; }
   void set_pid(pid_t pid) ABSL_LOCKS_EXCLUDED(mu_);
@@ -37,7 +39,12 @@ class Process {
   absl::Status Signal(int sig) ABSL_LOCKS_EXCLUDED(mu_);
 
   absl::StatusOr<size_t> WriteStdin(std::string_view data) ABSL_LOCKS_EXCLUDED(io_mu_);
+  // On a terminal, closing stdin sends the EOF character (^D), as a user typing it would:
+  // the pty itself stays, since it carries the output too.
   absl::Status CloseStdin() ABSL_LOCKS_EXCLUDED(io_mu_);
+  // The terminal's window size (TIOCSWINSZ; the process gets SIGWINCH). FailedPrecondition
+  // for a process without a terminal.
+  absl::Status ResizeTerminal(uint32_t rows, uint32_t columns) ABSL_LOCKS_EXCLUDED(io_mu_);
   // Up to `max` bytes as soon as some are there; OutOfRange "EOF" once the pipe is drained
   // and every writer (the process and its children) is gone.
   absl::StatusOr<std::string> ReadStdout(size_t max) { return Read(stdout_, max, "stdout"); }
@@ -57,6 +64,7 @@ class Process {
   UniqueFd stdin_ ABSL_GUARDED_BY(io_mu_);
   UniqueFd stdout_;
   UniqueFd stderr_;
+  bool terminal_ = false;  // set once in AttachStdio
   std::atomic<bool> closing_{false};
 };
 

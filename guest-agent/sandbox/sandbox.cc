@@ -101,6 +101,7 @@ absl::Status Sandbox::CreateContainer(const agent::CreateContainerRequest& req) 
     containers_[cid] = nullptr;  // reserved while it is being made
   }
   auto release = [&](absl::Status s) {
+    if (c->cgroup.valid()) (void)c->cgroup.Remove();
     if (!c->storages.empty()) (void)storages_.RemoveStorages(c->storages);
     absl::MutexLock lock(&mu_);
     containers_.erase(cid);
@@ -124,15 +125,25 @@ absl::Status Sandbox::CreateContainer(const agent::CreateContainerRequest& req) 
   if (absl::Status s = BuildInitPlan(spec, c->rootfs, plan); !s.ok()) {
     return release(absl::Status(s.code(), StrCat("container ", cid, ": ", ToStd(s.message()))));
   }
+  auto cgroup = MakeCgroup(cid, spec);
+  if (!cgroup.ok()) return release(cgroup.status());
+  c->cgroup = std::move(*cgroup);
+  UniqueFd cgroup_procs;
+  if (c->cgroup.valid()) {
+    auto procs = c->cgroup.OpenProcs();
+    if (!procs.ok()) return release(procs.status());
+    cgroup_procs = std::move(*procs);
+  }
   c->init = std::make_shared<Process>(cid);
-  auto launched = LaunchInit(plan, options_.launch_timeout, [this, p = c->init](pid_t pid, bool) {
+  auto launched = LaunchInit(plan, cgroup_procs.get(), options_.launch_timeout, [this, p = c->init](pid_t pid, bool) {
     p->set_pid(pid);
     reaper_.Watch(pid, [p](int status) { p->SetExited(status); });
   });
   if (!launched.ok()) {
     return release(absl::Status(launched.status().code(), StrCat("container ", cid, ": ", ToStd(launched.status().message()))));
   }
-  c->init->AttachStdio(std::move(launched->stdin_w), std::move(launched->stdout_r), std::move(launched->stderr_r));
+  c->init->AttachStdio(std::move(launched->stdin_w), std::move(launched->stdout_r), std::move(launched->stderr_r),
+                       launched->terminal);
   c->launched = std::move(*launched);
   kLog.Info("container created", {{"container_id", cid}, {"process_pid", c->init->pid()}, {"storages", c->storages.size()},
                                   {"devices", req.devices_size()}});
@@ -184,6 +195,9 @@ absl::Status Sandbox::Teardown(std::unique_ptr<Container> c, absl::Duration wait
     if (!s.ok() && first.ok()) first = s.status();
   }
   for (auto& p : all) p->CloseAll();
+  // The cgroup before the storages: what is still in it (a process that left the PID
+  // namespace's reach) is killed and cannot hold the rootfs busy.
+  if (absl::Status removed = c->cgroup.Remove(); !removed.ok() && first.ok()) first = removed;
   absl::Status s = storages_.RemoveStorages(c->storages);
   if (!s.ok() && first.ok()) first = s;
   kLog.Info("container removed", {{"container_id", c->id}});
@@ -230,8 +244,15 @@ absl::Status Sandbox::ExecProcess(const agent::ExecProcessRequest& req) {
   if (c.execs.count(req.exec_id())) {
     return absl::AlreadyExistsError(StrCat("exec ", req.exec_id(), " already exists in container ", cid));
   }
+  UniqueFd cgroup_procs;
+  if (c.cgroup.valid()) {
+    auto procs = c.cgroup.OpenProcs();
+    if (!procs.ok()) return procs.status();
+    cgroup_procs = std::move(*procs);
+  }
   auto process = std::make_shared<Process>(req.exec_id());
-  auto launched = LaunchExec(c.init->pid(), *plan, options_.launch_timeout, [this, process](pid_t pid, bool is_process) {
+  auto launched = LaunchExec(c.init->pid(), *plan, cgroup_procs.get(), options_.launch_timeout,
+                             [this, process](pid_t pid, bool is_process) {
     if (!is_process) {
       reaper_.Watch(pid, [](int) {});
       return;
@@ -242,7 +263,8 @@ absl::Status Sandbox::ExecProcess(const agent::ExecProcessRequest& req) {
   if (!launched.ok()) {
     return absl::Status(launched.status().code(), StrCat("exec ", req.exec_id(), ": ", ToStd(launched.status().message())));
   }
-  process->AttachStdio(std::move(launched->stdin_w), std::move(launched->stdout_r), std::move(launched->stderr_r));
+  process->AttachStdio(std::move(launched->stdin_w), std::move(launched->stdout_r), std::move(launched->stderr_r),
+                       launched->terminal);
   c.execs[req.exec_id()] = process;
   kLog.Info("exec started", {{"container_id", cid}, {"exec_id", req.exec_id()}, {"process_pid", process->pid()}});
   return absl::OkStatus();

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "guest-agent/cgroup/container_cgroup.h"
 #include "guest-agent/device/device_handler.h"
 #include "guest-agent/process/launcher.h"
 #include "guest-agent/process/process.h"
@@ -27,6 +29,9 @@ struct SandboxOptions {
   absl::Duration hotplug_timeout = absl::Seconds(3);
   absl::Duration launch_timeout = absl::Seconds(6);  // Kata's process launch timeout
   bool is_init = false;                  // PID 1 in the VM: may set the VM's hostname
+  // Where containers' cgroups go; without one, containers run in the agent's cgroup and
+  // UpdateContainer/StatsContainer are FailedPrecondition.
+  std::optional<CgroupRoot> cgroup_root;
 };
 
 class Sandbox {
@@ -54,6 +59,12 @@ class Sandbox {
   absl::StatusOr<std::string> ReadStderr(const std::string& container_id, const std::string& exec_id, uint32_t len)
       ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status CloseStdin(const std::string& container_id, const std::string& exec_id) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status ResizeTerminal(const std::string& container_id, const std::string& exec_id, uint32_t rows,
+                              uint32_t columns) ABSL_LOCKS_EXCLUDED(mu_);
+  // linux.resources applied to the container's cgroup (only the fields set).
+  absl::Status UpdateContainer(const std::string& container_id, const oci::LinuxResources& resources)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<agent::CgroupStats> StatsContainer(const std::string& container_id) ABSL_LOCKS_EXCLUDED(mu_);
 
   size_t ContainerCount() const ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -62,12 +73,16 @@ class Sandbox {
     std::string id;
     std::string rootfs;
     std::vector<std::string> storages;  // mount points held in the StorageManager
+    ContainerCgroup cgroup;             // invalid when the agent has no cgroup root
     std::shared_ptr<Process> init;
     Launched launched;                  // the init's start and status pipes
     bool started = false;
     std::map<std::string, std::shared_ptr<Process>> execs;
   };
 
+  absl::StatusOr<ContainerCgroup> MakeCgroup(const std::string& container_id, const oci::Spec& spec) const;
+  // The container's cgroup, or why there is none.
+  absl::StatusOr<std::string> CgroupPathOf(const std::string& container_id) ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<std::shared_ptr<Process>> FindProcess(const std::string& container_id, const std::string& exec_id)
       ABSL_LOCKS_EXCLUDED(mu_);
   void KillAll(Container& c);

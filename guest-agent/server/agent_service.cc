@@ -91,6 +91,23 @@ grpc::Status AgentServiceImpl::CloseStdin(grpc::ServerContext*, const agent::Clo
   return Answer("CloseStdin", sandbox_.CloseStdin(req->container_id(), req->exec_id()));
 }
 
+grpc::Status AgentServiceImpl::TtyWinResize(grpc::ServerContext*, const agent::TtyWinResizeRequest* req,
+                                            google::protobuf::Empty*) {
+  return Answer("TtyWinResize", sandbox_.ResizeTerminal(req->container_id(), req->exec_id(), req->row(), req->column()));
+}
+
+grpc::Status AgentServiceImpl::UpdateContainer(grpc::ServerContext*, const agent::UpdateContainerRequest* req,
+                                               google::protobuf::Empty*) {
+  return Answer("UpdateContainer", sandbox_.UpdateContainer(req->container_id(), req->resources()));
+}
+
+grpc::Status AgentServiceImpl::StatsContainer(grpc::ServerContext*, const agent::StatsContainerRequest* req,
+                                              agent::StatsContainerResponse* resp) {
+  auto stats = sandbox_.StatsContainer(req->container_id());
+  if (stats.ok()) *resp->mutable_cgroup_stats() = *std::move(stats);
+  return Answer("StatsContainer", stats.status());
+}
+
 grpc::Status AgentServiceImpl::GetGuestDetails(grpc::ServerContext*, const agent::GuestDetailsRequest* req,
                                                agent::GuestDetailsResponse* resp) {
   *resp = GuestDetails(*req, storage_handlers_, device_handlers_);

@@ -111,3 +111,53 @@ TEST_CASE("agent: a user namespace maps the container's root to an unprivileged 
   CHECK(f.ReadAll("u1", "e1") == "0\n");
   REQUIRE(f.Remove("u1", 5).ok());
 }
+
+TEST_CASE("agent: a terminal process gets a pty that TtyWinResize sizes and ^D ends", "[agent][root]") {
+  KATA_REQUIRE_ROOT();
+  Fixture f;
+  agent::CreateContainerRequest req;
+  req.set_container_id("t1");
+  // stty reads the size from the terminal on fd 0; cat then echoes until ^D (CloseStdin).
+  auto spec = MakeSpec(f.rootfs, {"sh", "-c", "stty size; cat; echo done"});
+  spec.mutable_process()->set_terminal(true);
+  *req.mutable_oci() = spec;
+  *req.add_storages() = LocalRootfs(f.rootfs);
+  google::protobuf::Empty e;
+  grpc::ClientContext ctx;
+  const grpc::Status created = f.agent.stub().CreateContainer(&ctx, req, &e);
+  INFO(created.error_message() << "\n" << f.agent.log());
+  REQUIRE(created.ok());
+  agent::TtyWinResizeRequest resize;
+  resize.set_container_id("t1");
+  resize.set_row(33);
+  resize.set_column(101);
+  grpc::ClientContext rctx;
+  const grpc::Status resized = f.agent.stub().TtyWinResize(&rctx, resize, &e);
+  INFO(resized.error_message());
+  REQUIRE(resized.ok());
+  REQUIRE(f.Start("t1").ok());
+  agent::WriteStreamRequest w;
+  w.set_container_id("t1");
+  w.set_data("hello\n");
+  agent::WriteStreamResponse wr;
+  grpc::ClientContext wctx;
+  REQUIRE(f.agent.stub().WriteStdin(&wctx, w, &wr).ok());
+  agent::CloseStdinRequest close;
+  close.set_container_id("t1");
+  grpc::ClientContext cctx;
+  REQUIRE(f.agent.stub().CloseStdin(&cctx, close, &e).ok());
+  const std::string out = f.ReadAll("t1");  // EOF once the pty's last slave is closed
+  INFO(out);
+  CHECK(out.find("33 101\r\n") != std::string::npos);
+  CHECK(out.find("hello\r\n") != std::string::npos);  // the pty's echo and cat's copy (onlcr)
+  CHECK(out.find("done\r\n") != std::string::npos);
+  CHECK(f.ReadAll("t1", "", /*stderr_stream=*/true).empty());  // stderr is the terminal too
+  CHECK(f.Wait("t1") == 0);
+  // A process without a terminal cannot be resized.
+  REQUIRE(f.Create("p1", {"true"}).ok());
+  resize.set_container_id("p1");
+  grpc::ClientContext pctx;
+  CHECK(f.agent.stub().TtyWinResize(&pctx, resize, &e).error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  REQUIRE(f.Remove("p1", 5).ok());
+  REQUIRE(f.Remove("t1").ok());
+}

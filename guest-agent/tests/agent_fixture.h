@@ -34,11 +34,9 @@ inline constexpr char kAgentBin[] = KATA_AGENT_BIN;
 // A kata-agent process serving a sandbox under a temp dir; killed when it goes.
 class AgentProcess {
  public:
-  explicit AgentProcess(const kata::testing::TempDir& tmp)
+  explicit AgentProcess(const kata::testing::TempDir& tmp, const std::vector<std::string>& extra_args = {})
       : socket_(tmp.Sub("agent.sock")), sandbox_dir_(tmp.Sub("sandbox")), log_(tmp.Sub("agent.log")),
-        daemon_({kAgentBin, "--listen", "unix:" + socket_, "--sandbox-dir", sandbox_dir_, "--log-level", "debug",
-                 "--hotplug-timeout", "1s"},
-                log_) {
+        daemon_(Args(extra_args), log_) {
     daemon_.WaitForPath(socket_);
     channel_ = grpc::CreateChannel("unix:" + socket_, grpc::InsecureChannelCredentials());
     stub_ = agent::AgentService::NewStub(channel_);
@@ -46,6 +44,12 @@ class AgentProcess {
   }
 
   agent::AgentService::Stub& stub() { return *stub_; }
+  std::vector<std::string> Args(const std::vector<std::string>& extra) const {
+    std::vector<std::string> args{kAgentBin, "--listen", "unix:" + socket_, "--sandbox-dir", sandbox_dir_, "--log-level", "debug",
+                                  "--hotplug-timeout", "1s"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
   agent::Health::Stub& health() { return *health_; }
   const std::string& sandbox_dir() const { return sandbox_dir_; }
   pid_t pid() const { return daemon_.pid(); }
@@ -95,10 +99,10 @@ inline kata::oci::Spec MakeSpec(const std::string& rootfs, const std::vector<std
 
 struct Fixture {
   kata::testing::TempDir tmp;
-  AgentProcess agent{tmp};
+  AgentProcess agent;
   std::string rootfs = agent.sandbox_dir() + "/c1/rootfs";
 
-  Fixture() {
+  explicit Fixture(const std::vector<std::string>& agent_args = {}) : agent(tmp, agent_args) {
     MakeBusyboxRootfs(rootfs);
     agent::CreateSandboxRequest req;
     req.set_hostname("sandbox");

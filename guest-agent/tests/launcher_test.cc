@@ -38,7 +38,7 @@ TEST_CASE("launcher: inits cloned while other threads come and go never hang", "
     plan.rootfs = rootfs;
     plan.clone_flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
     pid_t pid = -1;
-    auto l = LaunchInit(plan, absl::Seconds(5), [&pid](pid_t p, bool) { pid = p; });
+    auto l = LaunchInit(plan, -1, absl::Seconds(5), [&pid](pid_t p, bool) { pid = p; });
     INFO("launch " << i << ": " << l.status());
     REQUIRE(l.ok());
     const absl::Status started = StartInit(*l, absl::Seconds(5));

@@ -1,0 +1,74 @@
+// The Sandbox's cgroup side: each container's cgroup, its resources and its statistics.
+
+#include "guest-agent/cgroup/resources_plan.h"
+#include "guest-agent/sandbox/sandbox.h"
+#include "libkata/base/identifiers.h"
+#include "libkata/base/status_macros.h"
+#include "libkata/base/str_cat.h"
+#include "libkata/log/log.h"
+
+namespace kata::guest {
+namespace {
+
+const log::Subsystem kLog("cgroup");
+
+absl::StatusOr<CgroupPlan> PlanFor(const std::string& container_id, const oci::LinuxResources& resources) {
+  auto plan = PlanCgroupWrites(resources);
+  if (!plan.ok()) {
+    return absl::Status(plan.status().code(), StrCat("container ", container_id, ": ", ToStd(plan.status().message())));
+  }
+  for (const std::string& field : plan->ignored) {
+    kLog.Info("resource not applied: no cgroup v2 equivalent", {{"container_id", container_id}, {"field", field}});
+  }
+  return plan;
+}
+
+}  // namespace
+
+absl::StatusOr<ContainerCgroup> Sandbox::MakeCgroup(const std::string& container_id, const oci::Spec& spec) const {
+  if (!options_.cgroup_root) return ContainerCgroup();
+  ASSIGN_OR_RETURN(CgroupPlan plan, PlanFor(container_id, spec.linux().resources()));
+  ASSIGN_OR_RETURN(ContainerCgroup cgroup, options_.cgroup_root->Create(container_id));
+  if (absl::Status s = cgroup.Apply(plan); !s.ok()) {
+    (void)cgroup.Remove();
+    return absl::Status(s.code(), StrCat("container ", container_id, ": ", ToStd(s.message())));
+  }
+  return cgroup;
+}
+
+absl::StatusOr<std::string> Sandbox::CgroupPathOf(const std::string& container_id) {
+  RETURN_IF_ERROR(ValidateId("container id", container_id));
+  absl::MutexLock lock(&mu_);
+  auto it = containers_.find(container_id);
+  if (it == containers_.end() || it->second == nullptr) {
+    return absl::NotFoundError(StrCat("container ", container_id, " does not exist"));
+  }
+  if (!it->second->cgroup.valid()) {
+    return absl::FailedPreconditionError(
+        StrCat("container ", container_id, " has no cgroup: the agent runs without a cgroup root"));
+  }
+  return it->second->cgroup.path();
+}
+
+absl::Status Sandbox::UpdateContainer(const std::string& container_id, const oci::LinuxResources& resources) {
+  ASSIGN_OR_RETURN(std::string path, CgroupPathOf(container_id));
+  ASSIGN_OR_RETURN(CgroupPlan plan, PlanFor(container_id, resources));
+  if (absl::Status s = ContainerCgroup(path).Apply(plan); !s.ok()) {
+    return absl::Status(s.code(), StrCat("container ", container_id, ": ", ToStd(s.message())));
+  }
+  kLog.Info("resources updated", {{"container_id", container_id}, {"files", plan.writes.size()}});
+  return absl::OkStatus();
+}
+
+absl::StatusOr<agent::CgroupStats> Sandbox::StatsContainer(const std::string& container_id) {
+  ASSIGN_OR_RETURN(std::string path, CgroupPathOf(container_id));
+  return ContainerCgroup(path).Stats();
+}
+
+absl::Status Sandbox::ResizeTerminal(const std::string& container_id, const std::string& exec_id, uint32_t rows,
+                                     uint32_t columns) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Process> p, FindProcess(container_id, exec_id));
+  return p->ResizeTerminal(rows, columns);
+}
+
+}  // namespace kata::guest

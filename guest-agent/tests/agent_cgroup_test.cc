@@ -1,0 +1,159 @@
+// The agent for real, as root, with a cgroup root on the host's cgroup2 mount: containers and
+// their execs run in their own cgroup, statistics come from it, resources are written to it
+// (or refused by file when the host's controllers are bound elsewhere), and nothing is left.
+// Fixture: agent_fixture.h.
+
+#include <sys/stat.h>
+
+#include <fstream>
+#include <random>
+
+#include "guest-agent/tests/agent_fixture.h"
+
+using namespace agent_test;  // NOLINT: the fixture is this test's vocabulary
+
+namespace {
+
+// The host's cgroup2 mount point, or "" (cgroup v1 only).
+std::string Cgroup2Mount() {
+  std::ifstream mounts("/proc/mounts");
+  std::string dev, dir, type, rest;
+  while (mounts >> dev >> dir >> type && std::getline(mounts, rest)) {
+    if (type == "cgroup2") return dir;
+  }
+  return "";
+}
+
+// A cgroup root of the test's own below the host's cgroup2 mount, removed at the end.
+struct TestCgroupRoot {
+  std::string path;
+  TestCgroupRoot() {
+    const std::string mount = Cgroup2Mount();
+    if (!mount.empty()) path = mount + "/kata-test-" + std::to_string(std::random_device{}());
+  }
+  ~TestCgroupRoot() {
+    if (!path.empty()) ::rmdir(path.c_str());
+  }
+  std::vector<std::string> AgentArgs() const { return {"--cgroup-root", path}; }
+  std::string Controllers() const { return kata::testing::ReadFile(path + "/cgroup.controllers"); }
+};
+
+#define KATA_REQUIRE_CGROUP2(root)                                         \
+  do {                                                                     \
+    KATA_REQUIRE_ROOT();                                                   \
+    if ((root).path.empty()) KATA_SKIP("no cgroup2 mount on this host");   \
+  } while (0)
+
+agent::CreateContainerRequest Request(Fixture& f, const std::string& id, const std::vector<std::string>& args) {
+  agent::CreateContainerRequest req;
+  req.set_container_id(id);
+  *req.mutable_oci() = MakeSpec(f.rootfs, args);
+  *req.add_storages() = LocalRootfs(f.rootfs);
+  return req;
+}
+
+grpc::Status Create(Fixture& f, const agent::CreateContainerRequest& req) {
+  google::protobuf::Empty e;
+  grpc::ClientContext ctx;
+  return f.agent.stub().CreateContainer(&ctx, req, &e);
+}
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("agent cgroups: a container and its execs run in its cgroup, which goes with it", "[agent][root][cgroup]") {
+  TestCgroupRoot root;
+  KATA_REQUIRE_CGROUP2(root);
+  Fixture f(root.AgentArgs());
+  const std::string cg = root.path + "/c1";
+  const std::string relative = cg.substr(Cgroup2Mount().size());
+  REQUIRE(Create(f, Request(f, "c1", {"sh", "-c", "cat /proc/self/cgroup; exec sleep 1000"})).ok());
+  CHECK(Exists(cg));
+  REQUIRE(f.Start("c1").ok());
+  REQUIRE(f.Exec("c1", "e1", {"sh", "-c", "cat /proc/self/cgroup"}).ok());
+  const std::string exec_out = f.ReadAll("c1", "e1");
+  INFO(exec_out << "\n" << f.agent.log());
+  CHECK(exec_out.find("0::" + relative + "\n") != std::string::npos);
+  CHECK(f.Wait("c1", "e1") == 0);
+
+  agent::StatsContainerRequest sreq;
+  sreq.set_container_id("c1");
+  agent::StatsContainerResponse stats;
+  grpc::ClientContext sctx;
+  const grpc::Status got = f.agent.stub().StatsContainer(&sctx, sreq, &stats);
+  INFO(got.error_message());
+  REQUIRE(got.ok());
+  CHECK(stats.cgroup_stats().cpu_stats().cpu_usage().total_usage() > 0);  // the shell and cat ran there
+
+  // Resources: written where the host offers the controller, refused by file where not.
+  agent::UpdateContainerRequest ureq;
+  ureq.set_container_id("c1");
+  ureq.mutable_resources()->mutable_pids()->set_limit(32);
+  google::protobuf::Empty e;
+  grpc::ClientContext uctx;
+  const grpc::Status updated = f.agent.stub().UpdateContainer(&uctx, ureq, &e);
+  if (root.Controllers().find("pids") != std::string::npos) {
+    INFO(updated.error_message());
+    CHECK(updated.ok());
+    CHECK(kata::testing::ReadFile(cg + "/pids.max") == "32\n");
+  } else {
+    CHECK(updated.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+    CHECK(updated.error_message().find(cg + "/pids.max") != std::string::npos);
+  }
+  REQUIRE(f.Remove("c1", 5).ok());
+  CHECK_FALSE(Exists(cg));
+}
+
+TEST_CASE("agent cgroups: a cgroup namespace is rooted at the container's cgroup", "[agent][root][cgroup]") {
+  TestCgroupRoot root;
+  KATA_REQUIRE_CGROUP2(root);
+  Fixture f(root.AgentArgs());
+  auto req = Request(f, "c1", {"cat", "/proc/self/cgroup"});
+  req.mutable_oci()->mutable_linux()->add_namespaces()->set_type("cgroup");
+  REQUIRE(Create(f, req).ok());
+  REQUIRE(f.Start("c1").ok());
+  const std::string out = f.ReadAll("c1");
+  INFO(out);
+  CHECK(out.find("0::/\n") != std::string::npos);
+  CHECK(f.Wait("c1") == 0);
+  REQUIRE(f.Remove("c1").ok());
+}
+
+TEST_CASE("agent cgroups: resources the cgroup cannot take fail the create and leave nothing", "[agent][root][cgroup]") {
+  TestCgroupRoot root;
+  KATA_REQUIRE_CGROUP2(root);
+  Fixture f(root.AgentArgs());
+  auto req = Request(f, "c1", {"true"});
+  // A file no cgroup has: the write fails whatever the host's controllers are.
+  (*req.mutable_oci()->mutable_linux()->mutable_resources()->mutable_unified())["nosuch.file"] = "1";
+  const grpc::Status s = Create(f, req);
+  CHECK(s.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK(s.error_message().find("nosuch.file") != std::string::npos);
+  CHECK_FALSE(Exists(root.path + "/c1"));
+  // The id is free again and the sandbox works.
+  REQUIRE(f.Create("c1", {"true"}).ok());
+  REQUIRE(f.Start("c1").ok());
+  CHECK(f.Wait("c1") == 0);
+  REQUIRE(f.Remove("c1").ok());
+}
+
+TEST_CASE("agent cgroups: without a cgroup root, update and stats say why", "[agent][root][cgroup]") {
+  KATA_REQUIRE_ROOT();
+  Fixture f;
+  REQUIRE(f.Create("c1", {"true"}).ok());
+  agent::StatsContainerRequest sreq;
+  sreq.set_container_id("c1");
+  agent::StatsContainerResponse stats;
+  grpc::ClientContext sctx;
+  const grpc::Status s = f.agent.stub().StatsContainer(&sctx, sreq, &stats);
+  CHECK(s.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK(s.error_message().find("no cgroup") != std::string::npos);
+  sreq.set_container_id("nosuch");
+  grpc::ClientContext nctx;
+  CHECK(f.agent.stub().StatsContainer(&nctx, sreq, &stats).error_code() == grpc::StatusCode::NOT_FOUND);
+  REQUIRE(f.Remove("c1", 5).ok());
+}
