@@ -193,6 +193,38 @@ absl::Status Sandbox::CloseStdin(const std::string& cid, const std::string& exec
   return FromGrpc("CloseStdin", Agent()->CloseStdin(&ctx, req, &e));
 }
 
+absl::Status Sandbox::ResizeTerminal(const std::string& cid, const std::string& exec_id, uint32_t rows, uint32_t columns) {
+  agent::TtyWinResizeRequest req;
+  req.set_container_id(cid);
+  req.set_exec_id(exec_id);
+  req.set_row(rows);
+  req.set_column(columns);
+  google::protobuf::Empty e;
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  return FromGrpc("TtyWinResize", Agent()->TtyWinResize(&ctx, req, &e));
+}
+
+absl::Status Sandbox::UpdateContainer(const std::string& cid, const oci::LinuxResources& resources) {
+  agent::UpdateContainerRequest req;
+  req.set_container_id(cid);
+  *req.mutable_resources() = resources;
+  google::protobuf::Empty e;
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  return FromGrpc("UpdateContainer", Agent()->UpdateContainer(&ctx, req, &e));
+}
+
+absl::StatusOr<agent::CgroupStats> Sandbox::StatsContainer(const std::string& cid) {
+  agent::StatsContainerRequest req;
+  req.set_container_id(cid);
+  agent::StatsContainerResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  RETURN_IF_ERROR(FromGrpc("StatsContainer", Agent()->StatsContainer(&ctx, req, &resp)));
+  return resp.cgroup_stats();
+}
+
 absl::Status Sandbox::Undo(const std::string& cid, Container& c) {
   absl::Status first = DetachRootfs(vm_->block_devices(), c.rootfs);
   if (!c.shared_rootfs.empty()) {

@@ -47,6 +47,13 @@ class Sandbox {
   absl::StatusOr<std::string> ReadOutput(const std::string& container_id, const std::string& exec_id, bool stderr_stream);
   absl::Status WriteStdin(const std::string& container_id, const std::string& exec_id, std::string_view data);
   absl::Status CloseStdin(const std::string& container_id, const std::string& exec_id);
+  // The process's terminal size (it must have been created with process.terminal).
+  absl::Status ResizeTerminal(const std::string& container_id, const std::string& exec_id, uint32_t rows,
+                              uint32_t columns);
+  // Resources applied to the container's cgroup in the guest (only the fields set).
+  absl::Status UpdateContainer(const std::string& container_id, const oci::LinuxResources& resources);
+  // The container's cgroup statistics from the guest.
+  absl::StatusOr<agent::CgroupStats> StatsContainer(const std::string& container_id);
   // The agent removes the container (unmounting its rootfs); then its devices are detached and
   // its files removed. What fails is reported after everything was tried.
   absl::Status RemoveContainer(const std::string& container_id) ABSL_LOCKS_EXCLUDED(mu_);

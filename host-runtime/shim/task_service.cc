@@ -6,6 +6,7 @@
 
 #include "google/protobuf/util/time_util.h"
 #include "host-runtime/rootfs/rootfs_plan.h"
+#include "host-runtime/shim/task_metrics.h"
 #include "kata_version.h"
 #include "libkata/base/file_util.h"
 #include "libkata/base/status_macros.h"
@@ -108,8 +109,10 @@ void TaskService::Register(ttrpc::Server& server) {
   Route<task::ResumeRequest>(server, "Resume", [this](const auto& r) { return Resume(r); });
   Route<task::ConnectRequest>(server, "Connect", [this](const auto& r) { return Connect(r); });
   Route<task::ShutdownRequest>(server, "Shutdown", [this](const auto& r) { return Shutdown(r); });
-  // ResizePty, Update, Stats, Checkpoint: not registered, so Unimplemented (no terminals,
-  // resource updates or stats in the agent yet).
+  Route<task::ResizePtyRequest>(server, "ResizePty", [this](const auto& r) { return ResizePty(r); });
+  Route<task::UpdateTaskRequest>(server, "Update", [this](const auto& r) { return Update(r); });
+  Route<task::StatsRequest>(server, "Stats", [this](const auto& r) { return Stats(r); });
+  // Checkpoint: not registered, so Unimplemented (a VM's container cannot be checkpointed).
 }
 
 uint32_t TaskService::TaskPid() const { return sandbox_ ? static_cast<uint32_t>(sandbox_->vm().qemu_pid()) : 0; }
@@ -135,9 +138,10 @@ absl::StatusOr<task::CreateTaskResponse> TaskService::Create(const task::CreateT
     id_.clear();
     return s;
   };
-  if (req.terminal()) return fail(absl::FailedPreconditionError("terminals are not supported yet (run without -t)"));
   auto spec = oci::LoadBundleSpec(req.bundle());
   if (!spec.ok()) return fail(spec.status());
+  // containerd says it twice; the request is what its client asked for.
+  spec->mutable_process()->set_terminal(req.terminal());
   std::vector<runtime::RootfsMount> mounts;
   for (const auto& m : req.rootfs()) mounts.push_back({m.type(), m.source(), m.target(), {m.options().begin(), m.options().end()}});
   auto sandbox = runtime::Sandbox::Create(req.id(), config_);
@@ -270,7 +274,6 @@ absl::Status TaskService::Kill(const task::KillRequest& req) {
 }
 
 absl::Status TaskService::Exec(const task::ExecProcessRequest& req) {
-  if (req.terminal()) return absl::FailedPreconditionError("terminals are not supported yet (exec without -t)");
   // The spec Any holds an OCI Process as JSON.
   auto spec = oci::ParseSpecJson(StrCat(R"({"ociVersion": "1.1.0", "root": {"path": "/"}, "process": )", req.spec().value(), "}"),
                                  "exec process");
@@ -281,6 +284,7 @@ absl::Status TaskService::Exec(const task::ExecProcessRequest& req) {
   p->stdout_path = req.stdout();
   p->stderr_path = req.stderr();
   p->spec = spec->process();
+  p->spec.set_terminal(req.terminal());
   p->has_spec = true;
   {
     absl::MutexLock lock(&mu_);
@@ -312,6 +316,35 @@ absl::StatusOr<task::PidsResponse> TaskService::Pids(const task::PidsRequest& re
   if (req.id() != id_) return absl::NotFoundError(StrCat("task ", req.id(), " not found"));
   task::PidsResponse resp;
   resp.add_processes()->set_pid(TaskPid());  // the guest's pids are not the host's: the VM stands for them
+  return resp;
+}
+
+absl::Status TaskService::ResizePty(const task::ResizePtyRequest& req) {
+  {
+    absl::MutexLock lock(&mu_);
+    ASSIGN_OR_RETURN(Process * p, Find(req.id(), req.exec_id()));
+    if (p->status == task::STOPPED) return absl::NotFoundError(StrCat("process ", req.exec_id(), " already finished"));
+  }
+  return sandbox_->ResizeTerminal(req.id(), req.exec_id(), req.height(), req.width());
+}
+
+absl::Status TaskService::Update(const task::UpdateTaskRequest& req) {
+  {
+    absl::MutexLock lock(&mu_);
+    RETURN_IF_ERROR(Find(req.id(), "").status());
+  }
+  ASSIGN_OR_RETURN(oci::LinuxResources resources, LinuxResourcesFromAny(req.resources()));
+  return sandbox_->UpdateContainer(req.id(), resources);
+}
+
+absl::StatusOr<task::StatsResponse> TaskService::Stats(const task::StatsRequest& req) {
+  {
+    absl::MutexLock lock(&mu_);
+    RETURN_IF_ERROR(Find(req.id(), "").status());
+  }
+  ASSIGN_OR_RETURN(agent::CgroupStats stats, sandbox_->StatsContainer(req.id()));
+  task::StatsResponse resp;
+  *resp.mutable_stats() = MetricsAny(stats);
   return resp;
 }
 

@@ -1,8 +1,8 @@
 #pragma once
 
 // containerd.task.v2.Task for one sandbox, as containerd 1.6 calls it: Create boots the VM and
-// creates the container; Start, Wait, State, Kill, Exec, CloseIO, Pids, Pause/Resume (QEMU
-// stop/cont), Delete, Connect and Shutdown follow; stdio goes through the FIFOs containerd's
+// creates the container; Start, Wait, State, Kill, Exec, CloseIO, ResizePty, Update, Stats,
+// Pids, Pause/Resume (QEMU stop/cont), Delete, Connect and Shutdown follow; stdio goes through the FIFOs containerd's
 // client made, opened by path; events go out through the EventPublisher.
 
 #include <atomic>
@@ -49,6 +49,11 @@ class TaskService {
   absl::Status Resume(const containerd::task::v2::ResumeRequest& req);
   absl::StatusOr<containerd::task::v2::ConnectResponse> Connect(const containerd::task::v2::ConnectRequest& req);
   absl::Status Shutdown(const containerd::task::v2::ShutdownRequest& req);
+  absl::Status ResizePty(const containerd::task::v2::ResizePtyRequest& req);
+  // resources: the OCI LinuxResources as containerd marshals it (JSON in an Any).
+  absl::Status Update(const containerd::task::v2::UpdateTaskRequest& req);
+  // stats: io.containerd.cgroups.v2.Metrics of the container's cgroup in the guest.
+  absl::StatusOr<containerd::task::v2::StatsResponse> Stats(const containerd::task::v2::StatsRequest& req);
 
  private:
   struct Process {

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "host-runtime/sandbox/guest_spec.h"
+#include "host-runtime/shim/task_metrics.h"
 #include "host-runtime/shim/task_service.h"
 #include "host-runtime/ttrpc/client.h"
 #include "libkata/base/unix_socket.h"
@@ -12,7 +13,7 @@
 
 namespace task = containerd::task::v2;
 
-TEST_CASE("task service: requests for no task, bad bundles, terminals and bad exec specs fail by name", "[shim]") {
+TEST_CASE("task service: requests for no task, bad bundles and bad exec specs fail by name", "[shim]") {
   kata::testing::TempDir tmp;
   kata::config::Config config;
   config.runtime.state_dir = tmp.Sub("state");
@@ -43,8 +44,15 @@ TEST_CASE("task service: requests for no task, bad bundles, terminals and bad ex
   auto no_bundle = service.Create(create);
   CHECK(no_bundle.status().code() == absl::StatusCode::kNotFound);
   CHECK(std::string(no_bundle.status().message()).find("no-bundle") != std::string::npos);
-  create.set_terminal(true);
-  CHECK(service.Create(create).status().code() == absl::StatusCode::kFailedPrecondition);
+  task::ResizePtyRequest resize;
+  resize.set_id("nope");
+  CHECK(service.ResizePty(resize).code() == absl::StatusCode::kNotFound);
+  task::UpdateTaskRequest update;
+  update.set_id("nope");
+  CHECK(service.Update(update).code() == absl::StatusCode::kNotFound);
+  task::StatsRequest stats;
+  stats.set_id("nope");
+  CHECK(service.Stats(stats).status().code() == absl::StatusCode::kNotFound);
   // A failed Create leaves the shim as it was: the same id may be created again, no state made.
   CHECK(service.State([] { task::StateRequest r; r.set_id("c1"); return r; }()).status().code() == absl::StatusCode::kNotFound);
   CHECK_FALSE(std::filesystem::exists(tmp.Sub("state/c1")));
@@ -64,9 +72,13 @@ TEST_CASE("task service over ttrpc: a malformed request is InvalidArgument, unkn
   REQUIRE(client.ok());
   CHECK((*client)->Call("containerd.task.v2.Task", "State", "\xff\xff\xff garbage").status().code() ==
         absl::StatusCode::kInvalidArgument);
-  for (const char* method : {"ResizePty", "Update", "Stats", "Checkpoint", "Nope"}) {
+  for (const char* method : {"Checkpoint", "Nope"}) {
     INFO(method);
     CHECK((*client)->Call("containerd.task.v2.Task", method, "").status().code() == absl::StatusCode::kUnimplemented);
+  }
+  for (const char* method : {"ResizePty", "Update", "Stats"}) {  // served: no such task
+    INFO(method);
+    CHECK((*client)->Call("containerd.task.v2.Task", method, "").status().code() == absl::StatusCode::kNotFound);
   }
 }
 
@@ -95,4 +107,61 @@ TEST_CASE("guest spec: root moved into the guest, host binds refused by name, ho
   odd->set_type("nfs");
   odd->set_source("server:/export");
   CHECK(kata::runtime::GuestSpec(*spec, "/r").status().code() == absl::StatusCode::kUnimplemented);
+}
+
+TEST_CASE("task metrics: the guest's cgroup statistics become containerd's cgroup v2 Metrics", "[shim]") {
+  kata::agent::CgroupStats stats;
+  stats.mutable_cpu_stats()->mutable_cpu_usage()->set_total_usage(2500000);
+  stats.mutable_cpu_stats()->mutable_cpu_usage()->set_usage_in_usermode(2000000);
+  stats.mutable_cpu_stats()->mutable_cpu_usage()->set_usage_in_kernelmode(500000);
+  stats.mutable_cpu_stats()->mutable_throttling_data()->set_periods(10);
+  stats.mutable_cpu_stats()->mutable_throttling_data()->set_throttled_periods(3);
+  stats.mutable_cpu_stats()->mutable_throttling_data()->set_throttled_time(70000);
+  auto* mem = stats.mutable_memory_stats();
+  mem->mutable_usage()->set_usage(1048576);
+  mem->mutable_usage()->set_limit(268435456);
+  mem->mutable_swap_usage()->set_limit(4096);
+  (*mem->mutable_stats())["anon"] = 4096;
+  (*mem->mutable_stats())["pgfault"] = 77;
+  (*mem->mutable_stats())["usage"] = 1;         // not a memory.stat key: must not override usage
+  (*mem->mutable_stats())["zswap"] = 5;         // a key containerd does not know: dropped
+  stats.mutable_pids_stats()->set_current(3);
+  stats.mutable_pids_stats()->set_limit(64);
+
+  const auto any = kata::shim::MetricsAny(stats);
+  CHECK(any.type_url() == "io.containerd.cgroups.v2.Metrics");
+  io::containerd::cgroups::v2::Metrics m;
+  REQUIRE(m.ParseFromString(any.value()));
+  CHECK(m.cpu().usage_usec() == 2500);
+  CHECK(m.cpu().user_usec() == 2000);
+  CHECK(m.cpu().system_usec() == 500);
+  CHECK(m.cpu().nr_periods() == 10);
+  CHECK(m.cpu().nr_throttled() == 3);
+  CHECK(m.cpu().throttled_usec() == 70);
+  CHECK(m.memory().usage() == 1048576);
+  CHECK(m.memory().usage_limit() == 268435456);
+  CHECK(m.memory().swap_limit() == 4096);
+  CHECK(m.memory().anon() == 4096);
+  CHECK(m.memory().pgfault() == 77);
+  CHECK(m.pids().current() == 3);
+  CHECK(m.pids().limit() == 64);
+}
+
+TEST_CASE("task metrics: Update's resources are the OCI LinuxResources as JSON, other types refused", "[shim]") {
+  google::protobuf::Any any;
+  any.set_type_url("types.containerd.io/opencontainers/runtime-spec/1/LinuxResources");
+  any.set_value(R"({"memory": {"limit": 134217728}, "cpu": {"shares": 512}, "pids": {"limit": 20}})");
+  auto r = kata::shim::LinuxResourcesFromAny(any);
+  REQUIRE(r.ok());
+  CHECK(r->memory().limit() == 134217728);
+  CHECK(r->cpu().shares() == 512);
+  CHECK(r->pids().limit() == 20);
+  any.set_value("{broken");
+  auto broken = kata::shim::LinuxResourcesFromAny(any);
+  CHECK(broken.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(std::string(broken.status().message()).find("LinuxResources") != std::string::npos);
+  any.set_type_url("types.containerd.io/opencontainers/runtime-spec/1/WindowsResources");
+  auto windows = kata::shim::LinuxResourcesFromAny(any);
+  CHECK(windows.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(std::string(windows.status().message()).find("WindowsResources") != std::string::npos);
 }

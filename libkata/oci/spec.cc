@@ -35,25 +35,39 @@ bool NestingWithin(std::string_view json, int limit) {
   return true;
 }
 
-}  // namespace
-
-absl::StatusOr<Spec> ParseSpecJson(std::string_view json, std::string_view source) {
+// OCI JSON (a whole spec or one of its parts) into `message`; `what` names the document
+// kind in errors ("OCI spec").
+absl::Status ParseOciJson(std::string_view json, std::string_view source, std::string_view what,
+                          google::protobuf::Message* message) {
   if (!NestingWithin(json, kMaxJsonDepth)) {
     return absl::InvalidArgumentError(StrCat(
-        source, ": malformed OCI spec: JSON nests deeper than ", kMaxJsonDepth, " levels"));
+        source, ": malformed ", what, ": JSON nests deeper than ", kMaxJsonDepth, " levels"));
   }
-  Spec spec;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = true;
   // Protobuf's JSON parser reports the failing path in its message, e.g.
   // "(process.user.uid): invalid value ..."; we prefix the document's name.
   const auto status = google::protobuf::util::JsonStringToMessage(
-      google::protobuf::StringPiece(json.data(), json.size()), &spec, options);
+      google::protobuf::StringPiece(json.data(), json.size()), message, options);
   if (!status.ok()) {
     return absl::InvalidArgumentError(
-        StrCat(source, ": malformed OCI spec: ", std::string(status.message())));
+        StrCat(source, ": malformed ", what, ": ", std::string(status.message())));
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Spec> ParseSpecJson(std::string_view json, std::string_view source) {
+  Spec spec;
+  RETURN_IF_ERROR(ParseOciJson(json, source, "OCI spec", &spec));
   return spec;
+}
+
+absl::StatusOr<LinuxResources> ParseLinuxResourcesJson(std::string_view json, std::string_view source) {
+  LinuxResources resources;
+  RETURN_IF_ERROR(ParseOciJson(json, source, "linux resources", &resources));
+  return resources;
 }
 
 absl::StatusOr<Spec> LoadSpec(const std::string& path) {

@@ -17,6 +17,10 @@ namespace kata::oci {
 // JSON path that is wrong. Does not validate.
 absl::StatusOr<Spec> ParseSpecJson(std::string_view json, std::string_view source);
 
+// An OCI LinuxResources object (what containerd sends to update a task), as
+// ParseSpecJson parses a spec.
+absl::StatusOr<LinuxResources> ParseLinuxResourcesJson(std::string_view json, std::string_view source);
+
 // Reads, parses and validates the file at `path`.
 absl::StatusOr<Spec> LoadSpec(const std::string& path);
 
