@@ -22,6 +22,7 @@
 #include "host-runtime/ttrpc/server.h"
 #include "libkata/base/file_util.h"
 #include "libkata/testing/test_support.h"
+#include "protocols/cgroups_v2_metrics.pb.h"
 #include "protocols/containerd_task.pb.h"
 
 namespace task = containerd::task::v2;
@@ -44,12 +45,29 @@ struct Empty {
   bool ParseFromString(const std::string& s) { return s.empty(); }
 };
 
-}  // namespace
+// Reads a FIFO until EOF after a writer came, or 60 s; in the background.
+std::future<std::string> DrainFifo(int fd) {
+  return std::async(std::launch::async, [fd] {
+    std::string s;
+    char buf[4096];
+    for (int idle = 0; idle < 600;) {
+      const ssize_t n = ::read(fd, buf, sizeof(buf));
+      if (n > 0) {
+        s.append(buf, static_cast<size_t>(n));
+      } else if (n == 0 && !s.empty()) {
+        break;
+      } else {
+        ::usleep(100 * 1000);
+        ++idle;
+      }
+    }
+    return s;
+  });
+}
 
-TEST_CASE("shim: start, Create (EROFS snapshotter rootfs), Start, Wait, State, Delete, Shutdown, delete", "[shim][e2e]") {
-  KATA_REQUIRE_VM();
-  kata::testing::TempDir tmp;
-  // The image's layer: metadata + one blob, as the snapshotter's erofs mount with device=.
+// A bundle whose process is `process_json`, the shim's config, and the EROFS snapshotter's
+// rootfs mounts (ext4 rw + erofs with device= + format/mkdir/overlay) added to `create`.
+void PrepareBundle(kata::testing::TempDir& tmp, const std::string& process_json, task::CreateTaskRequest& create) {
   kata::testing::MakeBusyboxRootfs(tmp.Sub("layer"));
   Sh("mkfs.erofs --quiet --chunksize=4096 --blobdev=" + tmp.Sub("blob.img") + " " + tmp.Sub("meta.erofs") + " " + tmp.Sub("layer"));
   REQUIRE(kata::runtime::testing::FlattenErofsDeviceTable(tmp.Sub("meta.erofs"), tmp.Sub("blob.img")).ok());
@@ -57,57 +75,13 @@ TEST_CASE("shim: start, Create (EROFS snapshotter rootfs), Start, Wait, State, D
   const std::string bundle = tmp.Sub("bundle");
   kata::testing::MakeDirs(bundle + "/rootfs");
   kata::testing::WriteFile(bundle + "/config.json", R"({"ociVersion": "1.1.0", "root": {"path": "rootfs"},
-    "process": {"args": ["sh", "-c", "echo hi; echo oops >&2; exit 7"], "cwd": "/", "env": ["PATH=/bin"]},
+    "process": )" + process_json + R"(,
     "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}],
     "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}]}})");
   kata::testing::WriteFile(tmp.Sub("config.yaml"), "hypervisor:\n  kernel: " + ImageDir() + "/vmlinux\n  initrd: " + ImageDir() +
                                                        "/kata-initrd.img\n  memory_mib: 512\n  accel: tcg\nruntime:\n  state_dir: " +
                                                        tmp.Sub("state") + "\n");
-  kata::shim::testing::FakeEvents events(tmp.Sub("events.sock"));
-  ::setenv("KATA_CONF_FILE", tmp.Sub("config.yaml").c_str(), 1);
-  ::setenv("TTRPC_ADDRESS", tmp.Sub("events.sock").c_str(), 1);
-  const std::string shim = KATA_SHIM_BIN;
-  const std::string common = shim + " -namespace testns -address " + tmp.Sub("containerd.sock") + " -id c1";
-
-  const std::string address = Capture("cd " + bundle + " && " + common + " -publish-binary /bin/true start < /dev/null");
-  INFO("address: " << address);
-  REQUIRE(address.rfind("unix:///run/containerd/s/", 0) == 0);
-  CHECK(kata::testing::ReadFile(bundle + "/address") == address);
-  const pid_t shim_pid = std::stoi(kata::testing::ReadFile(bundle + "/shim.pid"));
-  auto client = kata::ttrpc::Client::Connect(address);
-  REQUIRE(client.ok());
-
-  // The client's stdio FIFOs, read by the test as ctr would.
-  for (const char* f : {"stdin", "stdout", "stderr"}) REQUIRE(::mkfifo(tmp.Sub(f).c_str(), 0600) == 0);
-  kata::UniqueFd out(::open(tmp.Sub("stdout").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-  // Nobody ever reads stderr (a detached client): the shim must neither block on it nor hang
-  // in Delete (it did: a blocking open of the FIFO waited for a reader forever).
-  auto drain = [](int fd) {
-    return std::async(std::launch::async, [fd] {
-      std::string s;
-      char buf[4096];
-      for (int idle = 0; idle < 600;) {  // until EOF after a writer came, or 60 s
-        const ssize_t n = ::read(fd, buf, sizeof(buf));
-        if (n > 0) {
-          s.append(buf, static_cast<size_t>(n));
-        } else if (n == 0 && !s.empty()) {
-          break;
-        } else {
-          ::usleep(100 * 1000);
-          ++idle;
-        }
-      }
-      return s;
-    });
-  };
-  auto out_text = drain(out.get());
-
-  task::CreateTaskRequest create;
-  create.set_id("c1");
   create.set_bundle(bundle);
-  create.set_stdin(tmp.Sub("stdin"));
-  create.set_stdout(tmp.Sub("stdout"));
-  create.set_stderr(tmp.Sub("stderr"));
   auto add_mount = [&](const std::string& type, const std::string& source, std::vector<std::string> options) {
     auto* m = create.add_rootfs();
     m->set_type(type);
@@ -119,6 +93,69 @@ TEST_CASE("shim: start, Create (EROFS snapshotter rootfs), Start, Wait, State, D
   add_mount("format/mkdir/overlay", "overlay",
             {"X-containerd.mkdir.path={{ mount 0 }}/upper:0755", "upperdir={{ mount 0 }}/upper", "workdir={{ mount 0 }}/work",
              "lowerdir={{ mount 1 }}"});
+}
+
+// `containerd-shim-kata-v2 start` for task c1 in the bundle, as containerd runs it; the
+// shim's config and events address from the environment.
+struct StartedShim {
+  std::string common;  // the shim's command line up to the action
+  std::string address;
+  pid_t pid = -1;
+};
+
+StartedShim StartShim(kata::testing::TempDir& tmp) {
+  ::setenv("KATA_CONF_FILE", tmp.Sub("config.yaml").c_str(), 1);
+  ::setenv("TTRPC_ADDRESS", tmp.Sub("events.sock").c_str(), 1);
+  StartedShim s;
+  s.common = std::string(KATA_SHIM_BIN) + " -namespace testns -address " + tmp.Sub("containerd.sock") + " -id c1";
+  s.address = Capture("cd " + tmp.Sub("bundle") + " && " + s.common + " -publish-binary /bin/true start < /dev/null");
+  INFO("address: " << s.address);
+  REQUIRE(s.address.rfind("unix:///run/containerd/s/", 0) == 0);
+  CHECK(kata::testing::ReadFile(tmp.Sub("bundle") + "/address") == s.address);
+  s.pid = std::stoi(kata::testing::ReadFile(tmp.Sub("bundle") + "/shim.pid"));
+  return s;
+}
+
+// Shutdown, the daemon's exit, and containerd's `delete` (twice: it is idempotent).
+void ShutdownAndDelete(kata::testing::TempDir& tmp, const StartedShim& shim,
+                       std::unique_ptr<kata::ttrpc::Client>& client) {
+  task::ShutdownRequest shutdown;
+  shutdown.set_id("c1");
+  REQUIRE(Call<Empty>(*client, "Shutdown", shutdown).ok());
+  client.reset();
+  for (int i = 0; i < 100 && ::kill(shim.pid, 0) == 0; ++i) ::usleep(50 * 1000);
+  CHECK(::kill(shim.pid, 0) != 0);  // the daemon exited
+  for (int i = 0; i < 2; ++i) {
+    const std::string raw = Capture(shim.common + " -bundle " + tmp.Sub("bundle") + " delete");
+    task::DeleteResponse resp;
+    REQUIRE(resp.ParseFromString(raw));
+    CHECK(resp.has_exited_at());
+  }
+  CHECK_FALSE(std::filesystem::exists(tmp.Sub("state/c1")));
+}
+
+}  // namespace
+
+TEST_CASE("shim: start, Create (EROFS snapshotter rootfs), Start, Wait, State, Stats, Delete, Shutdown, delete", "[shim][e2e]") {
+  KATA_REQUIRE_VM();
+  kata::testing::TempDir tmp;
+  task::CreateTaskRequest create;
+  create.set_id("c1");
+  PrepareBundle(tmp, R"({"args": ["sh", "-c", "echo hi; echo oops >&2; exit 7"], "cwd": "/", "env": ["PATH=/bin"]})", create);
+  kata::shim::testing::FakeEvents events(tmp.Sub("events.sock"));
+  const StartedShim shim = StartShim(tmp);
+  auto client = kata::ttrpc::Client::Connect(shim.address);
+  REQUIRE(client.ok());
+
+  // The client's stdio FIFOs, read by the test as ctr would.
+  for (const char* f : {"stdin", "stdout", "stderr"}) REQUIRE(::mkfifo(tmp.Sub(f).c_str(), 0600) == 0);
+  kata::UniqueFd out(::open(tmp.Sub("stdout").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  // Nobody ever reads stderr (a detached client): the shim must neither block on it nor hang
+  // in Delete (it did: a blocking open of the FIFO waited for a reader forever).
+  auto out_text = DrainFifo(out.get());
+  create.set_stdin(tmp.Sub("stdin"));
+  create.set_stdout(tmp.Sub("stdout"));
+  create.set_stderr(tmp.Sub("stderr"));
   auto created = Call<task::CreateTaskResponse>(**client, "Create", create);
   INFO(created.status());
   REQUIRE(created.ok());
@@ -127,7 +164,7 @@ TEST_CASE("shim: start, Create (EROFS snapshotter rootfs), Start, Wait, State, D
   connect.set_id("c1");
   auto connected = Call<task::ConnectResponse>(**client, "Connect", connect);
   REQUIRE(connected.ok());
-  CHECK(connected->shim_pid() == static_cast<uint32_t>(shim_pid));
+  CHECK(connected->shim_pid() == static_cast<uint32_t>(shim.pid));
   task::StateRequest state_req;
   state_req.set_id("c1");
   CHECK(Call<task::StateResponse>(**client, "State", state_req)->status() == task::CREATED);
@@ -152,28 +189,24 @@ TEST_CASE("shim: start, Create (EROFS snapshotter rootfs), Start, Wait, State, D
   kill.set_id("c1");
   kill.set_signal(SIGKILL);
   CHECK(Call<Empty>(**client, "Kill", kill).status().code() == absl::StatusCode::kNotFound);  // already finished
-  CHECK(Call<Empty>(**client, "Stats", task::StatsRequest()).status().code() == absl::StatusCode::kUnimplemented);
+  // The container's cgroup in the guest outlives its processes until Delete: it ran a shell.
+  task::StatsRequest stats_req;
+  stats_req.set_id("c1");
+  auto stats = Call<task::StatsResponse>(**client, "Stats", stats_req);
+  INFO(stats.status());
+  REQUIRE(stats.ok());
+  CHECK(stats->stats().type_url() == "io.containerd.cgroups.v2.Metrics");
+  io::containerd::cgroups::v2::Metrics metrics;
+  REQUIRE(metrics.ParseFromString(stats->stats().value()));
+  CHECK(metrics.cpu().usage_usec() > 0);
+  CHECK(metrics.pids().current() == 0);
 
   task::DeleteRequest del;
   del.set_id("c1");
   auto deleted = Call<task::DeleteResponse>(**client, "Delete", del);
   REQUIRE(deleted.ok());
   CHECK(deleted->exit_status() == 7);
-  task::ShutdownRequest shutdown;
-  shutdown.set_id("c1");
-  REQUIRE(Call<Empty>(**client, "Shutdown", shutdown).ok());
-  client->reset();
-  for (int i = 0; i < 100 && ::kill(shim_pid, 0) == 0; ++i) ::usleep(50 * 1000);
-  CHECK(::kill(shim_pid, 0) != 0);  // the daemon exited
-
-  // containerd runs `delete` after every shim exit: idempotent, a DeleteResponse on stdout.
-  for (int i = 0; i < 2; ++i) {
-    const std::string raw = Capture(common + " -bundle " + bundle + " delete");
-    task::DeleteResponse resp;
-    REQUIRE(resp.ParseFromString(raw));
-    CHECK(resp.has_exited_at());
-  }
-  CHECK_FALSE(std::filesystem::exists(tmp.Sub("state/c1")));
+  ShutdownAndDelete(tmp, shim, *client);
   std::lock_guard<std::mutex> l(events.mu);
   CHECK(events.topics == std::vector<std::string>{"/tasks/create containerd.events.TaskCreate",
                                                   "/tasks/start containerd.events.TaskStart",
@@ -182,6 +215,104 @@ TEST_CASE("shim: start, Create (EROFS snapshotter rootfs), Start, Wait, State, D
   for (const auto& ns : events.namespaces) CHECK(ns == "testns/testns");
   // The container wrote nothing, but its upper layer got the snapshotter's directories.
   CHECK(Capture("debugfs -R 'ls -l /' " + tmp.Sub("rw.img") + " 2>/dev/null").find("upper") != std::string::npos);
+}
+
+TEST_CASE("shim: a terminal task (ResizePty, stdin, a terminal exec), Update and Stats on it", "[shim][e2e]") {
+  KATA_REQUIRE_VM();
+  kata::testing::TempDir tmp;
+  task::CreateTaskRequest create;
+  create.set_id("c1");
+  // Waits for a line, so the size is set by then; then reports the size and the line.
+  PrepareBundle(tmp, R"({"args": ["sh", "-c", "read x; stty size; echo got $x; sleep 1000"], "cwd": "/",
+                         "env": ["PATH=/bin"], "terminal": true})", create);
+  kata::shim::testing::FakeEvents events(tmp.Sub("events.sock"));
+  const StartedShim shim = StartShim(tmp);
+  auto client = kata::ttrpc::Client::Connect(shim.address);
+  REQUIRE(client.ok());
+  // A terminal has stdin and stdout only, as `ctr run -t` gives them.
+  for (const char* f : {"stdin", "stdout", "exec-out"}) REQUIRE(::mkfifo(tmp.Sub(f).c_str(), 0600) == 0);
+  kata::UniqueFd out(::open(tmp.Sub("stdout").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  auto out_text = DrainFifo(out.get());
+  create.set_stdin(tmp.Sub("stdin"));
+  create.set_stdout(tmp.Sub("stdout"));
+  create.set_terminal(true);
+  auto created = Call<task::CreateTaskResponse>(**client, "Create", create);
+  INFO(created.status());
+  REQUIRE(created.ok());
+  task::StartRequest start;
+  start.set_id("c1");
+  REQUIRE(Call<task::StartResponse>(**client, "Start", start).ok());
+  task::ResizePtyRequest resize;
+  resize.set_id("c1");
+  resize.set_width(101);
+  resize.set_height(33);
+  auto resized = Call<Empty>(**client, "ResizePty", resize);
+  INFO(resized.status());
+  REQUIRE(resized.ok());
+  {
+    kata::UniqueFd in(::open(tmp.Sub("stdin").c_str(), O_WRONLY | O_CLOEXEC));  // the shim holds the reading end
+    REQUIRE(kata::WriteAll(in.get(), "go\n", "stdin").ok());
+  }
+
+  // Resources through containerd's Any (OCI JSON), seen again in the guest's statistics.
+  task::UpdateTaskRequest update;
+  update.set_id("c1");
+  update.mutable_resources()->set_type_url("types.containerd.io/opencontainers/runtime-spec/1/LinuxResources");
+  update.mutable_resources()->set_value(R"({"memory": {"limit": 67108864}, "pids": {"limit": 20}})");
+  auto updated = Call<Empty>(**client, "Update", update);
+  INFO(updated.status());
+  REQUIRE(updated.ok());
+  task::StatsRequest stats_req;
+  stats_req.set_id("c1");
+  auto stats = Call<task::StatsResponse>(**client, "Stats", stats_req);
+  REQUIRE(stats.ok());
+  io::containerd::cgroups::v2::Metrics metrics;
+  REQUIRE(metrics.ParseFromString(stats->stats().value()));
+  CHECK(metrics.memory().usage_limit() == 67108864);
+  CHECK(metrics.memory().usage() > 0);
+  CHECK(metrics.pids().limit() == 20);
+  CHECK(metrics.pids().current() >= 1);  // the shell (then sleep)
+  update.mutable_resources()->set_value(R"({"memory": {"limit": 1048576, "swap": 524288}})");
+  CHECK(Call<Empty>(**client, "Update", update).status().code() == absl::StatusCode::kInvalidArgument);
+
+  // An exec with its own terminal.
+  kata::UniqueFd exec_out(::open(tmp.Sub("exec-out").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  auto exec_text = DrainFifo(exec_out.get());
+  task::ExecProcessRequest exec;
+  exec.set_id("c1");
+  exec.set_exec_id("e1");
+  exec.set_terminal(true);
+  exec.set_stdout(tmp.Sub("exec-out"));
+  exec.mutable_spec()->set_value(R"({"args": ["sh", "-c", "test -t 0 && echo tty"], "cwd": "/", "env": ["PATH=/bin"]})");
+  REQUIRE(Call<Empty>(**client, "Exec", exec).ok());
+  task::StartRequest exec_start;
+  exec_start.set_id("c1");
+  exec_start.set_exec_id("e1");
+  REQUIRE(Call<task::StartResponse>(**client, "Start", exec_start).ok());
+  CHECK(exec_text.get() == "tty\r\n");
+
+  task::KillRequest kill;
+  kill.set_id("c1");
+  kill.set_signal(SIGKILL);
+  REQUIRE(Call<Empty>(**client, "Kill", kill).ok());
+  task::WaitRequest wait_req;
+  wait_req.set_id("c1");
+  auto waited = Call<task::WaitResponse>(**client, "Wait", wait_req);
+  REQUIRE(waited.ok());
+  CHECK(waited->exit_status() == 128 + SIGKILL);
+  const std::string text = out_text.get();
+  INFO(text);
+  CHECK(text.find("33 101\r\n") != std::string::npos);
+  CHECK(text.find("got go\r\n") != std::string::npos);
+  task::DeleteRequest del;
+  del.set_id("c1");
+  del.set_exec_id("e1");  // the exec first, as containerd does
+  REQUIRE(Call<task::DeleteResponse>(**client, "Delete", del).ok());
+  del.clear_exec_id();
+  auto deleted = Call<task::DeleteResponse>(**client, "Delete", del);
+  INFO(deleted.status());
+  REQUIRE(deleted.ok());
+  ShutdownAndDelete(tmp, shim, *client);
 }
 
 TEST_CASE("shim: -info advertises the mounts it takes itself", "[shim]") {
