@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_split.h"
 #include "host-runtime/tests/vm_test_support.h"
 #include "libkata/base/file_util.h"
@@ -165,7 +166,7 @@ struct PrivateContainerd {
 
 }  // namespace
 
-TEST_CASE("containerd: ctr run --rm prints and exits 7; exec, pause, resume, kill; nothing left", "[containerd][e2e]") {
+TEST_CASE("containerd: ctr run --rm prints and exits 7; -t; exec, metrics, pause, resume, kill; nothing left", "[containerd][e2e]") {
   KATA_REQUIRE_CONTAINERD();
   PrivateContainerd c;
   const std::string run = c.ctr + " run --runtime io.containerd.kata.v2 ";
@@ -176,6 +177,14 @@ TEST_CASE("containerd: ctr run --rm prints and exits 7; exec, pause, resume, kil
   INFO(ran.out << "\ncontainerd log:\n" << kata::ReadFileTail(c.tmp.Sub("containerd.log"), 3000));
   CHECK(ran.out == "hi\n");
   CHECK(ran.status == 7);
+  c.CheckClean();
+
+  // A terminal, as `ctr run -t` asks for one when it has one itself (script(1) gives it one).
+  const Result tty = Run("script -qec \"" + run + "-t --rm " + kImage + " " + Id("t1") +
+                         " sh -c 'test -t 0 && echo tty; exit 5'\" /dev/null");
+  INFO(absl::CEscape(tty.out));
+  CHECK(tty.out.find("tty\r") != std::string::npos);  // the container's pty, then script's, each add a \r
+  CHECK(tty.status == 5);
   c.CheckClean();
 
   // The same with runc's shim, for the time next to ours.
@@ -191,6 +200,13 @@ TEST_CASE("containerd: ctr run --rm prints and exits 7; exec, pause, resume, kil
   const Result exec = Run(c.ctr + " task exec --exec-id e1 " + Id("r2") + " sh -c 'echo inside; exit 3'");
   CHECK(exec.out == "inside\n");
   CHECK(exec.status == 3);
+  // Metrics: the cgroup v2 statistics of the container's cgroup in the guest.
+  const Result metrics = Run(c.ctr + " task metrics " + Id("r2"));
+  INFO(metrics.out);
+  CHECK(metrics.status == 0);
+  CHECK(metrics.out.find("pids.current") != std::string::npos);
+  CHECK(metrics.out.find("memory.usage_limit") != std::string::npos);
+  CHECK(metrics.out.find("cpu.usage_usec") != std::string::npos);
   const Result runc_detached = Run(c.ctr + " run -d " + kImage + " " + Id("r3") + " sleep 1000");  // runc's, for PSS
   INFO(runc_detached.out);
   REQUIRE(runc_detached.status == 0);

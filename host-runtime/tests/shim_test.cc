@@ -99,21 +99,29 @@ void PrepareBundle(kata::testing::TempDir& tmp, const std::string& process_json,
 // shim's config and events address from the environment.
 struct StartedShim {
   std::string common;  // the shim's command line up to the action
+  std::string bundle;
   std::string address;
   pid_t pid = -1;
+  // A test that failed midway leaves no shim or VM behind: what containerd does with a shim
+  // that stopped answering (SIGKILL, then `delete`).
+  ~StartedShim() {
+    if (pid > 0 && ::kill(pid, 0) == 0) {
+      ::kill(pid, SIGKILL);
+      (void)std::system((common + " -bundle " + bundle + " delete > /dev/null 2>&1").c_str());
+    }
+  }
 };
 
-StartedShim StartShim(kata::testing::TempDir& tmp) {
+void StartShim(kata::testing::TempDir& tmp, StartedShim& s) {
   ::setenv("KATA_CONF_FILE", tmp.Sub("config.yaml").c_str(), 1);
   ::setenv("TTRPC_ADDRESS", tmp.Sub("events.sock").c_str(), 1);
-  StartedShim s;
+  s.bundle = tmp.Sub("bundle");
   s.common = std::string(KATA_SHIM_BIN) + " -namespace testns -address " + tmp.Sub("containerd.sock") + " -id c1";
   s.address = Capture("cd " + tmp.Sub("bundle") + " && " + s.common + " -publish-binary /bin/true start < /dev/null");
   INFO("address: " << s.address);
   REQUIRE(s.address.rfind("unix:///run/containerd/s/", 0) == 0);
   CHECK(kata::testing::ReadFile(tmp.Sub("bundle") + "/address") == s.address);
   s.pid = std::stoi(kata::testing::ReadFile(tmp.Sub("bundle") + "/shim.pid"));
-  return s;
 }
 
 // Shutdown, the daemon's exit, and containerd's `delete` (twice: it is idempotent).
@@ -143,7 +151,8 @@ TEST_CASE("shim: start, Create (EROFS snapshotter rootfs), Start, Wait, State, S
   create.set_id("c1");
   PrepareBundle(tmp, R"({"args": ["sh", "-c", "echo hi; echo oops >&2; exit 7"], "cwd": "/", "env": ["PATH=/bin"]})", create);
   kata::shim::testing::FakeEvents events(tmp.Sub("events.sock"));
-  const StartedShim shim = StartShim(tmp);
+  StartedShim shim;
+  StartShim(tmp, shim);
   auto client = kata::ttrpc::Client::Connect(shim.address);
   REQUIRE(client.ok());
 
@@ -226,7 +235,8 @@ TEST_CASE("shim: a terminal task (ResizePty, stdin, a terminal exec), Update and
   PrepareBundle(tmp, R"({"args": ["sh", "-c", "read x; stty size; echo got $x; sleep 1000"], "cwd": "/",
                          "env": ["PATH=/bin"], "terminal": true})", create);
   kata::shim::testing::FakeEvents events(tmp.Sub("events.sock"));
-  const StartedShim shim = StartShim(tmp);
+  StartedShim shim;
+  StartShim(tmp, shim);
   auto client = kata::ttrpc::Client::Connect(shim.address);
   REQUIRE(client.ok());
   // A terminal has stdin and stdout only, as `ctr run -t` gives them.
