@@ -99,10 +99,21 @@ absl::StatusOr<agent::CgroupStats> ContainerCgroup::Stats() const {
   });
 }
 
+absl::Status ContainerCgroup::Freeze(bool frozen) const {
+  RETURN_IF_ERROR(WriteInterfaceFile(path_, "cgroup.freeze", frozen ? "1" : "0"));
+  const std::string want = frozen ? "frozen 1" : "frozen 0";
+  for (int i = 0; i < 100; ++i) {
+    auto events = ReadFileToString(StrCat(path_, "/cgroup.events"), 4096);
+    if (events.ok() && events->find(want) != std::string::npos) return absl::OkStatus();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return absl::DeadlineExceededError(StrCat(path_, ": not ", frozen ? "frozen" : "thawed", " after 1s"));
+}
+
 absl::Status ContainerCgroup::Remove() const {
   if (path_.empty()) return absl::OkStatus();
   if (::access(path_.c_str(), F_OK) != 0) return absl::OkStatus();
-  (void)WriteInterfaceFile(path_, "cgroup.kill", "1");  // Linux >= 5.14; older: the PID namespace's end did it
+  (void)WriteInterfaceFile(path_, "cgroup.kill", "1");  // kills frozen processes too  // Linux >= 5.14; older: the PID namespace's end did it
   // rmdir is EBUSY until the killed processes have left; they do within milliseconds.
   for (int i = 0; i < 100; ++i) {
     if (::rmdir(path_.c_str()) == 0 || errno == ENOENT) return absl::OkStatus();

@@ -29,6 +29,9 @@ class ContainerCgroup {
   // An fd on cgroup.procs: writing a pid (or "0", the writer itself) moves it here.
   absl::StatusOr<UniqueFd> OpenProcs() const;
   absl::StatusOr<agent::CgroupStats> Stats() const;
+  // cgroup.freeze, then waits (up to a second) until cgroup.events says every process in
+  // it has stopped (or runs again).
+  absl::Status Freeze(bool frozen) const;
   // Kills every process left in it (cgroup.kill) and removes the directory, waiting up to
   // a second for the dying to leave. Missing is fine.
   absl::Status Remove() const;

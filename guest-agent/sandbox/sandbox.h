@@ -65,6 +65,8 @@ class Sandbox {
   absl::Status UpdateContainer(const std::string& container_id, const oci::LinuxResources& resources)
       ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<agent::CgroupStats> StatsContainer(const std::string& container_id) ABSL_LOCKS_EXCLUDED(mu_);
+  // Freezes (or thaws) every process of the container through its cgroup.
+  absl::Status PauseContainer(const std::string& container_id, bool paused) ABSL_LOCKS_EXCLUDED(mu_);
 
   size_t ContainerCount() const ABSL_LOCKS_EXCLUDED(mu_);
 

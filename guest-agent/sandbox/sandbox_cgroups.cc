@@ -65,6 +65,13 @@ absl::StatusOr<agent::CgroupStats> Sandbox::StatsContainer(const std::string& co
   return ContainerCgroup(path).Stats();
 }
 
+absl::Status Sandbox::PauseContainer(const std::string& container_id, bool paused) {
+  ASSIGN_OR_RETURN(std::string path, CgroupPathOf(container_id));
+  RETURN_IF_ERROR(ContainerCgroup(path).Freeze(paused));
+  kLog.Info(paused ? "container paused" : "container resumed", {{"container_id", container_id}});
+  return absl::OkStatus();
+}
+
 absl::Status Sandbox::ResizeTerminal(const std::string& container_id, const std::string& exec_id, uint32_t rows,
                                      uint32_t columns) {
   ASSIGN_OR_RETURN(std::shared_ptr<Process> p, FindProcess(container_id, exec_id));

@@ -91,6 +91,16 @@ grpc::Status AgentServiceImpl::CloseStdin(grpc::ServerContext*, const agent::Clo
   return Answer("CloseStdin", sandbox_.CloseStdin(req->container_id(), req->exec_id()));
 }
 
+grpc::Status AgentServiceImpl::PauseContainer(grpc::ServerContext*, const agent::PauseContainerRequest* req,
+                                              google::protobuf::Empty*) {
+  return Answer("PauseContainer", sandbox_.PauseContainer(req->container_id(), true));
+}
+
+grpc::Status AgentServiceImpl::ResumeContainer(grpc::ServerContext*, const agent::ResumeContainerRequest* req,
+                                               google::protobuf::Empty*) {
+  return Answer("ResumeContainer", sandbox_.PauseContainer(req->container_id(), false));
+}
+
 grpc::Status AgentServiceImpl::TtyWinResize(grpc::ServerContext*, const agent::TtyWinResizeRequest* req,
                                             google::protobuf::Empty*) {
   return Answer("TtyWinResize", sandbox_.ResizeTerminal(req->container_id(), req->exec_id(), req->row(), req->column()));

@@ -29,6 +29,8 @@ class AgentServiceImpl final : public agent::AgentService::Service {
   grpc::Status ReadStdout(grpc::ServerContext*, const agent::ReadStreamRequest*, agent::ReadStreamResponse*) override;
   grpc::Status ReadStderr(grpc::ServerContext*, const agent::ReadStreamRequest*, agent::ReadStreamResponse*) override;
   grpc::Status CloseStdin(grpc::ServerContext*, const agent::CloseStdinRequest*, google::protobuf::Empty*) override;
+  grpc::Status PauseContainer(grpc::ServerContext*, const agent::PauseContainerRequest*, google::protobuf::Empty*) override;
+  grpc::Status ResumeContainer(grpc::ServerContext*, const agent::ResumeContainerRequest*, google::protobuf::Empty*) override;
   grpc::Status TtyWinResize(grpc::ServerContext*, const agent::TtyWinResizeRequest*, google::protobuf::Empty*) override;
   grpc::Status UpdateContainer(grpc::ServerContext*, const agent::UpdateContainerRequest*, google::protobuf::Empty*) override;
   grpc::Status StatsContainer(grpc::ServerContext*, const agent::StatsContainerRequest*,

@@ -108,6 +108,45 @@ TEST_CASE("agent cgroups: a container and its execs run in its cgroup, which goe
   CHECK_FALSE(Exists(cg));
 }
 
+TEST_CASE("agent cgroups: PauseContainer freezes every process of the container, ResumeContainer thaws them", "[agent][root][cgroup]") {
+  TestCgroupRoot root;
+  KATA_REQUIRE_CGROUP2(root);
+  Fixture f(root.AgentArgs());
+  // A counter the test can watch: one line per tick.
+  REQUIRE(Create(f, Request(f, "c1", {"sh", "-c", "while true; do echo x; sleep 0.05; done"})).ok());
+  REQUIRE(f.Start("c1").ok());
+  auto read_some = [&] {
+    agent::ReadStreamRequest r;
+    r.set_container_id("c1");
+    r.set_len(4096);
+    agent::ReadStreamResponse resp;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+    return f.agent.stub().ReadStdout(&ctx, r, &resp).ok() ? resp.data() : std::string();
+  };
+  CHECK_FALSE(read_some().empty());
+  google::protobuf::Empty e;
+  agent::PauseContainerRequest pause;
+  pause.set_container_id("c1");
+  grpc::ClientContext pctx;
+  const grpc::Status paused = f.agent.stub().PauseContainer(&pctx, pause, &e);
+  INFO(paused.error_message());
+  REQUIRE(paused.ok());
+  CHECK(kata::testing::ReadFile(root.path + "/c1/cgroup.events").find("frozen 1") != std::string::npos);
+  read_some();  // what was written before the freeze
+  CHECK(read_some().empty());  // nothing while frozen
+  agent::ResumeContainerRequest resume;
+  resume.set_container_id("c1");
+  grpc::ClientContext rctx;
+  REQUIRE(f.agent.stub().ResumeContainer(&rctx, resume, &e).ok());
+  CHECK_FALSE(read_some().empty());
+  // A paused container can still be removed.
+  grpc::ClientContext p2;
+  REQUIRE(f.agent.stub().PauseContainer(&p2, pause, &e).ok());
+  REQUIRE(f.Remove("c1", 5).ok());
+  CHECK_FALSE(Exists(root.path + "/c1"));
+}
+
 TEST_CASE("agent cgroups: a cgroup namespace is rooted at the container's cgroup", "[agent][root][cgroup]") {
   TestCgroupRoot root;
   KATA_REQUIRE_CGROUP2(root);
