@@ -138,6 +138,9 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // A write to a pipe whose reader is gone (an exited process's stdin) must be EPIPE for the
+  // caller, not the agent's end. Container processes get SIGPIPE back (child_steps).
+  ::signal(SIGPIPE, SIG_IGN);
   const bool is_init = ::getpid() == 1;
   // Not PID 1 (tests): adopt orphans, so exec'd processes whose forking parent exited are ours.
   if (!is_init) ::prctl(PR_SET_CHILD_SUBREAPER, 1);

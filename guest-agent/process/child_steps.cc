@@ -109,6 +109,16 @@ void ChildBecomeProcess(const ExecPlan& plan, int status_fd, int stdin_fd, int s
   sigset_t none;
   sigemptyset(&none);
   if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0) ChildFail(status_fd, kStepStdio, errno);
+  // Ignored signals stay ignored across exec: the agent ignores SIGPIPE (a write to an exited
+  // process's stdin must be an error, not its death), and whatever started the agent may
+  // have ignored others. The container's process starts with every signal at its default.
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    struct sigaction old {};
+    if (sig == SIGKILL || sig == SIGSTOP || ::sigaction(sig, nullptr, &old) != 0) continue;
+    if (old.sa_handler == SIG_IGN && ::sigaction(sig, &dfl, nullptr) != 0) ChildFail(status_fd, kStepStdio, errno);
+  }
   // A terminal's session: job control and ^C reach the process through it.
   if (plan.terminal && (::setsid() < 0 || ::ioctl(stdin_fd, TIOCSCTTY, 0) != 0)) ChildFail(status_fd, kStepTerminal, errno);
   if (!Dup(stdin_fd, 0) || !Dup(stdout_fd, 1) || !Dup(stderr_fd, 2)) ChildFail(status_fd, kStepStdio, errno);

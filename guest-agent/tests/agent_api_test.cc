@@ -254,3 +254,29 @@ TEST_CASE("agent: DestroySandbox while a container is being created", "[agent][r
   CHECK(f.agent.health().Check(&hctx, check, &health).ok());  // still serving
   CHECK_FALSE(std::filesystem::exists(f.agent.sandbox_dir() + "/slow"));
 }
+
+TEST_CASE("agent: stdin of an exited process is an error, not the agent's death; containers do not ignore SIGPIPE",
+          "[agent][root]") {
+  KATA_REQUIRE_ROOT();
+  Fixture f;
+  REQUIRE(f.Create("c1", {"cat", "/proc/self/status"}).ok());  // no shell: busybox sh ignores SIGQUIT
+  REQUIRE(f.Start("c1").ok());
+  // The agent ignores SIGPIPE; its container processes must not inherit that.
+  const std::string status = f.ReadAll("c1");
+  INFO(status);
+  CHECK(status.find("\nSigIgn:\t0000000000000000\n") != std::string::npos);
+  CHECK(f.Wait("c1") == 0);
+  agent::WriteStreamRequest w;
+  w.set_container_id("c1");
+  w.set_data("nobody reads this\n");
+  agent::WriteStreamResponse wr;
+  grpc::ClientContext wctx;
+  const grpc::Status written = f.agent.stub().WriteStdin(&wctx, w, &wr);
+  CHECK_FALSE(written.ok());
+  CHECK(written.error_code() != grpc::StatusCode::UNAVAILABLE);  // answered by a living agent
+  agent::CheckRequest check;
+  agent::HealthCheckResponse health;
+  grpc::ClientContext hctx;
+  CHECK(f.agent.health().Check(&hctx, check, &health).ok());
+  REQUIRE(f.Remove("c1").ok());
+}
