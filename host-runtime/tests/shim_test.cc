@@ -231,8 +231,9 @@ TEST_CASE("shim: a terminal task (ResizePty, stdin, a terminal exec), Update and
   kata::testing::TempDir tmp;
   task::CreateTaskRequest create;
   create.set_id("c1");
-  // Waits for a line, so the size is set by then; then reports the size and the line.
-  PrepareBundle(tmp, R"({"args": ["sh", "-c", "read x; stty size; echo got $x; sleep 1000"], "cwd": "/",
+  // Waits for a line, so the size is set by then; reports the size and the line; then runs
+  // until its stdin ends (the client closes it: the terminal's ^D).
+  PrepareBundle(tmp, R"({"args": ["sh", "-c", "read x; stty size; echo got $x; read y || echo eof"], "cwd": "/",
                          "env": ["PATH=/bin"], "terminal": true})", create);
   kata::shim::testing::FakeEvents events(tmp.Sub("events.sock"));
   StartedShim shim;
@@ -259,10 +260,8 @@ TEST_CASE("shim: a terminal task (ResizePty, stdin, a terminal exec), Update and
   auto resized = Call<Empty>(**client, "ResizePty", resize);
   INFO(resized.status());
   REQUIRE(resized.ok());
-  {
-    kata::UniqueFd in(::open(tmp.Sub("stdin").c_str(), O_WRONLY | O_CLOEXEC));  // the shim holds the reading end
-    REQUIRE(kata::WriteAll(in.get(), "go\n", "stdin").ok());
-  }
+  kata::UniqueFd in(::open(tmp.Sub("stdin").c_str(), O_WRONLY | O_CLOEXEC));  // the shim holds the reading end
+  REQUIRE(kata::WriteAll(in.get(), "go\n", "stdin").ok());
 
   // Resources through containerd's Any (OCI JSON), seen again in the guest's statistics.
   task::UpdateTaskRequest update;
@@ -281,7 +280,7 @@ TEST_CASE("shim: a terminal task (ResizePty, stdin, a terminal exec), Update and
   CHECK(metrics.memory().usage_limit() == 67108864);
   CHECK(metrics.memory().usage() > 0);
   CHECK(metrics.pids().limit() == 20);
-  CHECK(metrics.pids().current() >= 1);  // the shell (then sleep)
+  CHECK(metrics.pids().current() >= 1);  // the shell
   update.mutable_resources()->set_value(R"({"memory": {"limit": 1048576, "swap": 524288}})");
   CHECK(Call<Empty>(**client, "Update", update).status().code() == absl::StatusCode::kInvalidArgument);
 
@@ -301,19 +300,17 @@ TEST_CASE("shim: a terminal task (ResizePty, stdin, a terminal exec), Update and
   REQUIRE(Call<task::StartResponse>(**client, "Start", exec_start).ok());
   CHECK(exec_text.get() == "tty\r\n");
 
-  task::KillRequest kill;
-  kill.set_id("c1");
-  kill.set_signal(SIGKILL);
-  REQUIRE(Call<Empty>(**client, "Kill", kill).ok());
+  in.reset();  // the client's stdin ends: the process reads the terminal's EOF
   task::WaitRequest wait_req;
   wait_req.set_id("c1");
-  auto waited = Call<task::WaitResponse>(**client, "Wait", wait_req);
+  auto waited = Call<task::WaitResponse>(**client, "Wait", wait_req);  // answered once the output drained
   REQUIRE(waited.ok());
-  CHECK(waited->exit_status() == 128 + SIGKILL);
+  CHECK(waited->exit_status() == 0);
   const std::string text = out_text.get();
   INFO(text);
   CHECK(text.find("33 101\r\n") != std::string::npos);
   CHECK(text.find("got go\r\n") != std::string::npos);
+  CHECK(text.find("eof\r\n") != std::string::npos);
   task::DeleteRequest del;
   del.set_id("c1");
   del.set_exec_id("e1");  // the exec first, as containerd does
