@@ -246,6 +246,9 @@ TEST_CASE("containerd: 20 ctr run --rm in a row leak no process, mount or fd", "
   std::printf("kata-measure: 20 x ctr run --rm: %lld ms each on average\n",
               static_cast<long long>(absl::ToInt64Milliseconds(absl::Now() - t) / 20));
   c.CheckClean();
+  // containerd closes the last client's and shim's connections on its own time (CI once saw
+  // one more fd right after the 20th run): a leak stays, a closing connection goes.
+  for (int i = 0; i < 50 && CountFds(c.daemon->pid()) > fds; ++i) ::usleep(100 * 1000);
   CHECK(CountFds(c.daemon->pid()) <= fds);  // containerd holds nothing more for our shims
   CHECK(CountEntries("/run/containerd/s") == sockets);  // each shim removed its socket
 }
