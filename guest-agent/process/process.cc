@@ -83,6 +83,9 @@ absl::Status Process::CloseStdin() {
 absl::Status Process::ResizeTerminal(uint32_t rows, uint32_t columns) {
   absl::MutexLock lock(&io_mu_);
   if (!terminal_) return absl::FailedPreconditionError(StrCat("process ", exec_id_, " has no terminal"));
+  if (rows > 0xffff || columns > 0xffff) {  // struct winsize holds 16 bits each
+    return absl::InvalidArgumentError(StrCat("terminal size ", rows, "x", columns, " of ", exec_id_, ": at most 65535 each"));
+  }
   if (!stdout_.valid()) return absl::FailedPreconditionError(StrCat("terminal of ", exec_id_, " is closed"));
   struct winsize ws {};
   ws.ws_row = static_cast<unsigned short>(rows);

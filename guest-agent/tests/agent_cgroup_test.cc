@@ -193,7 +193,7 @@ TEST_CASE("agent cgroups: resources the cgroup cannot take fail the create and l
   REQUIRE(f.Remove("c1").ok());
 }
 
-TEST_CASE("agent cgroups: without a cgroup root, update and stats say why", "[agent][root][cgroup]") {
+TEST_CASE("agent cgroups: without a cgroup root, update and stats say why; hostile ids are refused", "[agent][root][cgroup]") {
   KATA_REQUIRE_ROOT();
   Fixture f;
   REQUIRE(f.Create("c1", {"true"}).ok());
@@ -207,5 +207,18 @@ TEST_CASE("agent cgroups: without a cgroup root, update and stats say why", "[ag
   sreq.set_container_id("nosuch");
   grpc::ClientContext nctx;
   CHECK(f.agent.stub().StatsContainer(&nctx, sreq, &stats).error_code() == grpc::StatusCode::NOT_FOUND);
+  // Hostile ids name nothing and reach no file.
+  agent::UpdateContainerRequest ureq;
+  ureq.set_container_id("../../etc");
+  ureq.mutable_resources()->mutable_pids()->set_limit(1);
+  google::protobuf::Empty e;
+  grpc::ClientContext uctx;
+  const grpc::Status bad_id = f.agent.stub().UpdateContainer(&uctx, ureq, &e);
+  CHECK(bad_id.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(bad_id.error_message().find("../../etc") != std::string::npos);
+  agent::PauseContainerRequest preq;
+  preq.set_container_id("nosuch");
+  grpc::ClientContext pctx;
+  CHECK(f.agent.stub().PauseContainer(&pctx, preq, &e).error_code() == grpc::StatusCode::NOT_FOUND);
   REQUIRE(f.Remove("c1", 5).ok());
 }

@@ -135,6 +135,12 @@ TEST_CASE("agent: a terminal process gets a pty that TtyWinResize sizes and ^D e
   const grpc::Status resized = f.agent.stub().TtyWinResize(&rctx, resize, &e);
   INFO(resized.error_message());
   REQUIRE(resized.ok());
+  agent::TtyWinResizeRequest huge = resize;
+  huge.set_row(70000);  // would wrap to 4464 rows in struct winsize
+  grpc::ClientContext hctx;
+  const grpc::Status refused = f.agent.stub().TtyWinResize(&hctx, huge, &e);
+  CHECK(refused.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(refused.error_message().find("70000") != std::string::npos);
   REQUIRE(f.Start("t1").ok());
   agent::WriteStreamRequest w;
   w.set_container_id("t1");

@@ -1,6 +1,6 @@
 // What the agent decides about cgroups, without a cgroup: resources -> interface files,
-// interface files -> statistics; and the directory layer on a real cgroup2 mount when the
-// host has one.
+// interface files -> statistics. The directory layer is tested for real in
+// agent_cgroup_test.cc (the host's cgroup2 mount) and in the VM (shim_test.cc).
 
 #include <catch2/catch.hpp>
 

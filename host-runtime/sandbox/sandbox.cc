@@ -27,6 +27,27 @@ absl::Status FromGrpc(std::string_view what, const grpc::Status& s) {
 
 void SetDeadline(grpc::ClientContext& ctx) { ctx.set_deadline(std::chrono::system_clock::now() + kRpcTimeout); }
 
+using AgentStub = agent::AgentService::Stub;
+
+// One agent RPC within kRpcTimeout; a failure is named after `what` (the RPC).
+template <typename Req, typename Resp>
+absl::Status CallAgent(AgentStub& stub, std::string_view what,
+                       grpc::Status (AgentStub::*method)(grpc::ClientContext*, const Req&, Resp*), const Req& req,
+                       Resp& resp) {
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  return FromGrpc(what, (stub.*method)(&ctx, req, &resp));
+}
+
+// The same for the RPCs that answer google.protobuf.Empty.
+template <typename Req>
+absl::Status CallAgent(AgentStub& stub, std::string_view what,
+                       grpc::Status (AgentStub::*method)(grpc::ClientContext*, const Req&, google::protobuf::Empty*),
+                       const Req& req) {
+  google::protobuf::Empty e;
+  return CallAgent(stub, what, method, req, e);
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Create(const std::string& id, const config::Config& config) {
@@ -44,10 +65,7 @@ absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Create(const std::string& id, 
     share->set_mount_point(kGuestSharedDir);
     for (const char* o : {"trans=virtio", "version=9p2000.L", "cache=mmap", "msize=262144", "nodev"}) share->add_options(o);
   }
-  google::protobuf::Empty e;
-  grpc::ClientContext ctx;
-  SetDeadline(ctx);
-  if (absl::Status s = FromGrpc("CreateSandbox", sandbox->Agent()->CreateSandbox(&ctx, req, &e)); !s.ok()) {
+  if (absl::Status s = CallAgent(*sandbox->Agent(), "CreateSandbox", &AgentStub::CreateSandbox, req); !s.ok()) {
     sandbox->vm_->Stop();
     return s;
   }
@@ -99,11 +117,8 @@ absl::Status Sandbox::CreateContainer(const std::string& cid, const oci::Spec& s
   req.set_container_id(cid);
   *req.mutable_oci() = std::move(guest_spec);
   for (const agent::Storage& s : c.rootfs.storages) *req.add_storages() = s;
-  google::protobuf::Empty e;
-  grpc::ClientContext ctx;
-  SetDeadline(ctx);
   t = absl::Now();
-  if (absl::Status s = FromGrpc("CreateContainer", Agent()->CreateContainer(&ctx, req, &e)); !s.ok()) return fail(s);
+  if (absl::Status s = CallAgent(*Agent(), "CreateContainer", &AgentStub::CreateContainer, req); !s.ok()) return fail(s);
   c.timings.create = absl::Now() - t;
   kLog.Info("container created", {{"container", cid}, {"devices", static_cast<int64_t>(c.timings.devices)},
                                   {"attach_ms", absl::ToInt64Milliseconds(c.timings.attach)},
@@ -116,11 +131,8 @@ absl::Status Sandbox::CreateContainer(const std::string& cid, const oci::Spec& s
 absl::Status Sandbox::StartContainer(const std::string& cid) {
   agent::StartContainerRequest req;
   req.set_container_id(cid);
-  google::protobuf::Empty e;
-  grpc::ClientContext ctx;
-  SetDeadline(ctx);
   const absl::Time t = absl::Now();
-  RETURN_IF_ERROR(FromGrpc("StartContainer", Agent()->StartContainer(&ctx, req, &e)));
+  RETURN_IF_ERROR(CallAgent(*Agent(), "StartContainer", &AgentStub::StartContainer, req));
   absl::MutexLock lock(&mu_);
   if (auto it = containers_.find(cid); it != containers_.end()) it->second.timings.start = absl::Now() - t;
   return absl::OkStatus();
@@ -132,10 +144,7 @@ absl::Status Sandbox::ExecProcess(const std::string& cid, const std::string& exe
   req.set_container_id(cid);
   req.set_exec_id(exec_id);
   *req.mutable_process() = process;
-  google::protobuf::Empty e;
-  grpc::ClientContext ctx;
-  SetDeadline(ctx);
-  return FromGrpc("ExecProcess", Agent()->ExecProcess(&ctx, req, &e));
+  return CallAgent(*Agent(), "ExecProcess", &AgentStub::ExecProcess, req);
 }
 
 absl::StatusOr<int> Sandbox::WaitProcess(const std::string& cid, const std::string& exec_id) {
@@ -153,10 +162,7 @@ absl::Status Sandbox::SignalProcess(const std::string& cid, const std::string& e
   req.set_container_id(cid);
   req.set_exec_id(exec_id);
   req.set_signal(static_cast<uint32_t>(signal));
-  google::protobuf::Empty e;
-  grpc::ClientContext ctx;
-  SetDeadline(ctx);
-  return FromGrpc("SignalProcess", Agent()->SignalProcess(&ctx, req, &e));
+  return CallAgent(*Agent(), "SignalProcess", &AgentStub::SignalProcess, req);
 }
 
 absl::StatusOr<std::string> Sandbox::ReadOutput(const std::string& cid, const std::string& exec_id, bool stderr_stream) {
@@ -178,19 +184,14 @@ absl::Status Sandbox::WriteStdin(const std::string& cid, const std::string& exec
   req.set_exec_id(exec_id);
   req.set_data(std::string(data));
   agent::WriteStreamResponse resp;
-  grpc::ClientContext ctx;
-  SetDeadline(ctx);
-  return FromGrpc("WriteStdin", Agent()->WriteStdin(&ctx, req, &resp));
+  return CallAgent(*Agent(), "WriteStdin", &AgentStub::WriteStdin, req, resp);
 }
 
 absl::Status Sandbox::CloseStdin(const std::string& cid, const std::string& exec_id) {
   agent::CloseStdinRequest req;
   req.set_container_id(cid);
   req.set_exec_id(exec_id);
-  google::protobuf::Empty e;
-  grpc::ClientContext ctx;
-  SetDeadline(ctx);
-  return FromGrpc("CloseStdin", Agent()->CloseStdin(&ctx, req, &e));
+  return CallAgent(*Agent(), "CloseStdin", &AgentStub::CloseStdin, req);
 }
 
 absl::Status Sandbox::ResizeTerminal(const std::string& cid, const std::string& exec_id, uint32_t rows, uint32_t columns) {
@@ -199,29 +200,21 @@ absl::Status Sandbox::ResizeTerminal(const std::string& cid, const std::string& 
   req.set_exec_id(exec_id);
   req.set_row(rows);
   req.set_column(columns);
-  google::protobuf::Empty e;
-  grpc::ClientContext ctx;
-  SetDeadline(ctx);
-  return FromGrpc("TtyWinResize", Agent()->TtyWinResize(&ctx, req, &e));
+  return CallAgent(*Agent(), "TtyWinResize", &AgentStub::TtyWinResize, req);
 }
 
 absl::Status Sandbox::UpdateContainer(const std::string& cid, const oci::LinuxResources& resources) {
   agent::UpdateContainerRequest req;
   req.set_container_id(cid);
   *req.mutable_resources() = resources;
-  google::protobuf::Empty e;
-  grpc::ClientContext ctx;
-  SetDeadline(ctx);
-  return FromGrpc("UpdateContainer", Agent()->UpdateContainer(&ctx, req, &e));
+  return CallAgent(*Agent(), "UpdateContainer", &AgentStub::UpdateContainer, req);
 }
 
 absl::StatusOr<agent::CgroupStats> Sandbox::StatsContainer(const std::string& cid) {
   agent::StatsContainerRequest req;
   req.set_container_id(cid);
   agent::StatsContainerResponse resp;
-  grpc::ClientContext ctx;
-  SetDeadline(ctx);
-  RETURN_IF_ERROR(FromGrpc("StatsContainer", Agent()->StatsContainer(&ctx, req, &resp)));
+  RETURN_IF_ERROR(CallAgent(*Agent(), "StatsContainer", &AgentStub::StatsContainer, req, resp));
   return resp.cgroup_stats();
 }
 
@@ -249,10 +242,7 @@ absl::Status Sandbox::RemoveContainer(const std::string& cid) {
   }
   agent::RemoveContainerRequest req;
   req.set_container_id(cid);
-  google::protobuf::Empty e;
-  grpc::ClientContext ctx;
-  SetDeadline(ctx);
-  absl::Status first = FromGrpc("RemoveContainer", Agent()->RemoveContainer(&ctx, req, &e));
+  absl::Status first = CallAgent(*Agent(), "RemoveContainer", &AgentStub::RemoveContainer, req);
   // Detach even when the agent failed: a device the guest still uses fails to detach by name.
   if (absl::Status s = Undo(cid, c); !s.ok() && first.ok()) first = s;
   return first;
@@ -278,10 +268,9 @@ absl::Status Sandbox::Destroy() {
   }
   if (vm_->health().ok()) {
     agent::DestroySandboxRequest req;
-    google::protobuf::Empty e;
-    grpc::ClientContext ctx;
-    SetDeadline(ctx);
-    if (absl::Status s = FromGrpc("DestroySandbox", Agent()->DestroySandbox(&ctx, req, &e)); !s.ok() && first.ok()) first = s;
+    if (absl::Status s = CallAgent(*Agent(), "DestroySandbox", &AgentStub::DestroySandbox, req); !s.ok() && first.ok()) {
+      first = s;
+    }
   }
   vm_->Stop();
   return first;

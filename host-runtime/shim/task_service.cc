@@ -264,12 +264,15 @@ absl::StatusOr<task::StateResponse> TaskService::State(const task::StateRequest&
   return resp;
 }
 
+absl::Status TaskService::RequireUnfinished(const std::string& id, const std::string& exec_id) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(Process * p, Find(id, exec_id));
+  if (p->status == task::STOPPED) return absl::NotFoundError(StrCat("process ", exec_id, " already finished"));
+  return absl::OkStatus();
+}
+
 absl::Status TaskService::Kill(const task::KillRequest& req) {
-  {
-    absl::MutexLock lock(&mu_);
-    ASSIGN_OR_RETURN(Process * p, Find(req.id(), req.exec_id()));
-    if (p->status == task::STOPPED) return absl::NotFoundError(StrCat("process ", req.exec_id(), " already finished"));
-  }
+  RETURN_IF_ERROR(RequireUnfinished(req.id(), req.exec_id()));
   return sandbox_->SignalProcess(req.id(), req.exec_id(), static_cast<int>(req.signal()));
 }
 
@@ -320,11 +323,7 @@ absl::StatusOr<task::PidsResponse> TaskService::Pids(const task::PidsRequest& re
 }
 
 absl::Status TaskService::ResizePty(const task::ResizePtyRequest& req) {
-  {
-    absl::MutexLock lock(&mu_);
-    ASSIGN_OR_RETURN(Process * p, Find(req.id(), req.exec_id()));
-    if (p->status == task::STOPPED) return absl::NotFoundError(StrCat("process ", req.exec_id(), " already finished"));
-  }
+  RETURN_IF_ERROR(RequireUnfinished(req.id(), req.exec_id()));
   return sandbox_->ResizeTerminal(req.id(), req.exec_id(), req.height(), req.width());
 }
 

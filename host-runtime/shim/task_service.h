@@ -72,6 +72,8 @@ class TaskService {
 
   absl::Status SetPaused(const std::string& id, bool paused);  // QEMU stop / cont
   absl::StatusOr<Process*> Find(const std::string& id, const std::string& exec_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // NotFound unless the process exists and has not exited (what Kill and ResizePty need).
+  absl::Status RequireUnfinished(const std::string& id, const std::string& exec_id) ABSL_LOCKS_EXCLUDED(mu_);
   // After Start: stdio pumps, and a watcher that records the exit (after the output drained)
   // and publishes TaskExit.
   void StartIo(Process& p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
