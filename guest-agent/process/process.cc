@@ -101,7 +101,7 @@ void Process::CloseAll() {
   // stdout/stderr are closed by the destructor, once no reader can be inside Read().
 }
 
-absl::StatusOr<std::string> Process::Read(UniqueFd& fd, size_t max, std::string_view name) {
+absl::StatusOr<std::string> Process::Read(UniqueFd& fd, size_t max, std::string_view name, const CancelCheck& cancelled) {
   if (!fd.valid()) return absl::OutOfRangeError("EOF");  // a terminal's process has no stderr
   if (max == 0) max = 64 * 1024;
   max = std::min<size_t>(max, 1 << 20);
@@ -111,6 +111,7 @@ absl::StatusOr<std::string> Process::Read(UniqueFd& fd, size_t max, std::string_
     if (closing_) return absl::CancelledError(StrCat(name, " of ", exec_id_, " closed: the container is going"));
     const int r = ::poll(&p, 1, 200);  // wake now and then to notice CloseAll
     if (r < 0 && errno != EINTR) return ErrnoStatus(errno, StrCat("poll ", name, " of ", exec_id_));
+    if (cancelled && cancelled()) return absl::CancelledError(StrCat("read of ", name, " of ", exec_id_, " given up"));
     if (r <= 0) continue;
     const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
     if (n < 0) {

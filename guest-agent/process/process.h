@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -46,14 +47,20 @@ class Process {
   // for a process without a terminal.
   absl::Status ResizeTerminal(uint32_t rows, uint32_t columns) ABSL_LOCKS_EXCLUDED(io_mu_);
   // Up to `max` bytes as soon as some are there; OutOfRange "EOF" once the pipe is drained
-  // and every writer (the process and its children) is gone.
-  absl::StatusOr<std::string> ReadStdout(size_t max) { return Read(stdout_, max, "stdout"); }
-  absl::StatusOr<std::string> ReadStderr(size_t max) { return Read(stderr_, max, "stderr"); }
+  // and every writer (the process and its children) is gone. Cancelled, reading nothing, once
+  // `cancelled` says the caller gave up: output it did not wait for stays for the next read.
+  using CancelCheck = std::function<bool()>;
+  absl::StatusOr<std::string> ReadStdout(size_t max, const CancelCheck& cancelled = {}) {
+    return Read(stdout_, max, "stdout", cancelled);
+  }
+  absl::StatusOr<std::string> ReadStderr(size_t max, const CancelCheck& cancelled = {}) {
+    return Read(stderr_, max, "stderr", cancelled);
+  }
   // Wakes blocked readers and closes every pipe (the container is going).
   void CloseAll() ABSL_LOCKS_EXCLUDED(io_mu_);
 
  private:
-  absl::StatusOr<std::string> Read(UniqueFd& fd, size_t max, std::string_view name);
+  absl::StatusOr<std::string> Read(UniqueFd& fd, size_t max, std::string_view name, const CancelCheck& cancelled);
 
   const std::string exec_id_;
   mutable absl::Mutex mu_;

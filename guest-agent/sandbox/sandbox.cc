@@ -318,14 +318,16 @@ absl::StatusOr<size_t> Sandbox::WriteStdin(const std::string& container_id, cons
   return p->WriteStdin(data);
 }
 
-absl::StatusOr<std::string> Sandbox::ReadStdout(const std::string& container_id, const std::string& exec_id, uint32_t len) {
+absl::StatusOr<std::string> Sandbox::ReadStdout(const std::string& container_id, const std::string& exec_id, uint32_t len,
+                                                const Process::CancelCheck& cancelled) {
   ASSIGN_OR_RETURN(std::shared_ptr<Process> p, FindProcess(container_id, exec_id));
-  return p->ReadStdout(len);
+  return p->ReadStdout(len, cancelled);
 }
 
-absl::StatusOr<std::string> Sandbox::ReadStderr(const std::string& container_id, const std::string& exec_id, uint32_t len) {
+absl::StatusOr<std::string> Sandbox::ReadStderr(const std::string& container_id, const std::string& exec_id, uint32_t len,
+                                                const Process::CancelCheck& cancelled) {
   ASSIGN_OR_RETURN(std::shared_ptr<Process> p, FindProcess(container_id, exec_id));
-  return p->ReadStderr(len);
+  return p->ReadStderr(len, cancelled);
 }
 
 absl::Status Sandbox::CloseStdin(const std::string& container_id, const std::string& exec_id) {

@@ -54,10 +54,11 @@ class Sandbox {
       ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<size_t> WriteStdin(const std::string& container_id, const std::string& exec_id,
                                     const std::string& data) ABSL_LOCKS_EXCLUDED(mu_);
-  absl::StatusOr<std::string> ReadStdout(const std::string& container_id, const std::string& exec_id, uint32_t len)
-      ABSL_LOCKS_EXCLUDED(mu_);
-  absl::StatusOr<std::string> ReadStderr(const std::string& container_id, const std::string& exec_id, uint32_t len)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  // `cancelled`: see Process::ReadStdout.
+  absl::StatusOr<std::string> ReadStdout(const std::string& container_id, const std::string& exec_id, uint32_t len,
+                                         const Process::CancelCheck& cancelled = {}) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<std::string> ReadStderr(const std::string& container_id, const std::string& exec_id, uint32_t len,
+                                         const Process::CancelCheck& cancelled = {}) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status CloseStdin(const std::string& container_id, const std::string& exec_id) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status ResizeTerminal(const std::string& container_id, const std::string& exec_id, uint32_t rows,
                               uint32_t columns) ABSL_LOCKS_EXCLUDED(mu_);

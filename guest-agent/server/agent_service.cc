@@ -72,16 +72,16 @@ grpc::Status AgentServiceImpl::WriteStdin(grpc::ServerContext*, const agent::Wri
   return Answer("WriteStdin", n.status());
 }
 
-grpc::Status AgentServiceImpl::ReadStdout(grpc::ServerContext*, const agent::ReadStreamRequest* req,
+grpc::Status AgentServiceImpl::ReadStdout(grpc::ServerContext* ctx, const agent::ReadStreamRequest* req,
                                           agent::ReadStreamResponse* resp) {
-  auto data = sandbox_.ReadStdout(req->container_id(), req->exec_id(), req->len());
+  auto data = sandbox_.ReadStdout(req->container_id(), req->exec_id(), req->len(), [ctx] { return ctx->IsCancelled(); });
   if (data.ok()) resp->set_data(std::move(*data));
   return data.status().code() == absl::StatusCode::kOutOfRange ? ToGrpc(data.status()) : Answer("ReadStdout", data.status());
 }
 
-grpc::Status AgentServiceImpl::ReadStderr(grpc::ServerContext*, const agent::ReadStreamRequest* req,
+grpc::Status AgentServiceImpl::ReadStderr(grpc::ServerContext* ctx, const agent::ReadStreamRequest* req,
                                           agent::ReadStreamResponse* resp) {
-  auto data = sandbox_.ReadStderr(req->container_id(), req->exec_id(), req->len());
+  auto data = sandbox_.ReadStderr(req->container_id(), req->exec_id(), req->len(), [ctx] { return ctx->IsCancelled(); });
   if (data.ok()) resp->set_data(std::move(*data));
   return data.status().code() == absl::StatusCode::kOutOfRange ? ToGrpc(data.status()) : Answer("ReadStderr", data.status());
 }

@@ -280,3 +280,23 @@ TEST_CASE("agent: stdin of an exited process is an error, not the agent's death;
   CHECK(f.agent.health().Check(&hctx, check, &health).ok());
   REQUIRE(f.Remove("c1").ok());
 }
+
+TEST_CASE("agent: a read the client gave up on does not take the output that comes later", "[agent][root]") {
+  KATA_REQUIRE_ROOT();
+  Fixture f;
+  REQUIRE(f.Create("c1", {"sh", "-c", "sleep 1; echo late"}).ok());
+  REQUIRE(f.Start("c1").ok());
+  // Several abandoned reads: each would otherwise race the live one for the output.
+  for (int i = 0; i < 4; ++i) {
+    agent::ReadStreamRequest r;
+    r.set_container_id("c1");
+    r.set_len(4096);
+    agent::ReadStreamResponse resp;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
+    CHECK(f.agent.stub().ReadStdout(&ctx, r, &resp).error_code() == grpc::StatusCode::DEADLINE_EXCEEDED);
+  }
+  CHECK(f.ReadAll("c1") == "late\n");  // not swallowed by an abandoned read
+  CHECK(f.Wait("c1") == 0);
+  REQUIRE(f.Remove("c1").ok());
+}
