@@ -210,6 +210,17 @@ absl::Status Sandbox::UpdateContainer(const std::string& cid, const oci::LinuxRe
   return CallAgent(*Agent(), "UpdateContainer", &AgentStub::UpdateContainer, req);
 }
 
+absl::Status Sandbox::PauseContainer(const std::string& cid, bool paused) {
+  if (paused) {
+    agent::PauseContainerRequest req;
+    req.set_container_id(cid);
+    return CallAgent(*Agent(), "PauseContainer", &AgentStub::PauseContainer, req);
+  }
+  agent::ResumeContainerRequest req;
+  req.set_container_id(cid);
+  return CallAgent(*Agent(), "ResumeContainer", &AgentStub::ResumeContainer, req);
+}
+
 absl::StatusOr<agent::CgroupStats> Sandbox::StatsContainer(const std::string& cid) {
   agent::StatsContainerRequest req;
   req.set_container_id(cid);

@@ -52,6 +52,8 @@ class Sandbox {
                               uint32_t columns);
   // Resources applied to the container's cgroup in the guest (only the fields set).
   absl::Status UpdateContainer(const std::string& container_id, const oci::LinuxResources& resources);
+  // Freezes (or thaws) the container's processes in the guest (its cgroup).
+  absl::Status PauseContainer(const std::string& container_id, bool paused);
   // The container's cgroup statistics from the guest.
   absl::StatusOr<agent::CgroupStats> StatsContainer(const std::string& container_id);
   // The agent removes the container (unmounting its rootfs); then its devices are detached and

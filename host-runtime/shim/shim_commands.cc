@@ -20,16 +20,19 @@
 #include "google/protobuf/any.pb.h"
 #include "google/protobuf/util/time_util.h"
 #include "host-runtime/shim/event_publisher.h"
+#include "host-runtime/shim/pod_role.h"
 #include "host-runtime/shim/task_service.h"
 #include "host-runtime/ttrpc/server.h"
 #include "kata_version.h"
 #include "libkata/base/file_util.h"
 #include "libkata/base/identifiers.h"
+#include "libkata/base/status_macros.h"
 #include "libkata/base/str_cat.h"
 #include "libkata/base/unique_fd.h"
 #include "libkata/base/unix_socket.h"
 #include "libkata/config/config.h"
 #include "libkata/log/log.h"
+#include "libkata/oci/spec.h"
 #include "protocols/containerd_task.pb.h"
 
 extern char** environ;
@@ -87,9 +90,40 @@ int PrintRuntimeInfo() {
   return 0;
 }
 
+// A container of a CRI pod runs in its sandbox's VM: `start` names the sandbox's shim
+// instead of spawning one (containerd then sends Create there). Empty for the others.
+absl::StatusOr<std::string> SandboxShimAddress(const ShimFlags& flags, const std::string& bundle) {
+  auto spec = oci::LoadBundleSpec(bundle);
+  if (!spec.ok()) return std::string();  // not ours to judge here: Create reports it by name
+  ASSIGN_OR_RETURN(PodRole role, PodRoleOf(*spec));
+  if (!role.joins_sandbox) return std::string();
+  ShimFlags sandbox = flags;
+  sandbox.id = role.sandbox_id;
+  const std::string path = ShimSocketPath(sandbox);
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) {
+    return absl::FailedPreconditionError(StrCat("sandbox ", role.sandbox_id, " of task ", flags.id, " has no shim (", path, ")"));
+  }
+  return StrCat("unix://", path);
+}
+
 int StartShim(const ShimFlags& flags, const char* self) {
   const std::string bundle = BundleDir(flags);
+  // containerd writes the runtime options to stdin: read them whoever serves the task.
   std::string options(std::istreambuf_iterator<char>(std::cin), {});
+  auto joined = SandboxShimAddress(flags, bundle);
+  if (!joined.ok()) {
+    std::fprintf(stderr, "%s", std::string(joined.status().message()).c_str());
+    return 1;
+  }
+  if (!joined->empty()) {
+    if (!WriteFileAtomically(bundle + "/address", *joined).ok()) {
+      std::fprintf(stderr, "write address into %s", bundle.c_str());
+      return 1;
+    }
+    std::fputs(joined->c_str(), stdout);
+    return 0;
+  }
   if (const std::string config_path = ConfigPathFromOptions(options); !config_path.empty()) {
     ::setenv("KATA_CONF_FILE", config_path.c_str(), 1);
   }

@@ -6,6 +6,7 @@
 
 #include "google/protobuf/util/time_util.h"
 #include "host-runtime/rootfs/rootfs_plan.h"
+#include "host-runtime/shim/pod_role.h"
 #include "host-runtime/shim/task_metrics.h"
 #include "kata_version.h"
 #include "libkata/base/file_util.h"
@@ -89,10 +90,12 @@ void PumpStdin(runtime::Sandbox* sandbox, std::string id, std::string exec_id, s
 TaskService::~TaskService() {
   if (sandbox_) (void)sandbox_->Destroy();
   absl::MutexLock lock(&mu_);
-  for (auto& [id, p] : processes_) {
-    p->stop_stdin->store(true);
+  for (auto& [id, t] : tasks_) {
+    for (auto& [exec_id, p] : t.processes) p->stop_stdin->store(true);
   }
-  for (auto& [id, p] : processes_) JoinThreads(*p);
+  for (auto& [id, t] : tasks_) {
+    for (auto& [exec_id, p] : t.processes) JoinThreads(*p);
+  }
 }
 
 void TaskService::Register(ttrpc::Server& server) {
@@ -115,38 +118,58 @@ void TaskService::Register(ttrpc::Server& server) {
   // Checkpoint: not registered, so Unimplemented (a VM's container cannot be checkpointed).
 }
 
+std::string TaskService::SandboxId() {
+  absl::MutexLock lock(&mu_);
+  return sandbox_id_;
+}
+
 uint32_t TaskService::TaskPid() const { return sandbox_ ? static_cast<uint32_t>(sandbox_->vm().qemu_pid()) : 0; }
 
 absl::StatusOr<TaskService::Process*> TaskService::Find(const std::string& id, const std::string& exec_id) {
-  if (id != id_) return absl::NotFoundError(StrCat("task ", id, " not found"));
-  auto it = processes_.find(exec_id);
-  if (it == processes_.end()) return absl::NotFoundError(StrCat("process ", exec_id, " of task ", id, " not found"));
+  auto task = tasks_.find(id);
+  if (task == tasks_.end()) return absl::NotFoundError(StrCat("task ", id, " not found"));
+  auto it = task->second.processes.find(exec_id);
+  if (it == task->second.processes.end() || it->second == nullptr) {
+    return absl::NotFoundError(StrCat("process ", exec_id, " of task ", id, " not found"));
+  }
   return it->second.get();
 }
 
 absl::StatusOr<task::CreateTaskResponse> TaskService::Create(const task::CreateTaskRequest& req) {
+  absl::MutexLock creating(&create_mu_);
+  bool boots = false;  // the first task: its VM is made here
   {
     absl::MutexLock lock(&mu_);
-    if (!id_.empty()) return absl::AlreadyExistsError(StrCat("this shim already runs task ", id_));
-    id_ = req.id();
-    bundle_ = req.bundle();
+    if (tasks_.contains(req.id())) return absl::AlreadyExistsError(StrCat("task ", req.id(), " already exists"));
+    boots = sandbox_id_.empty();
+    if (boots) sandbox_id_ = req.id();
+    tasks_[req.id()].bundle = req.bundle();  // reserved; its init comes once the container is made
   }
   auto fail = [&](absl::Status s) {
-    if (sandbox_) (void)sandbox_->Destroy();
-    sandbox_.reset();
+    if (boots && sandbox_) (void)sandbox_->Destroy();
+    if (boots) sandbox_.reset();
     absl::MutexLock lock(&mu_);
-    id_.clear();
+    tasks_.erase(req.id());
+    if (boots) sandbox_id_.clear();
     return s;
   };
   auto spec = oci::LoadBundleSpec(req.bundle());
   if (!spec.ok()) return fail(spec.status());
+  auto role = PodRoleOf(*spec);
+  if (!role.ok()) return fail(role.status());
+  if (role->joins_sandbox && (boots || role->sandbox_id != SandboxId())) {
+    return fail(absl::FailedPreconditionError(StrCat("task ", req.id(), " belongs to sandbox ", role->sandbox_id,
+                                                     ", which this shim does not run")));
+  }
   // containerd says it twice; the request is what its client asked for.
   spec->mutable_process()->set_terminal(req.terminal());
   std::vector<runtime::RootfsMount> mounts;
   for (const auto& m : req.rootfs()) mounts.push_back({m.type(), m.source(), m.target(), {m.options().begin(), m.options().end()}});
-  auto sandbox = runtime::Sandbox::Create(req.id(), config_);
-  if (!sandbox.ok()) return fail(sandbox.status());
-  sandbox_ = std::move(*sandbox);
+  if (boots) {
+    auto sandbox = runtime::Sandbox::Create(req.id(), config_);
+    if (!sandbox.ok()) return fail(sandbox.status());
+    sandbox_ = std::move(*sandbox);
+  }
   if (absl::Status s = sandbox_->CreateContainer(req.id(), *spec, mounts); !s.ok()) return fail(s);
 
   auto init = std::make_unique<Process>();
@@ -155,7 +178,7 @@ absl::StatusOr<task::CreateTaskResponse> TaskService::Create(const task::CreateT
   init->stderr_path = req.stderr();
   {
     absl::MutexLock lock(&mu_);
-    processes_[""] = std::move(init);
+    tasks_[req.id()].processes[""] = std::move(init);
   }
   task::TaskCreate event;
   event.set_container_id(req.id());
@@ -171,8 +194,7 @@ absl::StatusOr<task::CreateTaskResponse> TaskService::Create(const task::CreateT
   return resp;
 }
 
-void TaskService::StartIo(Process& p) {
-  const std::string id = id_;
+void TaskService::StartIo(const std::string& id, Process& p) {
   for (bool err : {false, true}) {
     const std::string& path = err ? p.stderr_path : p.stdout_path;
     if (path.empty()) continue;
@@ -218,7 +240,7 @@ absl::StatusOr<task::StartResponse> TaskService::Start(const task::StartRequest&
   {
     absl::MutexLock lock(&mu_);
     p->status = task::RUNNING;
-    StartIo(*p);
+    StartIo(req.id(), *p);
   }
   if (req.exec_id().empty()) {
     task::TaskStart event;
@@ -253,7 +275,7 @@ absl::StatusOr<task::StateResponse> TaskService::State(const task::StateRequest&
   task::StateResponse resp;
   resp.set_id(req.id());
   resp.set_exec_id(req.exec_id());
-  resp.set_bundle(bundle_);
+  resp.set_bundle(tasks_[req.id()].bundle);
   resp.set_pid(TaskPid());
   resp.set_status(p->status);
   resp.set_stdin(p->stdin_path);
@@ -291,11 +313,12 @@ absl::Status TaskService::Exec(const task::ExecProcessRequest& req) {
   p->has_spec = true;
   {
     absl::MutexLock lock(&mu_);
-    if (req.id() != id_) return absl::NotFoundError(StrCat("task ", req.id(), " not found"));
-    if (req.exec_id().empty() || processes_.contains(req.exec_id())) {
+    auto task = tasks_.find(req.id());
+    if (task == tasks_.end()) return absl::NotFoundError(StrCat("task ", req.id(), " not found"));
+    if (req.exec_id().empty() || task->second.processes.contains(req.exec_id())) {
       return absl::AlreadyExistsError(StrCat("exec id \"", req.exec_id(), "\" is taken or empty"));
     }
-    processes_[req.exec_id()] = std::move(p);
+    task->second.processes[req.exec_id()] = std::move(p);
   }
   task::TaskExecAdded event;
   event.set_container_id(req.id());
@@ -316,7 +339,7 @@ absl::Status TaskService::CloseIO(const task::CloseIORequest& req) {
 
 absl::StatusOr<task::PidsResponse> TaskService::Pids(const task::PidsRequest& req) {
   absl::MutexLock lock(&mu_);
-  if (req.id() != id_) return absl::NotFoundError(StrCat("task ", req.id(), " not found"));
+  if (!tasks_.contains(req.id())) return absl::NotFoundError(StrCat("task ", req.id(), " not found"));
   task::PidsResponse resp;
   resp.add_processes()->set_pid(TaskPid());  // the guest's pids are not the host's: the VM stands for them
   return resp;
@@ -358,11 +381,16 @@ absl::Status TaskService::SetPaused(const std::string& id, bool paused) {
       return absl::FailedPreconditionError(StrCat("task ", id, paused ? " is not running" : " is not paused"));
     }
   }
-  // The whole VM stops: every process of the sandbox with it, as containerd expects.
-  RETURN_IF_ERROR(sandbox_->vm().qmp().Execute(paused ? "stop" : "cont").status());
+  if (id == SandboxId()) {
+    // The sandbox's task stands for the VM: it stops whole, every container of the pod with it.
+    RETURN_IF_ERROR(sandbox_->vm().qmp().Execute(paused ? "stop" : "cont").status());
+  } else {
+    RETURN_IF_ERROR(sandbox_->PauseContainer(id, paused));
+  }
   {
     absl::MutexLock lock(&mu_);
-    processes_[""]->status = paused ? task::PAUSED : task::RUNNING;
+    ASSIGN_OR_RETURN(Process * p, Find(id, ""));
+    p->status = paused ? task::PAUSED : task::RUNNING;
   }
   if (paused) {
     task::TaskPaused event;
@@ -391,11 +419,17 @@ absl::StatusOr<task::DeleteResponse> TaskService::Delete(const task::DeleteReque
     if (found->status == task::RUNNING || found->status == task::PAUSED) {
       return absl::FailedPreconditionError(StrCat("process ", req.exec_id(), " of task ", req.id(), " is still running"));
     }
-    if (req.exec_id().empty() && processes_.size() > 1) {
+    auto& processes = tasks_[req.id()].processes;
+    if (req.exec_id().empty() && processes.size() > 1) {
       return absl::FailedPreconditionError(StrCat("task ", req.id(), " still has exec processes"));
     }
-    p = std::move(processes_[req.exec_id()]);
-    processes_.erase(req.exec_id());
+    if (req.exec_id().empty() && req.id() == sandbox_id_ && tasks_.size() > 1) {
+      return absl::FailedPreconditionError(StrCat("task ", req.id(), " is the sandbox of ", tasks_.size() - 1,
+                                                  " more: delete them first"));
+    }
+    p = std::move(processes[req.exec_id()]);
+    processes.erase(req.exec_id());
+    if (req.exec_id().empty()) tasks_.erase(req.id());
   }
   p->stop_stdin->store(true);
   absl::Status removed;
@@ -429,7 +463,8 @@ absl::StatusOr<task::ConnectResponse> TaskService::Connect(const task::ConnectRe
 absl::Status TaskService::Shutdown(const task::ShutdownRequest& req) {
   {
     absl::MutexLock lock(&mu_);
-    if (!req.now() && !processes_.empty()) return absl::FailedPreconditionError("the task still has processes");
+    // containerd asks after every task's Delete: the shim stays while the pod has containers.
+    if (!req.now() && !tasks_.empty()) return absl::OkStatus();
   }
   if (sandbox_) RETURN_IF_ERROR(sandbox_->Destroy());
   shutdown_.Notify();

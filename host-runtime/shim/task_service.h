@@ -1,9 +1,11 @@
 #pragma once
 
-// containerd.task.v2.Task for one sandbox, as containerd 1.6 calls it: Create boots the VM and
-// creates the container; Start, Wait, State, Kill, Exec, CloseIO, ResizePty, Update, Stats,
-// Pids, Pause/Resume (QEMU stop/cont), Delete, Connect and Shutdown follow; stdio goes through the FIFOs containerd's
-// client made, opened by path; events go out through the EventPublisher.
+// containerd.task.v2.Task for one sandbox, as containerd 1.6 calls it: the first Create boots
+// the VM and creates its container; later Creates (the other containers of a CRI pod, sent
+// here by `start`) add containers to the same VM. Start, Wait, State, Kill, Exec, CloseIO,
+// ResizePty, Update, Stats, Pids, Pause/Resume, Delete, Connect and Shutdown follow, per
+// task id; stdio goes through the FIFOs containerd's client made, opened by path; events go
+// out through the EventPublisher.
 
 #include <atomic>
 #include <map>
@@ -70,25 +72,35 @@ class TaskService {
     std::shared_ptr<std::atomic<bool>> stop_stdin = std::make_shared<std::atomic<bool>>(false);
   };
 
-  absl::Status SetPaused(const std::string& id, bool paused);  // QEMU stop / cont
+  // The sandbox's own task: the whole VM (QEMU stop / cont); another container of the pod:
+  // its processes (the agent freezes its cgroup).
+  absl::Status SetPaused(const std::string& id, bool paused);
   absl::StatusOr<Process*> Find(const std::string& id, const std::string& exec_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // NotFound unless the process exists and has not exited (what Kill and ResizePty need).
   absl::Status RequireUnfinished(const std::string& id, const std::string& exec_id) ABSL_LOCKS_EXCLUDED(mu_);
   // After Start: stdio pumps, and a watcher that records the exit (after the output drained)
   // and publishes TaskExit.
-  void StartIo(Process& p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void StartIo(const std::string& id, Process& p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WatchExit(Process* p, std::string id);
   void JoinThreads(Process& p);
   uint32_t TaskPid() const;
+  std::string SandboxId() ABSL_LOCKS_EXCLUDED(mu_);
+
+  // One container of the sandbox: its bundle and processes (by exec id, "" the init).
+  struct Task {
+    std::string bundle;
+    std::map<std::string, std::unique_ptr<Process>> processes;
+  };
 
   config::Config config_;
   EventPublisher& events_;
   absl::Notification shutdown_;
+  absl::Mutex create_mu_;  // one Create at a time: the first boots the VM the others join
   absl::Mutex mu_;
-  std::string id_ ABSL_GUARDED_BY(mu_);  // the container's (and sandbox's) id
-  std::string bundle_ ABSL_GUARDED_BY(mu_);
-  std::unique_ptr<runtime::Sandbox> sandbox_;  // set once by Create
-  std::map<std::string, std::unique_ptr<Process>> processes_ ABSL_GUARDED_BY(mu_);  // by exec id
+  // The first task's id: its Create booted the VM; CRI's containers of the pod join it.
+  std::string sandbox_id_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<runtime::Sandbox> sandbox_;  // set by the first Create, before any other task exists
+  std::map<std::string, Task> tasks_ ABSL_GUARDED_BY(mu_);  // by container id
 };
 
 }  // namespace kata::shim

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <future>
@@ -67,14 +68,22 @@ std::future<std::string> DrainFifo(int fd) {
 
 // A bundle whose process is `process_json`, the shim's config, and the EROFS snapshotter's
 // rootfs mounts (ext4 rw + erofs with device= + format/mkdir/overlay) added to `create`.
-void PrepareBundle(kata::testing::TempDir& tmp, const std::string& process_json, task::CreateTaskRequest& create) {
-  kata::testing::MakeBusyboxRootfs(tmp.Sub("layer"));
-  Sh("mkfs.erofs --quiet --chunksize=4096 --blobdev=" + tmp.Sub("blob.img") + " " + tmp.Sub("meta.erofs") + " " + tmp.Sub("layer"));
-  REQUIRE(kata::runtime::testing::FlattenErofsDeviceTable(tmp.Sub("meta.erofs"), tmp.Sub("blob.img")).ok());
-  Sh("mkfs.ext4 -q -F " + tmp.Sub("rw.img") + " 32M");
-  const std::string bundle = tmp.Sub("bundle");
+// The files of task `name`: the first task's under their plain names, others' prefixed.
+std::string TaskFile(kata::testing::TempDir& tmp, const std::string& name, const std::string& file) {
+  return tmp.Sub(name == "c1" ? file : name + "-" + file);
+}
+
+void PrepareBundle(kata::testing::TempDir& tmp, const std::string& process_json, task::CreateTaskRequest& create,
+                   const std::string& annotations_json = "{}") {
+  auto file = [&](const std::string& f) { return TaskFile(tmp, create.id(), f); };
+  kata::testing::MakeBusyboxRootfs(file("layer"));
+  Sh("mkfs.erofs --quiet --chunksize=4096 --blobdev=" + file("blob.img") + " " + file("meta.erofs") + " " + file("layer"));
+  REQUIRE(kata::runtime::testing::FlattenErofsDeviceTable(file("meta.erofs"), file("blob.img")).ok());
+  Sh("mkfs.ext4 -q -F " + file("rw.img") + " 32M");
+  const std::string bundle = file("bundle");
   kata::testing::MakeDirs(bundle + "/rootfs");
   kata::testing::WriteFile(bundle + "/config.json", R"({"ociVersion": "1.1.0", "root": {"path": "rootfs"},
+    "annotations": )" + annotations_json + R"(,
     "process": )" + process_json + R"(,
     "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}],
     "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}]}})");
@@ -88,8 +97,8 @@ void PrepareBundle(kata::testing::TempDir& tmp, const std::string& process_json,
     m->set_source(source);
     for (auto& o : options) m->add_options(o);
   };
-  add_mount("ext4", tmp.Sub("rw.img"), {"rw", "loop"});
-  add_mount("erofs", tmp.Sub("meta.erofs"), {"ro", "loop", "device=" + tmp.Sub("blob.img")});
+  add_mount("ext4", file("rw.img"), {"rw", "loop"});
+  add_mount("erofs", file("meta.erofs"), {"ro", "loop", "device=" + file("blob.img")});
   add_mount("format/mkdir/overlay", "overlay",
             {"X-containerd.mkdir.path={{ mount 0 }}/upper:0755", "upperdir={{ mount 0 }}/upper", "workdir={{ mount 0 }}/work",
              "lowerdir={{ mount 1 }}"});
@@ -112,16 +121,16 @@ struct StartedShim {
   }
 };
 
-void StartShim(kata::testing::TempDir& tmp, StartedShim& s) {
+void StartShim(kata::testing::TempDir& tmp, StartedShim& s, const std::string& id = "c1") {
   ::setenv("KATA_CONF_FILE", tmp.Sub("config.yaml").c_str(), 1);
   ::setenv("TTRPC_ADDRESS", tmp.Sub("events.sock").c_str(), 1);
-  s.bundle = tmp.Sub("bundle");
-  s.common = std::string(KATA_SHIM_BIN) + " -namespace testns -address " + tmp.Sub("containerd.sock") + " -id c1";
-  s.address = Capture("cd " + tmp.Sub("bundle") + " && " + s.common + " -publish-binary /bin/true start < /dev/null");
+  s.bundle = TaskFile(tmp, id, "bundle");
+  s.common = std::string(KATA_SHIM_BIN) + " -namespace testns -address " + tmp.Sub("containerd.sock") + " -id " + id;
+  s.address = Capture("cd " + s.bundle + " && " + s.common + " -publish-binary /bin/true start < /dev/null");
   INFO("address: " << s.address);
   REQUIRE(s.address.rfind("unix:///run/containerd/s/", 0) == 0);
-  CHECK(kata::testing::ReadFile(tmp.Sub("bundle") + "/address") == s.address);
-  s.pid = std::stoi(kata::testing::ReadFile(tmp.Sub("bundle") + "/shim.pid"));
+  CHECK(kata::testing::ReadFile(s.bundle + "/address") == s.address);
+  s.pid = std::stoi(kata::testing::ReadFile(s.bundle + "/shim.pid"));
 }
 
 // Shutdown, the daemon's exit, and containerd's `delete` (twice: it is idempotent).
@@ -134,7 +143,7 @@ void ShutdownAndDelete(kata::testing::TempDir& tmp, const StartedShim& shim,
   for (int i = 0; i < 100 && ::kill(shim.pid, 0) == 0; ++i) ::usleep(50 * 1000);
   CHECK(::kill(shim.pid, 0) != 0);  // the daemon exited
   for (int i = 0; i < 2; ++i) {
-    const std::string raw = Capture(shim.common + " -bundle " + tmp.Sub("bundle") + " delete");
+    const std::string raw = Capture(shim.common + " -bundle " + shim.bundle + " delete");
     task::DeleteResponse resp;
     REQUIRE(resp.ParseFromString(raw));
     CHECK(resp.has_exited_at());
@@ -322,6 +331,113 @@ TEST_CASE("shim: a terminal task (ResizePty, stdin, a terminal exec), Update and
   ShutdownAndDelete(tmp, shim, *client);
 }
 
+TEST_CASE("shim: a CRI pod: its containers join the sandbox's shim and VM, each in its own cgroup", "[shim][e2e]") {
+  KATA_REQUIRE_VM();
+  kata::testing::TempDir tmp;
+  task::CreateTaskRequest sandbox;
+  sandbox.set_id("c1");
+  PrepareBundle(tmp, R"({"args": ["sleep", "1000"], "cwd": "/", "env": ["PATH=/bin"]})", sandbox,
+                R"({"io.kubernetes.cri.container-type": "sandbox", "io.kubernetes.cri.sandbox-id": "c1"})");
+  task::CreateTaskRequest member;
+  member.set_id("c2");
+  PrepareBundle(tmp, R"({"args": ["sh", "-c", "echo from c2; exec sleep 1000"], "cwd": "/", "env": ["PATH=/bin"]})", member,
+                R"({"io.kubernetes.cri.container-type": "container", "io.kubernetes.cri.sandbox-id": "c1"})");
+  kata::shim::testing::FakeEvents events(tmp.Sub("events.sock"));
+  StartedShim shim;
+  StartShim(tmp, shim);
+  // `start` for the pod's container names the sandbox's shim: no second shim, no second VM.
+  const std::string member_bundle = TaskFile(tmp, "c2", "bundle");
+  const std::string joined = Capture("cd " + member_bundle + " && " + std::string(KATA_SHIM_BIN) +
+                                     " -namespace testns -address " + tmp.Sub("containerd.sock") +
+                                     " -id c2 -publish-binary /bin/true start < /dev/null");
+  CHECK(joined == shim.address);
+  CHECK(kata::testing::ReadFile(member_bundle + "/address") == shim.address);
+  CHECK_FALSE(std::filesystem::exists(member_bundle + "/shim.pid"));
+  auto client = kata::ttrpc::Client::Connect(shim.address);
+  REQUIRE(client.ok());
+
+  auto created = Call<task::CreateTaskResponse>(**client, "Create", sandbox);
+  INFO(created.status());
+  REQUIRE(created.ok());
+  task::StartRequest start;
+  start.set_id("c1");
+  REQUIRE(Call<task::StartResponse>(**client, "Start", start).ok());
+
+  REQUIRE(::mkfifo(tmp.Sub("c2-stdout").c_str(), 0600) == 0);
+  kata::UniqueFd out(::open(tmp.Sub("c2-stdout").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  member.set_stdout(tmp.Sub("c2-stdout"));
+  auto member_created = Call<task::CreateTaskResponse>(**client, "Create", member);
+  INFO(member_created.status());
+  REQUIRE(member_created.ok());
+  CHECK(member_created->pid() == created->pid());  // the same VM
+  start.set_id("c2");
+  REQUIRE(Call<task::StartResponse>(**client, "Start", start).ok());
+  // Its output first: a pause and a kill right after the start could come before the echo.
+  std::string out_text;
+  for (int i = 0; i < 300 && out_text.find('\n') == std::string::npos; ++i) {
+    char buf[256];
+    const ssize_t n = ::read(out.get(), buf, sizeof(buf));
+    if (n > 0) out_text.append(buf, static_cast<size_t>(n));
+    else ::usleep(100 * 1000);
+  }
+  CHECK(out_text == "from c2\n");
+  // Pausing a container of the pod freezes it alone (its cgroup), not the VM.
+  task::PauseRequest pause;
+  pause.set_id("c2");
+  REQUIRE(Call<Empty>(**client, "Pause", pause).ok());
+  task::StateRequest state;
+  state.set_id("c2");
+  CHECK(Call<task::StateResponse>(**client, "State", state)->status() == task::PAUSED);
+  auto sandbox_stats = Call<task::StatsResponse>(**client, "Stats", [] { task::StatsRequest r; r.set_id("c1"); return r; }());
+  CHECK(sandbox_stats.ok());  // the guest still answers: the VM runs
+  task::ResumeRequest resume;
+  resume.set_id("c2");
+  REQUIRE(Call<Empty>(**client, "Resume", resume).ok());
+  CHECK(Call<task::StateResponse>(**client, "State", state)->status() == task::RUNNING);
+  task::KillRequest kill;
+  kill.set_id("c2");
+  kill.set_signal(SIGKILL);
+  REQUIRE(Call<Empty>(**client, "Kill", kill).ok());
+  task::WaitRequest wait_req;
+  wait_req.set_id("c2");
+  auto waited = Call<task::WaitResponse>(**client, "Wait", wait_req);
+  REQUIRE(waited.ok());
+  CHECK(waited->exit_status() == 128 + SIGKILL);
+
+  // Each container has its own cgroup: the stopped one holds no process, the sandbox's its sleep.
+  for (const char* id : {"c1", "c2"}) {
+    task::StatsRequest stats_req;
+    stats_req.set_id(id);
+    auto stats = Call<task::StatsResponse>(**client, "Stats", stats_req);
+    REQUIRE(stats.ok());
+    io::containerd::cgroups::v2::Metrics metrics;
+    REQUIRE(metrics.ParseFromString(stats->stats().value()));
+    CHECK(metrics.pids().current() == (std::string(id) == "c1" ? 1u : 0u));
+  }
+  // The sandbox goes last; the shim stays while the pod has containers.
+  task::DeleteRequest del;
+  del.set_id("c1");
+  kill.set_id("c1");
+  REQUIRE(Call<Empty>(**client, "Kill", kill).ok());
+  wait_req.set_id("c1");
+  REQUIRE(Call<task::WaitResponse>(**client, "Wait", wait_req).ok());
+  CHECK(Call<task::DeleteResponse>(**client, "Delete", del).status().code() == absl::StatusCode::kFailedPrecondition);
+  del.set_id("c2");
+  REQUIRE(Call<task::DeleteResponse>(**client, "Delete", del).ok());
+  task::ShutdownRequest shutdown;
+  shutdown.set_id("c2");
+  REQUIRE(Call<Empty>(**client, "Shutdown", shutdown).ok());
+  ::usleep(200 * 1000);
+  CHECK(::kill(shim.pid, 0) == 0);  // still serving the sandbox
+  CHECK(Call<task::StateResponse>(**client, "State", state).status().code() == absl::StatusCode::kNotFound);
+  del.set_id("c1");
+  REQUIRE(Call<task::DeleteResponse>(**client, "Delete", del).ok());
+  ShutdownAndDelete(tmp, shim, *client);
+  std::lock_guard<std::mutex> l(events.mu);
+  CHECK(std::count(events.topics.begin(), events.topics.end(), "/tasks/create containerd.events.TaskCreate") == 2);
+  CHECK(std::count(events.topics.begin(), events.topics.end(), "/tasks/delete containerd.events.TaskDelete") == 2);
+}
+
 TEST_CASE("shim: -info advertises the mounts it takes itself", "[shim]") {
   const std::string raw = Capture(std::string(KATA_SHIM_BIN) + " -info < /dev/null");
   task::RuntimeInfo info;
@@ -329,4 +445,19 @@ TEST_CASE("shim: -info advertises the mounts it takes itself", "[shim]") {
   CHECK(info.name() == "io.containerd.kata.v2");
   CHECK(info.annotations().at("containerd.io/runtime-allow-mounts") == "mkdir/*,format/*,erofs");
   CHECK_FALSE(info.version().version().empty());
+}
+
+TEST_CASE("shim: start for a pod's container whose sandbox has no shim fails by name and starts nothing", "[shim]") {
+  kata::testing::TempDir tmp;
+  kata::testing::MakeDirs(tmp.Sub("bundle/rootfs"));
+  kata::testing::WriteFile(tmp.Sub("bundle/config.json"), R"({"ociVersion": "1.1.0", "root": {"path": "rootfs"},
+    "process": {"args": ["true"], "cwd": "/"},
+    "annotations": {"io.kubernetes.cri.container-type": "container", "io.kubernetes.cri.sandbox-id": "nosuch-pod"}})");
+  const std::string out = Capture("cd " + tmp.Sub("bundle") + " && " + std::string(KATA_SHIM_BIN) +
+                                  " -namespace testns -address " + tmp.Sub("containerd.sock") +
+                                  " -id c2 start < /dev/null 2>&1; echo \" exit=$?\"");
+  CHECK(out.find("sandbox nosuch-pod") != std::string::npos);
+  CHECK(out.find(" exit=1") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(tmp.Sub("bundle/address")));
+  CHECK_FALSE(std::filesystem::exists(tmp.Sub("bundle/shim.pid")));
 }

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "host-runtime/sandbox/guest_spec.h"
+#include "host-runtime/shim/pod_role.h"
 #include "host-runtime/shim/task_metrics.h"
 #include "host-runtime/shim/task_service.h"
 #include "host-runtime/ttrpc/client.h"
@@ -164,4 +165,57 @@ TEST_CASE("task metrics: Update's resources are the OCI LinuxResources as JSON, 
   auto windows = kata::shim::LinuxResourcesFromAny(any);
   CHECK(windows.status().code() == absl::StatusCode::kInvalidArgument);
   CHECK(std::string(windows.status().message()).find("WindowsResources") != std::string::npos);
+}
+
+TEST_CASE("pod role: CRI's annotations say which containers join a sandbox; malformed ones are refused", "[shim]") {
+  auto role = [](const std::string& annotations) {
+    auto spec = kata::oci::ParseSpecJson(R"({"annotations": )" + annotations + "}", "spec");
+    REQUIRE(spec.ok());
+    return kata::shim::PodRoleOf(*spec);
+  };
+  auto plain = role("{}");
+  REQUIRE(plain.ok());
+  CHECK_FALSE(plain->joins_sandbox);
+  auto sandbox = role(R"({"io.kubernetes.cri.container-type": "sandbox", "io.kubernetes.cri.sandbox-id": "pod1"})");
+  REQUIRE(sandbox.ok());
+  CHECK_FALSE(sandbox->joins_sandbox);
+  auto member = role(R"({"io.kubernetes.cri.container-type": "container", "io.kubernetes.cri.sandbox-id": "pod1"})");
+  REQUIRE(member.ok());
+  CHECK(member->joins_sandbox);
+  CHECK(member->sandbox_id == "pod1");
+  auto crio = role(R"({"io.kubernetes.cri-o.ContainerType": "container", "io.kubernetes.cri-o.SandboxID": "pod2"})");
+  REQUIRE(crio.ok());
+  CHECK(crio->sandbox_id == "pod2");
+  for (const char* bad : {R"({"io.kubernetes.cri.container-type": "container"})",
+                          R"({"io.kubernetes.cri.container-type": "container", "io.kubernetes.cri.sandbox-id": "../../etc"})",
+                          R"({"io.kubernetes.cri.container-type": "container", "io.kubernetes.cri.sandbox-id": ""})"}) {
+    INFO(bad);
+    auto refused = role(bad);
+    CHECK(refused.status().code() == absl::StatusCode::kInvalidArgument);
+    CHECK(std::string(refused.status().message()).find("io.kubernetes.cri.sandbox-id") != std::string::npos);
+  }
+}
+
+TEST_CASE("task service: a pod's container cannot boot a VM of its own, and leaves nothing", "[shim]") {
+  kata::testing::TempDir tmp;
+  kata::config::Config config;
+  config.runtime.state_dir = tmp.Sub("state");
+  kata::shim::EventPublisher events("", "ns");
+  kata::shim::TaskService service(config, events);
+  kata::testing::MakeDirs(tmp.Sub("bundle/rootfs"));
+  kata::testing::WriteFile(tmp.Sub("bundle/config.json"), R"({"ociVersion": "1.1.0", "root": {"path": "rootfs"},
+    "process": {"args": ["true"], "cwd": "/"},
+    "annotations": {"io.kubernetes.cri.container-type": "container", "io.kubernetes.cri.sandbox-id": "pod1"}})");
+  task::CreateTaskRequest create;
+  create.set_id("c2");
+  create.set_bundle(tmp.Sub("bundle"));
+  auto refused = service.Create(create);
+  CHECK(refused.status().code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(std::string(refused.status().message()).find("sandbox pod1") != std::string::npos);
+  task::StateRequest state;
+  state.set_id("c2");
+  CHECK(service.State(state).status().code() == absl::StatusCode::kNotFound);
+  CHECK_FALSE(std::filesystem::exists(tmp.Sub("state/c2")));
+  CHECK(service.Shutdown(task::ShutdownRequest()).ok());  // nothing runs: the shim may go
+  CHECK(service.shutdown_requested().HasBeenNotified());
 }
