@@ -45,12 +45,22 @@ const char* ChildStepName(int32_t step) {
     case kStepTerminal: return "make the pty the controlling terminal";
     case kStepCgroupns: return "enter a new cgroup namespace";
     case kStepCgroupJoin: return "join the container's cgroup";
+    case kStepJoinNamespace: return "join the sandbox's namespace";
+    case kStepLoopback: return "bring up lo";
+    case kStepDevice: return "create a device node";
+    case kStepSymlink: return "create a /dev symlink";
+    case kStepConsole: return "create /dev/console";
+    case kStepMakeCwd: return "create the working directory";
+    case kStepReadonlyRoot: return "make the root read-only";
+    case kStepDomainname: return "set the domainname";
+    case kStepSysctl: return "set a sysctl";
+    case kStepOpenRoot: return "open the container root";
   }
   return "unknown step";
 }
 
-void ChildFail(int status_fd, int32_t step, int err) noexcept {
-  const ChildReport r{step, err};
+void ChildFail(int status_fd, int32_t step, int err, int32_t index) noexcept {
+  const ChildReport r{step, err, index};
   if (status_fd >= 0) (void)!::write(status_fd, &r, sizeof(r));
   ::_exit(127);
 }
@@ -62,21 +72,6 @@ bool ChildAwaitByte(int fd) noexcept {
     n = ::read(fd, &byte, 1);
   } while (n < 0 && errno == EINTR);
   return n == 1;
-}
-
-int ChildMkdirAll(const char* path) noexcept {
-  char buf[PATH_MAX];
-  const size_t n = ::strnlen(path, sizeof(buf));
-  if (n == 0 || n >= sizeof(buf)) return ENAMETOOLONG;
-  ::memcpy(buf, path, n + 1);
-  for (size_t i = 1; i <= n; ++i) {
-    if (buf[i] != '/' && buf[i] != '\0') continue;
-    const char saved = buf[i];
-    buf[i] = '\0';
-    if (::mkdir(buf, 0755) != 0 && errno != EEXIST) return errno;
-    buf[i] = saved;
-  }
-  return 0;
 }
 
 namespace {
@@ -141,7 +136,7 @@ void ChildBecomeProcess(const ExecPlan& plan, int status_fd, int stdin_fd, int s
     ::close(fd);
   }
   for (const auto& [resource, limit] : plan.rlimits) {
-    if (::setrlimit(static_cast<__rlimit_resource>(resource), &limit) != 0) ChildFail(status_fd, kStepRlimit, errno);
+    if (::setrlimit(static_cast<__rlimit_resource>(resource), &limit) != 0) ChildFail(status_fd, kStepRlimit, errno, resource);
   }
   // Bounding set first: dropping needs CAP_SETPCAP, which the uid change may take away.
   for (int cap = 0; cap <= 63; ++cap) {
@@ -159,12 +154,17 @@ void ChildBecomeProcess(const ExecPlan& plan, int status_fd, int stdin_fd, int s
   if (int err = SetCaps(plan.caps); err != 0) ChildFail(status_fd, kStepCapabilities, err);
   for (int cap = 0; cap <= 63; ++cap) {
     if (!((plan.caps.ambient >> cap) & 1)) continue;
-    if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0) ChildFail(status_fd, kStepAmbient, errno);
+    // runc (and crun) raise what they can: an ambient capability that is not both permitted
+    // and inheritable is EPERM, and runc's default spec lists such ones.
+    if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0 && errno != EPERM && errno != EINVAL) {
+      ChildFail(status_fd, kStepAmbient, errno, cap);
+    }
   }
   if (plan.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
     ChildFail(status_fd, kStepNoNewPrivs, errno);
   }
   if (::chdir(plan.cwd.c_str()) != 0) ChildFail(status_fd, kStepCwd, errno);
+  ::umask(plan.umask);
   int last = ENOENT;
   for (char* const* c = plan.candidates.data(); *c != nullptr; ++c) {
     ::execve(*c, plan.argv.data(), plan.envp.data());

@@ -17,24 +17,24 @@ enum ChildStep : int32_t {
   kStepPivotRoot, kStepWaitStart, kStepSetns, kStepFork, kStepStdio, kStepOomScore, kStepRlimit,
   kStepBounding, kStepGroups, kStepGid, kStepUid, kStepCapabilities, kStepAmbient,
   kStepNoNewPrivs, kStepCwd, kStepExec, kStepTerminal, kStepCgroupns, kStepCgroupJoin,
+  kStepJoinNamespace, kStepLoopback, kStepDevice, kStepSymlink, kStepConsole, kStepMakeCwd,
+  kStepReadonlyRoot, kStepDomainname, kStepSysctl, kStepOpenRoot,
 };
 
 struct ChildReport {
   int32_t step;
-  int32_t err;  // errno
+  int32_t err;    // errno
+  int32_t index;  // which item of the step's list failed (mount, device, sysctl...), or -1
 };
 
 const char* ChildStepName(int32_t step);
 
-// Reports a failed step and exits with 127.
-[[noreturn]] void ChildFail(int status_fd, int32_t step, int err) noexcept;
+// Reports a failed step (and the index of the item it was at) and exits with 127.
+[[noreturn]] void ChildFail(int status_fd, int32_t step, int err, int32_t index = -1) noexcept;
 
 // Blocks until one byte arrives on `fd` (retrying EINTR); false on EOF or error: the agent
 // went away or gave up, and the child must not go on.
 bool ChildAwaitByte(int fd) noexcept;
-
-// mkdir -p of an absolute path, syscalls only. Returns 0 or an errno.
-int ChildMkdirAll(const char* path) noexcept;
 
 // Sets up stdio, credentials, limits and capabilities from `plan`, then execs the first
 // candidate that exists. Returns only by ChildFail.

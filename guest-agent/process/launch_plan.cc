@@ -3,13 +3,16 @@
 #include <sys/capability.h>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "libkata/base/status_macros.h"
 #include "libkata/base/str_cat.h"
+#include "libkata/log/log.h"
 
 namespace kata::guest {
 namespace {
 
+const log::Subsystem kLog("container");
 constexpr char kDefaultPath[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 void Terminate(std::vector<std::string>& storage, std::vector<char*>& view) {
@@ -18,12 +21,16 @@ void Terminate(std::vector<std::string>& storage, std::vector<char*>& view) {
   view.push_back(nullptr);
 }
 
-absl::StatusOr<uint64_t> CapSet(const google::protobuf::RepeatedPtrField<std::string>& names,
+uint64_t CapSet(const google::protobuf::RepeatedPtrField<std::string>& names,
                                 std::string_view field) {
   uint64_t set = 0;
   for (const std::string& n : names) {
     auto cap = CapabilityNumber(n);
-    if (!cap.ok()) return absl::InvalidArgumentError(StrCat("process.capabilities.", field, ": ", ToStd(cap.status().message())));
+    if (!cap.ok()) {
+      // runc warns and goes on: a spec made for a newer kernel names capabilities this one lacks.
+      kLog.Warn("unknown capability ignored", {{"field", StrCat("process.capabilities.", field)}, {"capability", n}});
+      continue;
+    }
     set |= uint64_t{1} << *cap;
   }
   return set;
@@ -56,7 +63,18 @@ absl::StatusOr<int> RlimitResource(const std::string& name) {
   return absl::InvalidArgumentError(StrCat("unknown rlimit \"", name, "\""));
 }
 
-absl::Status BuildExecPlan(const oci::Process& process, ExecPlan& plan) {
+std::string HomeFromPasswd(const std::string& passwd, uid_t uid) {
+  for (absl::string_view line : absl::StrSplit(passwd, '\n')) {
+    // name:password:uid:gid:gecos:home:shell
+    std::vector<absl::string_view> f = absl::StrSplit(line, ':');
+    if (f.size() < 7) continue;
+    uint32_t id;
+    if (absl::SimpleAtoi(f[2], &id) && id == uid) return std::string(f[5]);
+  }
+  return "";
+}
+
+absl::Status BuildExecPlan(const oci::Process& process, ExecPlan& plan, const std::string& home) {
   if (process.args_size() == 0 || process.args(0).empty()) {
     return absl::InvalidArgumentError("process.args: required");
   }
@@ -66,10 +84,15 @@ absl::Status BuildExecPlan(const oci::Process& process, ExecPlan& plan) {
   plan.argv_storage.assign(process.args().begin(), process.args().end());
   plan.env_storage.assign(process.env().begin(), process.env().end());
   std::string path_var = kDefaultPath;
-  for (const auto& e : plan.env_storage) {
-    if (e.find('\0') != std::string::npos) return absl::InvalidArgumentError("process.env: holds a NUL byte");
+  bool has_home = false;
+  for (size_t i = 0; i < plan.env_storage.size(); ++i) {
+    const std::string& e = plan.env_storage[i];
+    if (e.find('\0') != std::string::npos) return absl::InvalidArgumentError(StrCat("process.env[", i, "]: holds a NUL byte"));
+    if (e.find('=') == std::string::npos) return absl::InvalidArgumentError(StrCat("process.env[", i, "]: \"", e, "\" is not NAME=VALUE"));
     if (e.starts_with("PATH=")) path_var = e.substr(5);
+    if (e.starts_with("HOME=")) has_home = true;
   }
+  if (!has_home) plan.env_storage.push_back(StrCat("HOME=", home.empty() ? "/" : home));
   // execvp's search, decided here: a name with a slash is used as it is.
   const std::string& exe = plan.argv_storage.front();
   plan.candidates_storage.clear();
@@ -89,6 +112,7 @@ absl::Status BuildExecPlan(const oci::Process& process, ExecPlan& plan) {
   plan.uid = process.user().uid();
   plan.gid = process.user().gid();
   plan.groups.assign(process.user().additional_gids().begin(), process.user().additional_gids().end());
+  plan.umask = process.user().has_umask() ? static_cast<mode_t>(process.user().umask() & 07777) : 022;
   plan.rlimits.clear();
   for (const auto& r : process.rlimits()) {
     ASSIGN_OR_RETURN(int resource, RlimitResource(r.type()));
@@ -97,11 +121,11 @@ absl::Status BuildExecPlan(const oci::Process& process, ExecPlan& plan) {
   plan.no_new_privileges = process.no_new_privileges();
   plan.terminal = process.terminal();
   const auto& c = process.capabilities();
-  ASSIGN_OR_RETURN(plan.caps.bounding, CapSet(c.bounding(), "bounding"));
-  ASSIGN_OR_RETURN(plan.caps.effective, CapSet(c.effective(), "effective"));
-  ASSIGN_OR_RETURN(plan.caps.permitted, CapSet(c.permitted(), "permitted"));
-  ASSIGN_OR_RETURN(plan.caps.inheritable, CapSet(c.inheritable(), "inheritable"));
-  ASSIGN_OR_RETURN(plan.caps.ambient, CapSet(c.ambient(), "ambient"));
+  plan.caps.bounding = CapSet(c.bounding(), "bounding");
+  plan.caps.effective = CapSet(c.effective(), "effective");
+  plan.caps.permitted = CapSet(c.permitted(), "permitted");
+  plan.caps.inheritable = CapSet(c.inheritable(), "inheritable");
+  plan.caps.ambient = CapSet(c.ambient(), "ambient");
   plan.set_oom_score_adj = process.has_oom_score_adj();
   plan.oom_score_adj = process.oom_score_adj();
   return absl::OkStatus();

@@ -30,6 +30,7 @@ struct ExecPlan {
   std::vector<gid_t> groups;
   std::vector<std::pair<int, rlimit>> rlimits;
   bool no_new_privileges = false;
+  mode_t umask = 022;  // process.user.umask, else runc's 0022
   CapabilitySets caps;
   int oom_score_adj = 0;
   bool set_oom_score_adj = false;
@@ -46,7 +47,12 @@ struct ExecPlan {
 // list or a relative cwd are InvalidArgument naming them. The executable's candidates are
 // execvp's search decided in advance: args[0] itself if it holds a slash, else each
 // directory of the process's PATH (or the default PATH), tried in order in the child.
-absl::Status BuildExecPlan(const oci::Process& process, ExecPlan& plan);
+// Without HOME in env, `home` (the user's home from the image's /etc/passwd, else "/") is
+// added, as runc does.
+absl::Status BuildExecPlan(const oci::Process& process, ExecPlan& plan, const std::string& home = "/");
+
+// The home directory of `uid` in an /etc/passwd text; "" when it has no line for it.
+std::string HomeFromPasswd(const std::string& passwd, uid_t uid);
 
 // Capability name ("CAP_SYS_ADMIN" or "sys_admin") -> number.
 absl::StatusOr<int> CapabilityNumber(const std::string& name);

@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "guest-agent/process/child_steps.h"
+#include "guest-agent/setup/init_plan_builder.h"
+#include "guest-agent/setup/init_steps.h"
 #include "libkata/base/errno_status.h"
 #include "libkata/base/file_util.h"
 #include "libkata/base/str_cat.h"
@@ -47,60 +49,8 @@ int InitMain(void* arg) {
   if (!ChildAwaitByte(a.released_r)) ::_exit(127);
   // A cgroup namespace made now has our own cgroup as its root, not the agent's.
   if (p.unshare_cgroupns && ::unshare(CLONE_NEWCGROUP) != 0) ChildFail(st, kStepCgroupns, errno);
-  // Nothing we mount may propagate back to the agent's namespace.
-  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) ChildFail(st, kStepMountPrivate, errno);
-  if (::mount(p.rootfs.c_str(), p.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
-    ChildFail(st, kStepBindRootfs, errno);
-  }
-  for (const MountStep& m : p.mounts) {
-    if (m.target_is_file) {
-      // The parent directory first, then an empty file to bind onto.
-      char dir[4096];
-      const size_t slash = m.target.rfind('/');
-      if (slash == std::string::npos || slash >= sizeof(dir)) ChildFail(st, kStepMount, ENAMETOOLONG);
-      ::memcpy(dir, m.target.data(), slash);
-      dir[slash] = '\0';
-      if (int err = ChildMkdirAll(dir); err != 0) ChildFail(st, kStepMount, err);
-      const int fd = ::open(m.target.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
-      if (fd < 0 && errno != EEXIST) ChildFail(st, kStepMount, errno);
-      if (fd >= 0) ::close(fd);
-    } else if (int err = ChildMkdirAll(m.target.c_str()); err != 0) {
-      ChildFail(st, kStepMount, err);
-    }
-    if (::mount(m.source.c_str(), m.target.c_str(), m.fstype.c_str(), m.flags,
-                m.data.empty() ? nullptr : m.data.c_str()) != 0) {
-      ChildFail(st, kStepMount, errno);
-    }
-    if (m.remount_readonly &&
-        ::mount(nullptr, m.target.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | (m.flags & MS_REC), nullptr) != 0) {
-      ChildFail(st, kStepMount, errno);
-    }
-  }
-  // Masked and read-only paths, before the pivot while the agent's /dev/null is at hand.
-  for (const std::string& path : p.masked) {
-    struct stat s;
-    if (::stat(path.c_str(), &s) != 0) continue;  // nothing there to hide
-    const int rc = S_ISDIR(s.st_mode)
-                       ? ::mount("tmpfs", path.c_str(), "tmpfs", MS_RDONLY, "size=0")
-                       : ::mount("/dev/null", path.c_str(), nullptr, MS_BIND, nullptr);
-    if (rc != 0) ChildFail(st, kStepMask, errno);
-  }
-  for (const std::string& path : p.readonly) {
-    if (::access(path.c_str(), F_OK) != 0) continue;
-    if (::mount(path.c_str(), path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0 ||
-        ::mount(nullptr, path.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_REC, nullptr) != 0) {
-      ChildFail(st, kStepReadonly, errno);
-    }
-  }
-  if (!p.hostname.empty() && ::sethostname(p.hostname.c_str(), p.hostname.size()) != 0) {
-    ChildFail(st, kStepHostname, errno);
-  }
-  // pivot_root(".", "."): the old root ends up on top of the new one; detach it.
-  if (::chdir(p.rootfs.c_str()) != 0 || ::syscall(SYS_pivot_root, ".", ".") != 0 ||
-      ::umount2(".", MNT_DETACH) != 0 || ::chdir("/") != 0) {
-    ChildFail(st, kStepPivotRoot, errno);
-  }
-  const ChildReport ready{kStepReady, 0};
+  RunInitSetup(p, st);
+  const ChildReport ready{kStepReady, 0, -1};
   if (::write(st, &ready, sizeof(ready)) != sizeof(ready)) ::_exit(127);
   if (!ChildAwaitByte(a.start_r)) ::_exit(127);  // the agent gave up on us: never run the process
   ::close(a.start_r);
@@ -126,12 +76,14 @@ absl::StatusOr<std::optional<ChildReport>> ReadReport(int fd, absl::Duration tim
   return std::optional<ChildReport>(report);
 }
 
-absl::Status ReportError(const ChildReport& r, std::string_view what) {
-  return ErrnoStatus(r.err, StrCat(what, ": ", ChildStepName(r.step)));
+absl::Status ReportError(const ChildReport& r, std::string_view what, const InitPlan* plan = nullptr) {
+  const std::string item = plan != nullptr ? DescribeSetupItem(*plan, r.step, r.index) : "";
+  return ErrnoStatus(r.err, StrCat(what, ": ", ChildStepName(r.step), item));
 }
 
 struct StdioPipes {
   Pipe in, out, err;
+  std::string pty_name;  // a terminal's slave, /dev/pts/N
 };
 
 // A new pty: the slave serves as the child's stdin, stdout and stderr; the agent writes
@@ -153,6 +105,7 @@ absl::StatusOr<StdioPipes> MakeTerminal() {
   if (!s.out.w.valid() || !s.err.w.valid() || !s.in.w.valid()) return ErrnoStatus(errno, "dup the pty");
   s.in.r = std::move(slave);
   s.out.r = std::move(master);
+  s.pty_name = name;
   return s;
 }
 
@@ -183,11 +136,45 @@ absl::StatusOr<Launched> LaunchInit(InitPlan& plan, int cgroup_procs_fd, absl::D
   // it unshares one itself once it is in its own cgroup.
   plan.unshare_cgroupns = cgroup_procs_fd >= 0 && (plan.clone_flags & CLONE_NEWCGROUP) != 0;
   const int clone_flags = plan.unshare_cgroupns ? plan.clone_flags & ~CLONE_NEWCGROUP : plan.clone_flags;
+  plan.console_source = plan.exec.terminal ? stdio->pty_name : "";
   InitArgs args{&plan, stdio->in.r.get(), stdio->out.w.get(), stdio->err.w.get(), start->r.get(), status->w.get(),
                 released->r.get()};
   std::vector<char> stack(256 * 1024);
-  const pid_t pid = ::clone(InitMain, stack.data() + stack.size(), clone_flags | SIGCHLD, &args);
-  if (pid < 0) return ErrnoStatus(errno, "clone the container init");
+  std::vector<UniqueFd> join_fds;
+  for (NamespaceJoin& j : plan.joins) {
+    join_fds.emplace_back(::open(j.path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!join_fds.back().valid()) return ErrnoStatus(errno, StrCat("open the sandbox's namespace ", j.path));
+    j.fd = join_fds.back().get();
+  }
+  pid_t pid = -1;
+  if (plan.joins.empty()) {
+    pid = ::clone(InitMain, stack.data() + stack.size(), clone_flags | SIGCHLD, &args);
+    if (pid < 0) return ErrnoStatus(errno, "clone the container init");
+  } else {
+    auto pid_pipe = MakePipe();
+    if (!pid_pipe.ok()) return pid_pipe.status();
+    const pid_t middle = ::fork();
+    if (middle < 0) return ErrnoStatus(errno, "fork to join the sandbox's namespaces");
+    if (middle == 0) {
+      JoinNamespaces(plan.joins, status->w.get());
+      const pid_t init = ::clone(InitMain, stack.data() + stack.size(), clone_flags | SIGCHLD, &args);
+      if (init < 0) ChildFail(status->w.get(), kStepFork, errno);
+      (void)!::write(pid_pipe->w.get(), &init, sizeof(init));
+      ::_exit(0);
+    }
+    on_pid(middle, false);
+    pid_pipe->w.reset();
+    ssize_t n;
+    do {
+      n = ::read(pid_pipe->r.get(), &pid, sizeof(pid));
+    } while (n < 0 && errno == EINTR);
+    if (n != sizeof(pid)) {
+      status->w.reset();
+      auto report = ReadReport(status->r.get(), timeout, "create the container init");
+      if (report.ok() && *report) return ReportError(**report, "create the container init", &plan);
+      return absl::InternalError("create the container init: the middle process died before cloning it");
+    }
+  }
   on_pid(pid, true);
   // Our copies of the child's ends go, so EOF means the child is gone.
   stdio->in.r.reset();
@@ -230,7 +217,7 @@ absl::StatusOr<Launched> LaunchInit(InitPlan& plan, int cgroup_procs_fd, absl::D
     ::kill(pid, SIGKILL);
     if (!report.ok()) return report.status();
     if (!*report) return absl::InternalError("create the container init: it died during setup");
-    return ReportError(**report, "create the container init");
+    return ReportError(**report, "create the container init", &plan);
   }
   return l;
 }

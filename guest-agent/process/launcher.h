@@ -12,34 +12,10 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "guest-agent/process/launch_plan.h"
+#include "guest-agent/setup/init_plan.h"
 #include "libkata/base/unique_fd.h"
 
 namespace kata::guest {
-
-struct MountStep {
-  std::string source;
-  std::string target;  // absolute, inside the rootfs (resolved in it before the clone)
-  std::string fstype;
-  unsigned long flags = 0;
-  std::string data;
-  bool target_is_file = false;   // a bind mount of a file needs a file to land on
-  bool remount_readonly = false; // bind mounts ignore MS_RDONLY until remounted
-};
-
-struct InitPlan {
-  ExecPlan exec;
-  std::string rootfs;
-  int clone_flags = 0;  // CLONE_NEW* for the namespaces the container gets
-  std::vector<MountStep> mounts;
-  std::vector<std::string> masked;    // absolute paths inside rootfs
-  std::vector<std::string> readonly;  // absolute paths inside rootfs
-  std::string hostname;
-  // With CLONE_NEWUSER: the /proc/<pid>/{uid,gid}_map contents the agent writes before the
-  // child goes on ("0 100000 65536\n").
-  std::string uid_map, gid_map;
-  // Set by LaunchInit: a cgroup namespace is made by the init once it is in its cgroup.
-  bool unshare_cgroupns = false;
-};
 
 // The agent's ends of a new process's pipes, and its pid.
 struct Launched {
@@ -51,6 +27,8 @@ struct Launched {
 };
 
 // Clones the init and waits (up to `timeout`) until it is set up and waiting for Start.
+// When the plan joins namespaces, a short-lived middle process joins them and clones the init
+// (a joined PID namespace applies to children only); `on_pid(middle, false)` names it.
 // A failed setup step is an error naming the step and errno; the child is gone then (the
 // caller's reaper collects it). `on_pid(pid, true)` is called as soon as the pid exists.
 // For an exec, `on_pid(pid, false)` also names the short-lived forking middle process,

@@ -7,7 +7,8 @@
 #include <cerrno>
 
 #include "guest-agent/device/spec_device_updater.h"
-#include "guest-agent/sandbox/init_plan_builder.h"
+#include "guest-agent/setup/init_plan_builder.h"
+#include "guest-agent/setup/plan_environment.h"
 #include "libkata/base/errno_status.h"
 #include "libkata/base/identifiers.h"
 #include "libkata/base/status_macros.h"
@@ -51,6 +52,7 @@ absl::Status Sandbox::CreateSandbox(const agent::CreateSandboxRequest& req) {
   }
   absl::MutexLock lock(&mu_);
   created_ = true;
+  sandbox_id_ = id;
   hostname_ = req.hostname();
   sandbox_storages_ = std::move(held);
   kLog.Info("sandbox created", {{"sandbox_id", id}, {"storages", sandbox_storages_.size()}});
@@ -122,7 +124,7 @@ absl::Status Sandbox::CreateContainer(const agent::CreateContainerRequest& req) 
     return release(absl::FailedPreconditionError(StrCat("container ", cid, ": rootfs ", c->rootfs, " is not a directory")));
   }
   InitPlan plan;
-  if (absl::Status s = BuildInitPlan(spec, c->rootfs, plan); !s.ok()) {
+  if (absl::Status s = BuildInitPlan(spec, c->rootfs, ProbePlanEnvironment(c->rootfs, SandboxInitPid(cid)), plan); !s.ok()) {
     return release(absl::Status(s.code(), StrCat("container ", cid, ": ", ToStd(s.message()))));
   }
   auto cgroup = MakeCgroup(cid, spec);
@@ -159,6 +161,14 @@ absl::Status Sandbox::CreateContainer(const agent::CreateContainerRequest& req) 
   KillAll(*c);
   (void)Teardown(std::move(c), options_.launch_timeout);
   return absl::AbortedError(StrCat("container ", cid, ": the sandbox was destroyed while it was being created"));
+}
+
+pid_t Sandbox::SandboxInitPid(const std::string& container_id) {
+  absl::MutexLock lock(&mu_);
+  if (container_id == sandbox_id_) return 0;
+  auto it = containers_.find(sandbox_id_);
+  if (it == containers_.end() || it->second == nullptr || !it->second->init || !it->second->init->running()) return 0;
+  return it->second->init->pid();
 }
 
 absl::Status Sandbox::StartContainer(const std::string& container_id) {
@@ -232,14 +242,15 @@ absl::Status Sandbox::ExecProcess(const agent::ExecProcessRequest& req) {
   RETURN_IF_ERROR(ValidateId("exec id", req.exec_id()));
   if (req.exec_id() == cid) return absl::InvalidArgumentError(StrCat("exec id ", req.exec_id(), " is the container's own"));
   if (!req.has_process()) return absl::InvalidArgumentError(StrCat("exec ", req.exec_id(), ": process is missing"));
-  auto plan = std::make_unique<ExecPlan>();
-  if (absl::Status s = BuildExecPlan(req.process(), *plan); !s.ok()) {
-    return absl::InvalidArgumentError(StrCat("exec ", req.exec_id(), ": ", ToStd(s.message())));
-  }
   absl::MutexLock lock(&mu_);  // held: an exec is quick, and the container must not go meanwhile
   auto it = containers_.find(cid);
   if (it == containers_.end() || it->second == nullptr) return absl::NotFoundError(StrCat("container ", cid, " does not exist"));
   Container& c = *it->second;
+  auto plan = std::make_unique<ExecPlan>();
+  const std::string home = HomeFromPasswd(ReadImagePasswd(c.rootfs), req.process().user().uid());
+  if (absl::Status s = BuildExecPlan(req.process(), *plan, home); !s.ok()) {
+    return absl::InvalidArgumentError(StrCat("exec ", req.exec_id(), ": ", ToStd(s.message())));
+  }
   if (!c.started || !c.init->running()) return absl::FailedPreconditionError(StrCat("container ", cid, " is not running"));
   if (c.execs.count(req.exec_id())) {
     return absl::AlreadyExistsError(StrCat("exec ", req.exec_id(), " already exists in container ", cid));

@@ -83,6 +83,9 @@ class Sandbox {
     std::map<std::string, std::shared_ptr<Process>> execs;
   };
 
+  // The init of the sandbox's own container (id = sandbox id), whose namespaces a spec's
+  // namespace paths name; 0 when it is not running, or `container_id` is that container.
+  pid_t SandboxInitPid(const std::string& container_id) ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<ContainerCgroup> MakeCgroup(const std::string& container_id, const oci::Spec& spec) const;
   // The container's cgroup, or why there is none.
   absl::StatusOr<std::string> CgroupPathOf(const std::string& container_id) ABSL_LOCKS_EXCLUDED(mu_);
@@ -100,6 +103,7 @@ class Sandbox {
   mutable absl::Mutex mu_;
   bool created_ ABSL_GUARDED_BY(mu_) = false;
   std::string hostname_ ABSL_GUARDED_BY(mu_);
+  std::string sandbox_id_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> sandbox_storages_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::unique_ptr<Container>> containers_ ABSL_GUARDED_BY(mu_);
 };

@@ -29,7 +29,8 @@ struct Session {
     kata::testing::MakeBusyboxRootfs(bundle + "/rootfs");
     WriteFile(bundle + "/config.json", R"({"ociVersion": "1.1.0", "root": {"path": "rootfs"},
       "process": {"args": ["sh", "-c", "echo hello; exit 3"], "cwd": "/", "env": ["PATH=/bin"]},
-      "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}]})");
+      "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}],
+      "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}]}})");
     WriteFile(tmp.Sub("storages.json"), R"([{"driver": "local", "mount_point": ")" + bundle + R"(/rootfs",
       "options": ["mode=0755"]}])");
   }

@@ -1,0 +1,85 @@
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "guest-agent/process/child_steps.h"
+#include "guest-agent/setup/child_fs.h"
+#include "guest-agent/setup/init_steps.h"
+
+namespace kata::guest {
+namespace {
+
+constexpr unsigned long kLockableFlags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+
+// "mode=<octal>[,data]": a tmpfs over a directory keeps that directory's mode (runc).
+bool TmpfsDataWithMode(int target_fd, const std::string& data, char (&out)[4096]) noexcept {
+  struct stat st;
+  if (::fstat(target_fd, &st) != 0 || !S_ISDIR(st.st_mode)) return false;
+  char digits[8];
+  int nd = 0;
+  unsigned mode = st.st_mode & 07777;
+  do {
+    digits[nd++] = static_cast<char>('0' + (mode & 7));
+    mode >>= 3;
+  } while (mode != 0);
+  size_t len = 0;
+  ::memcpy(out, "mode=0", 6);
+  len = 6;
+  while (nd > 0) out[len++] = digits[--nd];
+  if (!data.empty()) {
+    if (len + 1 + data.size() >= sizeof(out)) return false;
+    out[len++] = ',';
+    ::memcpy(out + len, data.data(), data.size());
+    len += data.size();
+  }
+  out[len] = '\0';
+  return true;
+}
+
+}  // namespace
+
+void MountSpecMounts(SetupContext& ctx) noexcept {
+  const InitPlan& p = ctx.plan;
+  const int st = ctx.status_fd;
+  for (size_t i = 0; i < p.mounts.size(); ++i) {
+    const MountStep& m = p.mounts[i];
+    const int32_t index = static_cast<int32_t>(i);
+    const ChildCreate create = m.bind && !m.source_is_dir ? ChildCreate::kFile : ChildCreate::kDir;
+    int target_fd = -1;
+    if (int err = ChildOpenInRoot(ctx.root_fd, m.relative.c_str(), create, m.no_symlink, &target_fd); err != 0) {
+      ChildFail(st, kStepMount, err, index);
+    }
+    const FdPath target = ChildFdPath(target_fd);
+    char mode_data[4096];
+    const char* data = m.data.empty() ? nullptr : m.data.c_str();
+    if (m.tmpfs_keep_mode && TmpfsDataWithMode(target_fd, m.data, mode_data)) data = mode_data;
+    const unsigned long flags = m.readonly_after_devices ? m.flags & ~static_cast<unsigned long>(MS_RDONLY) : m.flags;
+    if (::mount(m.source.c_str(), target.path, m.fstype.c_str(), flags, data) != 0) ChildFail(st, kStepMount, errno, index);
+    ::close(target_fd);
+    if (m.remount_flags == 0 && m.propagation.empty()) continue;
+    // The fd names the directory under the new mount: look the path up again to reach the mount.
+    int mounted_fd = -1;
+    if (int err = ChildOpenInRoot(ctx.root_fd, m.relative.c_str(), ChildCreate::kNothing, false, &mounted_fd); err != 0) {
+      ChildFail(st, kStepMount, err, index);
+    }
+    const FdPath mounted = ChildFdPath(mounted_fd);
+    if (m.remount_flags != 0 &&
+        ::mount(nullptr, mounted.path, nullptr, MS_REMOUNT | MS_BIND | m.remount_flags, nullptr) != 0) {
+      // Flags the source's mount has locked (in a user namespace) must be kept (runc retries so).
+      const unsigned long locked = ChildMountFlagsOf(m.source.c_str()) & kLockableFlags;
+      if (errno != EPERM ||
+          ::mount(nullptr, mounted.path, nullptr, MS_REMOUNT | MS_BIND | m.remount_flags | locked, nullptr) != 0) {
+        ChildFail(st, kStepMount, errno, index);
+      }
+    }
+    for (unsigned long propagation : m.propagation) {
+      if (::mount(nullptr, mounted.path, nullptr, propagation, nullptr) != 0) ChildFail(st, kStepMount, errno, index);
+    }
+    ::close(mounted_fd);
+  }
+}
+
+}  // namespace kata::guest
