@@ -46,9 +46,7 @@ int RunContainer(const config::Config& config, const RunOptions& options) {
     mounts = std::move(*parsed);
   } else {
     // The bundle's own rootfs directory, shared with the guest (as runc would use it).
-    std::string root = spec->root().path();
-    if (!root.starts_with("/")) root = options.bundle + "/" + root;
-    mounts.push_back({"bind", root, "", {"rbind", spec->root().readonly() ? "ro" : "rw"}});
+    mounts.push_back(BundleRootfsMount(options.bundle, spec->root().path(), spec->root().readonly()));
   }
   // Signals for the container are taken before any thread exists, so every thread blocks them.
   sigset_t forwarded;

@@ -32,6 +32,11 @@ struct RootfsMount {
 // index and field.
 absl::StatusOr<std::vector<RootfsMount>> ParseRootfsMountsJson(std::string_view json);
 
+// A bundle whose rootfs is a directory (runc's shape; `ctr run --rootfs DIR`, where containerd
+// hands over no Mounts): root.path (relative to the bundle) as one bind mount, read-only when
+// root.readonly says so.
+RootfsMount BundleRootfsMount(const std::string& bundle, const std::string& root_path, bool readonly);
+
 struct ErofsLower {
   std::vector<std::string> blobs;    // source, then each device=, in order
   std::vector<std::string> options;  // for the guest: without loop, device=, X-kata.*

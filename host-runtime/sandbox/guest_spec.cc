@@ -1,20 +1,9 @@
 #include "host-runtime/sandbox/guest_spec.h"
 
-#include <algorithm>
 
 #include "libkata/base/str_cat.h"
 
 namespace kata::runtime {
-namespace {
-
-constexpr std::string_view kGuestKernelFilesystems[] = {"proc", "sysfs", "tmpfs", "devpts", "mqueue", "cgroup", "cgroup2"};
-
-bool IsBind(const oci::Mount& m) {
-  return m.type() == "bind" || std::any_of(m.options().begin(), m.options().end(),
-                                           [](const std::string& o) { return o == "bind" || o == "rbind"; });
-}
-
-}  // namespace
 
 std::string GuestRootfsPath(const std::string& container_id) {
   return StrCat("/run/kata-containers/", container_id, "/rootfs");
@@ -24,23 +13,38 @@ std::string GuestSharedRootfsPath(const std::string& container_id) {
   return StrCat(kGuestSharedDir, "/", container_id, "/rootfs");
 }
 
-absl::StatusOr<oci::Spec> GuestSpec(const oci::Spec& spec, const std::string& guest_rootfs) {
-  oci::Spec out = spec;
+absl::StatusOr<GuestSpecPlan> GuestSpec(const oci::Spec& spec, const std::string& guest_rootfs, const std::string& container_id,
+                                       bool have_shared_fs) {
+  GuestSpecPlan plan;
+  plan.spec = spec;
+  oci::Spec& out = plan.spec;
   out.mutable_root()->set_path(guest_rootfs);
   out.clear_hooks();
-  out.clear_mounts();
-  for (const oci::Mount& m : spec.mounts()) {
-    if (IsBind(m)) {
-      return absl::UnimplementedError(StrCat("mount ", m.destination(), ": binding host path ", m.source(),
-                                             " into the VM needs the shared filesystem, not there yet"));
+  for (int i = 0; i < out.mounts_size(); ++i) {
+    oci::Mount& m = *out.mutable_mounts(i);
+    if (!IsBindMount(m)) continue;
+    if (!have_shared_fs) {
+      return absl::FailedPreconditionError(StrCat("mounts[", i, "] (", m.destination(), "): binding host path ", m.source(),
+                                                  " needs hypervisor.shared_fs virtio-9p"));
     }
-    if (std::find(std::begin(kGuestKernelFilesystems), std::end(kGuestKernelFilesystems), m.type()) ==
-        std::end(kGuestKernelFilesystems)) {
-      return absl::UnimplementedError(StrCat("mount ", m.destination(), ": type \"", m.type(), "\" cannot be made in the VM"));
+    if (m.source().empty() || m.source().front() != '/') {
+      return absl::InvalidArgumentError(StrCat("mounts[", i, "] (", m.destination(), "): bind source \"", m.source(),
+                                               "\" is not an absolute host path"));
     }
-    *out.add_mounts() = m;
+    SharedBind b;
+    b.mount_index = i;
+    b.source = m.source();
+    b.host_target = StrCat(container_id, "/mounts/", i);
+    b.guest_source = StrCat(kGuestSharedDir, "/", b.host_target);
+    for (const std::string& o : m.options()) {
+      if (o == "ro") b.readonly = true;
+      if (o == "rw") b.readonly = false;
+      if (o == "rbind") b.recursive = true;
+    }
+    m.set_source(b.guest_source);
+    plan.binds.push_back(std::move(b));
   }
-  return out;
+  return plan;
 }
 
 }  // namespace kata::runtime

@@ -1,12 +1,13 @@
 #pragma once
 
 // The OCI spec as the guest agent must see it (pure): the rootfs is where the agent mounts
-// the container's storages, and only mounts the guest can make itself survive (no host
-// paths: sharing them needs the shared filesystem, not there yet).
+// the container's storages, and host paths are replaced by their shares in the guest.
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "host-runtime/rootfs/shared_binds.h"
 #include "protocols/oci.pb.h"
 
 namespace kata::runtime {
@@ -19,9 +20,16 @@ std::string GuestRootfsPath(const std::string& container_id);
 inline constexpr char kGuestSharedDir[] = "/run/kata-containers/shared/containers";
 std::string GuestSharedRootfsPath(const std::string& container_id);
 
-// root.path -> `guest_rootfs`; mounts of kernel filesystems (proc, sysfs, tmpfs, devpts,
-// mqueue, cgroup, cgroup2) kept; a bind mount of a host path is Unimplemented naming it;
-// hooks dropped (they would run in the guest, where the host's binaries are not).
-absl::StatusOr<oci::Spec> GuestSpec(const oci::Spec& spec, const std::string& guest_rootfs);
+struct GuestSpecPlan {
+  oci::Spec spec;                 // what the agent gets
+  std::vector<SharedBind> binds;  // host paths to share before it does
+};
+
+// root.path -> `guest_rootfs`; each bind mount of a host path becomes a bind of its share under
+// kGuestSharedDir (FailedPrecondition naming the mount when the sandbox has no shared
+// filesystem); other mounts go as they are (the guest kernel has the filesystems or says so,
+// naming the mount); hooks are left out (the host runtime runs them, not the guest).
+absl::StatusOr<GuestSpecPlan> GuestSpec(const oci::Spec& spec, const std::string& guest_rootfs, const std::string& container_id,
+                                       bool have_shared_fs);
 
 }  // namespace kata::runtime

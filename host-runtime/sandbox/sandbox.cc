@@ -84,7 +84,8 @@ absl::Status Sandbox::CreateContainer(const std::string& cid, const oci::Spec& s
     return absl::FailedPreconditionError(StrCat("container ", cid, ": a directory rootfs needs hypervisor.shared_fs virtio-9p"));
   }
   const std::string guest_rootfs = shared ? GuestSharedRootfsPath(cid) : GuestRootfsPath(cid);
-  ASSIGN_OR_RETURN(oci::Spec guest_spec, GuestSpec(spec, guest_rootfs));
+  ASSIGN_OR_RETURN(GuestSpecPlan guest, GuestSpec(spec, guest_rootfs, cid, !vm_->shared_dir().empty()));
+  if (spec.has_hooks()) kLog.Warn("OCI hooks are not run", {{"container", cid}});
   {
     absl::MutexLock lock(&mu_);
     if (destroyed_) return absl::FailedPreconditionError(StrCat("sandbox ", id_, " is destroyed"));
@@ -110,12 +111,13 @@ absl::Status Sandbox::CreateContainer(const std::string& cid, const oci::Spec& s
     if (!attached.ok()) return fail(attached.status());
     c.rootfs = std::move(*attached);
   }
+  if (absl::Status s = MountSharedBinds(guest.binds, vm_->shared_dir(), c.shared_binds); !s.ok()) return fail(s);
   c.timings.attach = absl::Now() - t;
   c.timings.devices = c.rootfs.devices.size();
 
   agent::CreateContainerRequest req;
   req.set_container_id(cid);
-  *req.mutable_oci() = std::move(guest_spec);
+  *req.mutable_oci() = std::move(guest.spec);
   for (const agent::Storage& s : c.rootfs.storages) *req.add_storages() = s;
   t = absl::Now();
   if (absl::Status s = CallAgent(*Agent(), "CreateContainer", &AgentStub::CreateContainer, req); !s.ok()) return fail(s);
@@ -231,11 +233,12 @@ absl::StatusOr<agent::CgroupStats> Sandbox::StatsContainer(const std::string& ci
 
 absl::Status Sandbox::Undo(const std::string& cid, Container& c) {
   absl::Status first = DetachRootfs(vm_->block_devices(), c.rootfs);
+  if (absl::Status s = UnmountSharedBinds(c.shared_binds); !s.ok() && first.ok()) first = s;
   if (!c.shared_rootfs.empty()) {
     if (absl::Status s = UnmountSharedRootfs(c.shared_rootfs); !s.ok() && first.ok()) first = s;
-    ::rmdir(StrCat(vm_->shared_dir(), "/", cid).c_str());
     c.shared_rootfs.clear();
   }
+  if (!vm_->shared_dir().empty()) ::rmdir(StrCat(vm_->shared_dir(), "/", cid).c_str());
   if (!c.work_dir.empty() && ::rmdir(c.work_dir.c_str()) != 0 && errno != ENOENT && first.ok()) {
     first = ErrnoStatus(errno, StrCat("remove the state of container ", cid, " at ", c.work_dir));
   }

@@ -72,6 +72,7 @@ class Sandbox {
     std::string work_dir;  // host files made for it (VMDK descriptors)
     AttachedRootfs rootfs;
     std::string shared_rootfs;  // a directory rootfs mounted under the VM's shared directory
+    std::vector<std::string> shared_binds;  // host paths bound under it for the spec's bind mounts
     ContainerTimings timings;
   };
 

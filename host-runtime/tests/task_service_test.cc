@@ -83,31 +83,39 @@ TEST_CASE("task service over ttrpc: a malformed request is InvalidArgument, unkn
   }
 }
 
-TEST_CASE("guest spec: root moved into the guest, host binds refused by name, hooks dropped", "[shim]") {
+TEST_CASE("guest spec: root moved into the guest, host binds become shares, hooks left to the host", "[shim]") {
   auto spec = kata::oci::ParseSpecJson(R"({"ociVersion": "1.1.0", "root": {"path": "rootfs"},
     "process": {"args": ["true"], "cwd": "/"},
     "hooks": {"prestart": [{"path": "/usr/bin/host-hook"}]},
     "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"},
+               {"destination": "/etc/hosts", "type": "bind", "source": "/var/lib/c1/hosts", "options": ["rbind", "ro"]},
+               {"destination": "/data", "source": "/srv/data", "options": ["bind", "rw"]},
                {"destination": "/dev/shm", "type": "tmpfs", "source": "shm"}]})", "spec");
   REQUIRE(spec.ok());
-  auto guest = kata::runtime::GuestSpec(*spec, kata::runtime::GuestRootfsPath("c1"));
+  auto guest = kata::runtime::GuestSpec(*spec, kata::runtime::GuestRootfsPath("c1"), "c1", true);
   REQUIRE(guest.ok());
-  CHECK(guest->root().path() == "/run/kata-containers/c1/rootfs");
-  CHECK_FALSE(guest->has_hooks());
-  CHECK(guest->mounts_size() == 2);
-  auto* bind = spec->add_mounts();
-  bind->set_destination("/etc/hosts");
-  bind->set_source("/etc/hosts");
-  bind->add_options("rbind");
-  auto refused = kata::runtime::GuestSpec(*spec, "/r");
-  CHECK(refused.status().code() == absl::StatusCode::kUnimplemented);
-  CHECK(std::string(refused.status().message()).find("/etc/hosts") != std::string::npos);
-  spec->mutable_mounts()->RemoveLast();
-  auto* odd = spec->add_mounts();
-  odd->set_destination("/data");
-  odd->set_type("nfs");
-  odd->set_source("server:/export");
-  CHECK(kata::runtime::GuestSpec(*spec, "/r").status().code() == absl::StatusCode::kUnimplemented);
+  CHECK(guest->spec.root().path() == "/run/kata-containers/c1/rootfs");
+  CHECK_FALSE(guest->spec.has_hooks());
+  REQUIRE(guest->spec.mounts_size() == 4);
+  CHECK(guest->spec.mounts(0).source() == "proc");
+  CHECK(guest->spec.mounts(1).source() == "/run/kata-containers/shared/containers/c1/mounts/1");
+  CHECK(guest->spec.mounts(2).source() == "/run/kata-containers/shared/containers/c1/mounts/2");
+  CHECK(guest->spec.mounts(3).source() == "shm");
+  REQUIRE(guest->binds.size() == 2);
+  CHECK(guest->binds[0].source == "/var/lib/c1/hosts");
+  CHECK(guest->binds[0].host_target == "c1/mounts/1");
+  CHECK(guest->binds[0].readonly);
+  CHECK(guest->binds[0].recursive);
+  CHECK_FALSE(guest->binds[1].readonly);
+  CHECK_FALSE(guest->binds[1].recursive);
+  // No shared filesystem: refused by the mount's name before anything is made.
+  auto refused = kata::runtime::GuestSpec(*spec, "/r", "c1", false);
+  CHECK(refused.status().code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(std::string(refused.status().message()).find("mounts[1] (/etc/hosts)") != std::string::npos);
+  spec->mutable_mounts(2)->set_source("relative/path");
+  auto relative = kata::runtime::GuestSpec(*spec, "/r", "c1", true);
+  CHECK(relative.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(std::string(relative.status().message()).find("mounts[2] (/data)") != std::string::npos);
 }
 
 TEST_CASE("task metrics: the guest's cgroup statistics become containerd's cgroup v2 Metrics", "[shim]") {

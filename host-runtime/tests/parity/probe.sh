@@ -1,0 +1,68 @@
+#!/bin/sh
+# What a container sees, one key=value line per fact, for the runc parity test: the same probe
+# runs under `runc run` on the host and under kata-runtime in a VM, and the test compares the
+# two key by key (busybox sh; nothing here may depend on which runtime runs it).
+
+# The shell's own status (read by the shell itself: /proc/self is the container's process).
+while IFS= read -r line; do
+  k=${line%%:*}
+  case $k in
+    Uid|Gid|Groups|CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp|Seccomp_filters)
+      v=${line#*:}
+      echo "status.$k=$(echo $v)";;
+  esac
+done < /proc/self/status
+echo "pid.self=$$"
+sed -n -E 's/^Max ([a-z ]*[a-z]) +([^ ]+) +([^ ]+).*/\1=\2 \3/p' /proc/self/limits |
+  while IFS='=' read -r k v; do echo "limit.$(echo "$k" | tr ' ' _)=$v"; done
+echo "umask=$(umask)"
+echo "hostname=$(hostname)"
+echo "domainname=$(cat /proc/sys/kernel/domainname)"
+echo "cwd=$(pwd)"
+env | sort | while IFS= read -r e; do echo "env.${e%%=*}=${e#*=}"; done
+echo "oom_score_adj=$(cat /proc/self/oom_score_adj)"
+echo "cgroup=$(tr '\n' ' ' < /proc/self/cgroup)"
+echo "net.ifaces=$(ls /sys/class/net 2>/dev/null | tr '\n' ' ')"
+echo "net.lo.flags=$(cat /sys/class/net/lo/flags 2>/dev/null)"
+echo "sysctl.kernel.shmmax=$(cat /proc/sys/kernel/shmmax)"
+echo "sysctl.net.ipv4.ip_forward=$(cat /proc/sys/net/ipv4/ip_forward 2>/dev/null)"
+# Mounts: mount point -> fstype, per-mount flags that matter, and the mounted subtree.
+awk '{
+  for (i = 7; $i != "-"; i++) {}
+  n = split($6, o, ",")
+  flags = o[1]
+  for (f = 1; f <= 3; f++) {
+    want = (f == 1) ? "nosuid" : (f == 2) ? "nodev" : "noexec"
+    for (j = 1; j <= n; j++) if (o[j] == want) flags = flags "," want
+  }
+  key = $5
+  seen[key]++
+  if (seen[key] > 1) key = key "#" seen[key]
+  print "mount." key "=" $(i + 1) " " flags " root=" $4
+}' /proc/self/mountinfo
+for d in null zero full random urandom tty console ptmx fd stdin stdout stderr core pts/ptmx; do
+  p=/dev/$d
+  if [ -L "$p" ]; then
+    echo "dev.$d=link $(readlink "$p")"
+  elif [ -e "$p" ]; then
+    echo "dev.$d=$(stat -c '%F %t:%T %a %u:%g' "$p")"
+  else
+    echo "dev.$d=absent"
+  fi
+done
+# Writes: opened for writing only (truncating nothing that matters, writing nothing).
+if (echo x > /probe-written) 2>/dev/null; then echo "write.rootfs=ok"; rm -f /probe-written; else echo "write.rootfs=denied"; fi
+for p in /proc/sys/kernel/domainname /proc/sysrq-trigger /proc/sys/kernel/core_pattern /sys/kernel/uevent_helper; do
+  if (: > "$p") 2>/dev/null; then echo "write.$p=ok"; else echo "write.$p=denied"; fi
+done
+for p in /proc/acpi /proc/asound /proc/kcore /proc/keys /proc/latency_stats /proc/timer_list /proc/timer_stats \
+         /proc/sched_debug /sys/firmware /proc/scsi /sys/devices/virtual/powercap /proc/sysrq-trigger; do
+  if [ -d "$p" ]; then
+    echo "masked.$p=dir $(ls -A "$p" | wc -l)"
+  elif [ -e "$p" ]; then
+    echo "masked.$p=file $(head -c 64 "$p" 2>/dev/null | wc -c)"
+  else
+    echo "masked.$p=absent"
+  fi
+done
+echo "probe=done"

@@ -1,0 +1,272 @@
+// runc as the oracle: the same bundle, from specs real tools make (`runc spec`, `ctr oci spec`),
+// run by `runc run` on the host and by `kata-runtime run` in a VM (a 9p directory rootfs and a
+// multi-layer EROFS rootfs); tests/parity/probe.sh prints what the container sees as key=value
+// lines, compared key by key. The differences a VM legitimately has are listed once, in
+// kLegitimateDifferences, with why.
+
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "host-runtime/tests/vm_test_support.h"
+#include "libkata/testing/test_support.h"
+
+using json = nlohmann::json;
+using kata::runtime::testing::Capture;
+using kata::runtime::testing::ImageDir;
+using kata::runtime::testing::Sh;
+using kata::testing::TempDir;
+using kata::testing::WriteFile;
+
+namespace {
+
+using Facts = std::map<std::string, std::string>;
+
+// Keys (or key prefixes, ending in '*') whose values differ between the host and a VM by design.
+struct Legitimate {
+  std::string key;
+  std::string why;
+};
+const Legitimate kLegitimateDifferences[] = {
+    {"cgroup", "this host runs cgroup v1 (hybrid); the VM is cgroup v2 only (checked on its own below)"},
+    {"mount./sys/fs/cgroup*", "v1 hierarchies under runc here; one cgroup2 mount in the VM (checked on its own below)"},
+    {"limit.*", "a limit the spec does not set is inherited from the runtime's parent: the test on the host, the agent in "
+                "the VM (limits the spec sets are compared)"},
+    {"hostname", "without a spec hostname a new UTS namespace keeps its parent's name: the host's or the VM's"},
+};
+
+bool Matches(const std::string& pattern, const std::string& key) {
+  if (pattern.ends_with('*')) return key.starts_with(pattern.substr(0, pattern.size() - 1));
+  return pattern == key;
+}
+
+Facts ParseFacts(const std::string& out) {
+  Facts f;
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line)) {
+    const size_t eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    f[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  return f;
+}
+
+std::string ProbeDir() { return std::string(KATA_TESTS_DIR) + "/parity"; }
+
+// busybox, the probe, and an /etc/passwd with homes for the users the variants take.
+void MakeRootfs(const std::string& dir) {
+  kata::testing::MakeBusyboxRootfs(dir);
+  Sh("cp " + ProbeDir() + "/probe.sh " + dir + "/probe.sh");
+  WriteFile(dir + "/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\n");
+  WriteFile(dir + "/etc/group", "root:x:0:\nuser:x:1000:\n");
+  kata::testing::MakeDirs(dir + "/root");
+}
+
+json ToolSpec(const std::string& tool, const TempDir& tmp) {
+  std::string text;
+  if (tool == "runc") {
+    const std::string dir = tmp.Sub("runc-spec");
+    kata::testing::MakeDirs(dir);
+    Sh("cd " + dir + " && runc spec");
+    text = kata::testing::ReadFile(dir + "/config.json");
+  } else {
+    text = Capture("ctr oci spec");
+  }
+  json spec = json::parse(text);
+  spec["root"]["path"] = "rootfs";
+  spec["process"]["terminal"] = false;
+  spec["process"]["args"] = {"sh", "/probe.sh"};
+  return spec;
+}
+
+// The variations each spec is also run with: what users change most.
+json Varied(json spec) {
+  spec["root"]["readonly"] = !spec["root"].value("readonly", false);
+  spec["hostname"] = "parity";
+  auto& p = spec["process"];
+  p["user"] = {{"uid", 1000}, {"gid", 1000}, {"additionalGids", {10, 20}}, {"umask", 027}};
+  p["cwd"] = "/work/dir";  // missing in the image: made, as runc makes it
+  for (const char* set : {"bounding", "effective", "permitted", "inheritable", "ambient"}) {
+    p["capabilities"][set] = {"CAP_NET_ADMIN", "CAP_SYS_PTRACE", "CAP_KILL"};
+  }
+  p["rlimits"] = {{{"type", "RLIMIT_NOFILE"}, {"soft", 512}, {"hard", 777}},
+                  {{"type", "RLIMIT_NPROC"}, {"soft", 300}, {"hard", 400}},
+                  {{"type", "RLIMIT_CORE"}, {"soft", 0}, {"hard", 1048576}}};
+  p["oomScoreAdj"] = 123;
+  p["noNewPrivileges"] = true;
+  spec["linux"]["sysctl"] = {{"kernel.shmmax", "123456789"}, {"net.ipv4.ip_forward", "1"}};
+  bool has_net = false;
+  for (const auto& ns : spec["linux"]["namespaces"]) has_net = has_net || ns["type"] == "network";
+  if (!has_net) spec["linux"]["namespaces"].push_back({{"type", "network"}});
+  return spec;
+}
+
+struct Run {
+  std::string out;
+  int status = -1;
+};
+
+Run RunCommand(const std::string& command) {
+  INFO(command);
+  Run r;
+  FILE* p = ::popen(command.c_str(), "r");
+  REQUIRE(p != nullptr);
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
+  const int status = ::pclose(p);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string WriteBundle(const TempDir& tmp, const std::string& name, const json& spec, bool with_rootfs) {
+  const std::string bundle = tmp.Sub(name);
+  kata::testing::MakeDirs(bundle);
+  if (with_rootfs) MakeRootfs(bundle + "/rootfs");
+  WriteFile(bundle + "/config.json", spec.dump(2));
+  return bundle;
+}
+
+std::string WriteConfig(const TempDir& tmp) {
+  const std::string path = tmp.Sub("kata.yaml");
+  WriteFile(path, "hypervisor:\n  kernel: " + ImageDir() + "/vmlinux\n  initrd: " + ImageDir() +
+                      "/kata-initrd.img\n  memory_mib: 512\n  hotplug_root_ports: 4\n  accel: auto\n"
+                      "agent:\n  hotplug_timeout: 10s\nruntime:\n  state_dir: " + tmp.Sub("kata-state") + "\n");
+  return path;
+}
+
+// Two EROFS layers (the image without the probe; the probe) and an ext4 upper, as containerd's
+// EROFS snapshotter hands them over.
+std::string WriteErofsMounts(const TempDir& tmp, const std::string& name) {
+  const std::string base = tmp.Sub(name + "-base"), top = tmp.Sub(name + "-top");
+  MakeRootfs(base);
+  kata::testing::MakeDirs(top);
+  Sh("mv " + base + "/probe.sh " + top + "/probe.sh");
+  Sh("mkfs.erofs --quiet " + tmp.Sub(name + "-base.erofs") + " " + base);
+  Sh("mkfs.erofs --quiet " + tmp.Sub(name + "-top.erofs") + " " + top);
+  Sh("mkfs.ext4 -q -F " + tmp.Sub(name + "-rw.img") + " 32M");
+  json mounts = json::array();
+  mounts.push_back({{"type", "ext4"}, {"source", tmp.Sub(name + "-rw.img")}, {"options", {"rw", "loop"}}});
+  mounts.push_back({{"type", "erofs"}, {"source", tmp.Sub(name + "-top.erofs")}, {"options", {"ro", "loop"}}});
+  mounts.push_back({{"type", "erofs"}, {"source", tmp.Sub(name + "-base.erofs")}, {"options", {"ro", "loop"}}});
+  mounts.push_back({{"type", "format/mkdir/overlay"}, {"source", "overlay"},
+                    {"options", {"X-containerd.mkdir.path={{ mount 0 }}/upper:0755", "upperdir={{ mount 0 }}/upper",
+                                 "workdir={{ mount 0 }}/work", "lowerdir={{ mount 1 }}:{{ mount 2 }}"}}});
+  const std::string path = tmp.Sub(name + "-mounts.json");
+  WriteFile(path, mounts.dump());
+  return path;
+}
+
+Facts RunRunc(const TempDir& tmp, const std::string& name, const json& spec) {
+  const std::string bundle = WriteBundle(tmp, name + "-runc", spec, true);
+  const Run r = RunCommand("runc --root " + tmp.Sub("runc-state") + " run --bundle " + bundle + " parity-" + name + " 2>&1");
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  return ParseFacts(r.out);
+}
+
+Facts RunKata(const TempDir& tmp, const std::string& name, const json& spec, bool erofs) {
+  const std::string kind = erofs ? "erofs" : "9p";
+  const std::string bundle = WriteBundle(tmp, name + "-" + kind, spec, !erofs);
+  std::string cmd = std::string(KATA_RUNTIME_BIN) + " --config " + WriteConfig(tmp) + " run --bundle " + bundle;
+  if (erofs) cmd += " --rootfs-mounts " + WriteErofsMounts(tmp, name);
+  const Run r = RunCommand(cmd + " parity-" + name + "-" + kind + " 2>&1");
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  return ParseFacts(r.out);
+}
+
+// Key by key; returns the differences not explained by kLegitimateDifferences.
+std::vector<std::string> Compare(const Facts& runc, const Facts& kata) {
+  std::set<std::string> keys;
+  for (const auto& [k, v] : runc) keys.insert(k);
+  for (const auto& [k, v] : kata) keys.insert(k);
+  auto value = [](const Facts& f, const std::string& k) {
+    auto it = f.find(k);
+    return it == f.end() ? std::string("<missing>") : it->second;
+  };
+  // A masked path the other kernel lacks is no difference of ours (nor is its mount).
+  auto kernel_lacks = [&](const std::string& path) {
+    const std::string a = value(runc, "masked." + path), b = value(kata, "masked." + path);
+    return (a == "absent") != (b == "absent");
+  };
+  std::vector<std::string> diffs;
+  for (const std::string& k : keys) {
+    std::string a = value(runc, k), b = value(kata, k);
+    if (a == b) continue;
+    bool legit = false;
+    for (const Legitimate& l : kLegitimateDifferences) legit = legit || Matches(l.key, k);
+    if (k.starts_with("masked.") && kernel_lacks(k.substr(7))) legit = true;
+    if (k.starts_with("mount.") && kernel_lacks(k.substr(6, k.find('#') == std::string::npos ? std::string::npos : k.find('#') - 6))) legit = true;
+    if (k == "dev.core" && kernel_lacks("/proc/kcore")) legit = true;
+    if (k == "mount./") {
+      // The root's filesystem (overlay or 9p, the host's under runc) and subtree differ; its
+      // read-only flag must not. The VM's rootfs shares are nodev by design.
+      a = a.substr(a.find(' ') + 1, a.find(" root=") - a.find(' ') - 1);
+      b = b.substr(b.find(' ') + 1, b.find(" root=") - b.find(' ') - 1);
+      legit = a.substr(0, 2) == b.substr(0, 2);
+    }
+    if (!legit) diffs.push_back(k + ": runc=" + value(runc, k) + " kata=" + value(kata, k));
+  }
+  return diffs;
+}
+
+// What runc does on a cgroup v2 host, checked in the VM (this host cannot show it).
+void CheckGuestCgroup(const json& spec, const Facts& kata) {
+  bool wants_cgroup_mount = false;
+  for (const auto& m : spec.value("mounts", json::array())) wants_cgroup_mount = wants_cgroup_mount || m["type"] == "cgroup";
+  if (wants_cgroup_mount) {
+    auto it = kata.find("mount./sys/fs/cgroup");
+    REQUIRE(it != kata.end());
+    CHECK(it->second.starts_with("cgroup2 ro,nosuid,nodev,noexec"));
+  }
+  auto cg = kata.find("cgroup");
+  REQUIRE(cg != kata.end());
+  CHECK(cg->second.starts_with("0::/"));
+}
+
+void Differential(const std::string& name, const json& spec) {
+  TempDir tmp;
+  const Facts runc = RunRunc(tmp, name, spec);
+  REQUIRE(runc.count("probe"));
+  for (bool erofs : {false, true}) {
+    const Facts kata = RunKata(tmp, name, spec, erofs);
+    INFO(name << (erofs ? " (multi-layer EROFS rootfs)" : " (9p directory rootfs)"));
+    REQUIRE(kata.count("probe"));
+    const std::vector<std::string> diffs = Compare(runc, kata);
+    std::string listed;
+    for (const auto& d : diffs) listed += d + "\n";
+    INFO("differences:\n" << listed);
+    CHECK(diffs.empty());
+    CheckGuestCgroup(spec, kata);
+  }
+}
+
+#define KATA_REQUIRE_PARITY_TOOLS()                                                      \
+  do {                                                                                   \
+    KATA_REQUIRE_VM();                                                                   \
+    if (std::system("command -v runc >/dev/null && command -v ctr >/dev/null") != 0) {  \
+      KATA_SKIP("runc and ctr are needed (Debian's runc and containerd)");              \
+    }                                                                                    \
+  } while (0)
+
+}  // namespace
+
+TEST_CASE("runc parity: `runc spec`'s bundle, as it is and varied", "[parity][e2e]") {
+  KATA_REQUIRE_PARITY_TOOLS();
+  const json spec = ToolSpec("runc", TempDir());
+  SECTION("as made") { Differential("runc", spec); }
+  SECTION("varied") { Differential("runc-varied", Varied(spec)); }
+}
+
+TEST_CASE("runc parity: `ctr oci spec`'s bundle, as it is and varied", "[parity][e2e]") {
+  KATA_REQUIRE_PARITY_TOOLS();
+  const json spec = ToolSpec("ctr", TempDir());
+  SECTION("as made") { Differential("ctr", spec); }
+  SECTION("varied") { Differential("ctr-varied", Varied(spec)); }
+}
