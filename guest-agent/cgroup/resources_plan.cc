@@ -27,8 +27,9 @@ absl::StatusOr<uint64_t> BlkioToIoWeight(uint32_t weight, std::string_view field
 }
 
 absl::Status PlanMemory(const oci::LinuxMemory& m, CgroupPlan& plan) {
-  if (m.has_limit()) plan.writes.push_back({"memory.max", LimitValue(m.limit())});
-  if (m.has_reservation()) plan.writes.push_back({"memory.low", LimitValue(m.reservation())});
+  // 0 means unset, as runc reads it (docker always sends the fields).
+  if (m.has_limit() && m.limit() != 0) plan.writes.push_back({"memory.max", LimitValue(m.limit())});
+  if (m.has_reservation() && m.reservation() != 0) plan.writes.push_back({"memory.low", LimitValue(m.reservation())});
   if (m.has_swap()) {
     // OCI's swap is memory + swap; cgroup v2 limits swap alone.
     if (m.swap() < 0) {
@@ -64,13 +65,13 @@ void PlanCpu(const oci::LinuxCPU& c, CgroupPlan& plan) {
 }
 
 absl::Status PlanBlockIo(const oci::LinuxBlockIO& b, CgroupPlan& plan) {
-  if (b.has_weight()) {
+  if (b.has_weight() && b.weight() != 0) {  // docker sends 0 for "unset"; runc skips it
     auto w = BlkioToIoWeight(b.weight(), "linux.resources.blockIO.weight");
     if (!w.ok()) return w.status();
     plan.writes.push_back({"io.weight", StrCat("default ", *w)});
   }
   for (const auto& d : b.weight_device()) {
-    if (!d.has_weight()) continue;
+    if (!d.has_weight() || d.weight() == 0) continue;
     auto w = BlkioToIoWeight(d.weight(), "linux.resources.blockIO.weightDevice");
     if (!w.ok()) return w.status();
     plan.writes.push_back({"io.weight", StrCat(d.major(), ":", d.minor(), " ", *w)});

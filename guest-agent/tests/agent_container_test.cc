@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "guest-agent/tests/agent_fixture.h"
@@ -171,4 +172,55 @@ TEST_CASE("agent: a terminal process gets a pty that TtyWinResize sizes and ^D e
   CHECK(f.agent.stub().TtyWinResize(&pctx, resize, &e).error_code() == grpc::StatusCode::FAILED_PRECONDITION);
   REQUIRE(f.Remove("p1", 5).ok());
   REQUIRE(f.Remove("t1").ok());
+}
+
+TEST_CASE("agent: image symlinks cannot lead a mount, a mask or a read-only path out of the container root", "[agent][root]") {
+  KATA_REQUIRE_ROOT();
+  Fixture f;
+  // Outside the rootfs: where a naive join of an image's absolute symlink would land.
+  const std::string outside = f.tmp.Sub("outside");
+  kata::testing::MakeDirs(outside);
+  ::symlink(outside.c_str(), (f.rootfs + "/evil").c_str());
+  ::symlink("../../../../../../../../tmp", (f.rootfs + "/up").c_str());  // climbs past the root: stops at it
+  ::mkdir((f.rootfs + "/x").c_str(), 0755);
+  kata::testing::WriteFile(f.rootfs + "/x/file", "image file\n");
+  auto request = [&](const std::string& id, const std::string& dest, const std::string& script) {
+    agent::CreateContainerRequest req;
+    req.set_container_id(id);
+    auto spec = MakeSpec(f.rootfs, {"sh", "-c", script});
+    auto* m = spec.add_mounts();
+    m->set_destination(dest);
+    m->set_type("tmpfs");
+    m->set_source("tmpfs");
+    spec.mutable_linux()->add_masked_paths("/up/../x/file");
+    spec.mutable_linux()->add_readonly_paths("/x");
+    *req.mutable_oci() = spec;
+    *req.add_storages() = LocalRootfs(f.rootfs);
+    return req;
+  };
+  google::protobuf::Empty e;
+  // /evil names <root>/<outside> inside the root, which does not exist there: a clear error.
+  grpc::ClientContext evil_ctx;
+  const grpc::Status evil = f.agent.stub().CreateContainer(&evil_ctx, request("c0", "/evil", "true"), &e);
+  CHECK(evil.error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(evil.error_message().find("mount /evil (mounts[3], tmpfs") != std::string::npos);
+  CHECK(kata::testing::ReadFile("/proc/self/mountinfo").find(outside) == std::string::npos);
+
+  grpc::ClientContext ctx;
+  const grpc::Status created = f.agent.stub().CreateContainer(
+      &ctx, request("c1", "/up/sub", "grep -c ' /tmp/sub ' /proc/self/mountinfo; cat /x/file; (echo w > /x/new) 2>/dev/null || echo denied"),
+      &e);
+  INFO(created.error_message() << "\n" << f.agent.log());
+  REQUIRE(created.ok());
+  REQUIRE(f.Start("c1").ok());
+  const std::string out = f.ReadAll("c1");
+  INFO(out);
+  CHECK(f.Wait("c1") == 0);
+  CHECK(out.starts_with("1\n"));                        // /up/sub is the container's /tmp/sub
+  CHECK(out.find("image file") == std::string::npos);  // masked through the symlink, inside the container
+  CHECK(out.find("denied") != std::string::npos);      // read-only
+  REQUIRE(f.Remove("c1").ok());
+  // Nothing of either container is left mounted on the host.
+  CHECK(kata::testing::ReadFile("/proc/self/mountinfo").find(f.tmp.path()) == std::string::npos);
+  CHECK(std::filesystem::is_empty(outside));
 }

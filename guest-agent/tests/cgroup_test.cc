@@ -100,6 +100,18 @@ TEST_CASE("cgroup plan: contradictions are refused by field", "[cgroup]") {
   CHECK(std::string(weight.status().message()).find("blockIO.weight 5") != std::string::npos);
 }
 
+TEST_CASE("cgroup plan: docker's zeros mean unset, as runc reads them", "[cgroup]") {
+  // moby sends these on every container (daemon/oci_linux.go); runc runs them.
+  auto plan = PlanCgroupWrites(Resources(R"({"cpu": {"shares": 0}, "memory": {"limit": 0, "reservation": 0},
+    "blockIO": {"weight": 0, "weightDevice": [{"major": 8, "minor": 0, "weight": 0}]}, "pids": {"limit": 0}})"));
+  INFO(plan.status());
+  REQUIRE(plan.ok());
+  for (const auto& w : plan->writes) {
+    INFO(w.file << " = " << w.value);
+    CHECK((w.file == "pids.max" && w.value == "max"));
+  }
+}
+
 TEST_CASE("cgroup plan: v1-only fields are reported as not applied", "[cgroup]") {
   auto plan = PlanCgroupWrites(Resources(R"({"memory": {"kernel": 1, "swappiness": 10}, "devices": [{"allow": false, "access": "rwm"}]})"));
   REQUIRE(plan.ok());

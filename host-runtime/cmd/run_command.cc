@@ -46,7 +46,7 @@ int RunContainer(const config::Config& config, const RunOptions& options) {
     mounts = std::move(*parsed);
   } else {
     // The bundle's own rootfs directory, shared with the guest (as runc would use it).
-    mounts.push_back(BundleRootfsMount(options.bundle, spec->root().path(), spec->root().readonly()));
+    mounts.push_back(BundleRootfsMount(options.bundle, spec->root().path()));
   }
   // Signals for the container are taken before any thread exists, so every thread blocks them.
   sigset_t forwarded;

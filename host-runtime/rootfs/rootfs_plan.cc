@@ -248,9 +248,9 @@ absl::StatusOr<std::vector<agent::Storage>> RootfsStorages(const RootfsPlan& pla
   return out;
 }
 
-RootfsMount BundleRootfsMount(const std::string& bundle, const std::string& root_path, bool readonly) {
+RootfsMount BundleRootfsMount(const std::string& bundle, const std::string& root_path) {
   const std::string root = root_path.starts_with("/") ? root_path : bundle + "/" + root_path;
-  return {"bind", root, "", {"rbind", readonly ? "ro" : "rw"}};
+  return {"bind", root, "", {"rbind", "rw"}};
 }
 
 }  // namespace kata::runtime

@@ -33,9 +33,10 @@ struct RootfsMount {
 absl::StatusOr<std::vector<RootfsMount>> ParseRootfsMountsJson(std::string_view json);
 
 // A bundle whose rootfs is a directory (runc's shape; `ctr run --rootfs DIR`, where containerd
-// hands over no Mounts): root.path (relative to the bundle) as one bind mount, read-only when
-// root.readonly says so.
-RootfsMount BundleRootfsMount(const std::string& bundle, const std::string& root_path, bool readonly);
+// hands over no Mounts): root.path (relative to the bundle) as one bind mount. Shared
+// writable even for root.readonly: as under runc, mount points are made in it first, and the
+// guest makes the root read-only before the process runs.
+RootfsMount BundleRootfsMount(const std::string& bundle, const std::string& root_path);
 
 struct ErofsLower {
   std::vector<std::string> blobs;    // source, then each device=, in order

@@ -166,7 +166,7 @@ absl::StatusOr<task::CreateTaskResponse> TaskService::Create(const task::CreateT
   std::vector<runtime::RootfsMount> mounts;
   for (const auto& m : req.rootfs()) mounts.push_back({m.type(), m.source(), m.target(), {m.options().begin(), m.options().end()}});
   // `ctr run --rootfs DIR`: no Mounts, the bundle's rootfs directory is the container's.
-  if (mounts.empty()) mounts.push_back(runtime::BundleRootfsMount(req.bundle(), spec->root().path(), spec->root().readonly()));
+  if (mounts.empty()) mounts.push_back(runtime::BundleRootfsMount(req.bundle(), spec->root().path()));
   if (boots) {
     auto sandbox = runtime::Sandbox::Create(req.id(), config_);
     if (!sandbox.ok()) return fail(sandbox.status());

@@ -77,10 +77,13 @@ json ToolSpec(const std::string& tool, const TempDir& tmp) {
   } else {
     text = Capture("ctr oci spec");
   }
+  // `ctr oci spec` leaves env to the image config (`ctr run` adds its PATH); without PATH runc
+  // finds no bare command name.
   json spec = json::parse(text);
   spec["root"]["path"] = "rootfs";
   spec["process"]["terminal"] = false;
   spec["process"]["args"] = {"sh", "/probe.sh"};
+  if (!spec["process"].contains("env")) spec["process"]["env"] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"};
   return spec;
 }
 
