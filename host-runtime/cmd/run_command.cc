@@ -57,7 +57,7 @@ int RunContainer(const config::Config& config, const RunOptions& options) {
   auto sandbox = Sandbox::Create(options.id, config);
   if (!sandbox.ok()) return Fail(sandbox.status());
   Sandbox& sb = **sandbox;
-  if (absl::Status s = sb.CreateContainer(options.id, *spec, mounts); !s.ok()) return Fail(s);
+  if (absl::Status s = sb.CreateContainer(options.id, *spec, mounts, options.bundle); !s.ok()) return Fail(s);
   if (absl::Status s = sb.StartContainer(options.id); !s.ok()) return Fail(s);
 
   std::atomic<bool> done = false;

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 
+#include "host-runtime/hooks/oci_hooks.h"
 #include "host-runtime/rootfs/shared_rootfs.h"
 #include "host-runtime/sandbox/guest_spec.h"
 #include "host-runtime/vm/qemu_command.h"
@@ -76,8 +77,10 @@ Sandbox::~Sandbox() { (void)Destroy(); }
 
 std::unique_ptr<agent::AgentService::Stub> Sandbox::Agent() { return agent::AgentService::NewStub(vm_->agent_channel()); }
 
-absl::Status Sandbox::CreateContainer(const std::string& cid, const oci::Spec& spec, const std::vector<RootfsMount>& rootfs) {
+absl::Status Sandbox::CreateContainer(const std::string& cid, const oci::Spec& spec, const std::vector<RootfsMount>& rootfs,
+                                      const std::string& bundle) {
   RETURN_IF_ERROR(ValidateId("container id", cid));
+  RETURN_IF_ERROR(CheckHooksSupported(spec));
   ASSIGN_OR_RETURN(RootfsPlan plan, ClassifyRootfs(rootfs));
   const bool shared = std::holds_alternative<SharedRootfs>(plan);
   if (shared && vm_->shared_dir().empty()) {
@@ -85,7 +88,6 @@ absl::Status Sandbox::CreateContainer(const std::string& cid, const oci::Spec& s
   }
   const std::string guest_rootfs = shared ? GuestSharedRootfsPath(cid) : GuestRootfsPath(cid);
   ASSIGN_OR_RETURN(GuestSpecPlan guest, GuestSpec(spec, guest_rootfs, cid, !vm_->shared_dir().empty()));
-  if (spec.has_hooks()) kLog.Warn("OCI hooks are not run", {{"container", cid}});
   {
     absl::MutexLock lock(&mu_);
     if (destroyed_) return absl::FailedPreconditionError(StrCat("sandbox ", id_, " is destroyed"));
@@ -94,6 +96,10 @@ absl::Status Sandbox::CreateContainer(const std::string& cid, const oci::Spec& s
   }
   Container c;
   c.work_dir = StrCat(vm_->state_dir(), "/", cid);
+  c.bundle = bundle;
+  c.hook_spec.set_oci_version(spec.oci_version());
+  *c.hook_spec.mutable_annotations() = spec.annotations();
+  *c.hook_spec.mutable_hooks() = spec.hooks();
   auto fail = [&](absl::Status s) {
     (void)Undo(cid, c);
     absl::MutexLock lock(&mu_);
@@ -115,6 +121,13 @@ absl::Status Sandbox::CreateContainer(const std::string& cid, const oci::Spec& s
   c.timings.attach = absl::Now() - t;
   c.timings.devices = c.rootfs.devices.size();
 
+  // The VM is up and the container not yet made in it: where Kata runs these.
+  const std::string creating = HookState(spec, cid, "creating", vm_->qemu_pid(), bundle);
+  for (const auto& [list, name] : {std::pair{&spec.hooks().prestart(), "prestart"},
+                                   {&spec.hooks().create_runtime(), "createRuntime"},
+                                   {&spec.hooks().create_container(), "createContainer"}}) {
+    if (absl::Status s = RunHooks(*list, name, creating, true); !s.ok()) return fail(s);
+  }
   agent::CreateContainerRequest req;
   req.set_container_id(cid);
   *req.mutable_oci() = std::move(guest.spec);
@@ -135,9 +148,20 @@ absl::Status Sandbox::StartContainer(const std::string& cid) {
   req.set_container_id(cid);
   const absl::Time t = absl::Now();
   RETURN_IF_ERROR(CallAgent(*Agent(), "StartContainer", &AgentStub::StartContainer, req));
-  absl::MutexLock lock(&mu_);
-  if (auto it = containers_.find(cid); it != containers_.end()) it->second.timings.start = absl::Now() - t;
-  return absl::OkStatus();
+  oci::Spec hook_spec;
+  std::string bundle;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = containers_.find(cid);
+    if (it == containers_.end()) return absl::OkStatus();
+    it->second.timings.start = absl::Now() - t;
+    hook_spec = it->second.hook_spec;
+    bundle = it->second.bundle;
+  }
+  // Failures are logged and the container keeps running (runtime-spec: poststart). The state
+  // says "created", as runc 1.1's does at this point.
+  return RunHooks(hook_spec.hooks().poststart(), "poststart", HookState(hook_spec, cid, "created", vm_->qemu_pid(), bundle),
+                  false);
 }
 
 absl::Status Sandbox::ExecProcess(const std::string& cid, const std::string& exec_id, const oci::Process& process) {
@@ -259,6 +283,8 @@ absl::Status Sandbox::RemoveContainer(const std::string& cid) {
   absl::Status first = CallAgent(*Agent(), "RemoveContainer", &AgentStub::RemoveContainer, req);
   // Detach even when the agent failed: a device the guest still uses fails to detach by name.
   if (absl::Status s = Undo(cid, c); !s.ok() && first.ok()) first = s;
+  (void)RunHooks(c.hook_spec.hooks().poststop(), "poststop",
+                 HookState(c.hook_spec, cid, "stopped", vm_->qemu_pid(), c.bundle), false);
   return first;
 }
 

@@ -36,8 +36,10 @@ class Sandbox {
   static absl::StatusOr<std::unique_ptr<Sandbox>> Create(const std::string& id, const config::Config& config);
   ~Sandbox();
 
+  // `bundle` is the container's bundle directory, for its hooks' state.
   absl::Status CreateContainer(const std::string& container_id, const oci::Spec& spec,
-                               const std::vector<RootfsMount>& rootfs) ABSL_LOCKS_EXCLUDED(mu_);
+                               const std::vector<RootfsMount>& rootfs, const std::string& bundle = "")
+      ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status StartContainer(const std::string& container_id);
   // A new process in a running container (its stdio through ReadOutput/WriteStdin by exec id).
   absl::Status ExecProcess(const std::string& container_id, const std::string& exec_id, const oci::Process& process);
@@ -73,6 +75,8 @@ class Sandbox {
     AttachedRootfs rootfs;
     std::string shared_rootfs;  // a directory rootfs mounted under the VM's shared directory
     std::vector<std::string> shared_binds;  // host paths bound under it for the spec's bind mounts
+    std::string bundle;
+    oci::Spec hook_spec;  // ociVersion, annotations and hooks: what the later hooks need
     ContainerTimings timings;
   };
 

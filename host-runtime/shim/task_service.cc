@@ -172,7 +172,7 @@ absl::StatusOr<task::CreateTaskResponse> TaskService::Create(const task::CreateT
     if (!sandbox.ok()) return fail(sandbox.status());
     sandbox_ = std::move(*sandbox);
   }
-  if (absl::Status s = sandbox_->CreateContainer(req.id(), *spec, mounts); !s.ok()) return fail(s);
+  if (absl::Status s = sandbox_->CreateContainer(req.id(), *spec, mounts, req.bundle()); !s.ok()) return fail(s);
 
   auto init = std::make_unique<Process>();
   init->stdin_path = req.stdin();

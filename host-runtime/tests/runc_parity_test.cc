@@ -4,6 +4,7 @@
 // lines, compared key by key. The differences a VM legitimately has are listed once, in
 // kLegitimateDifferences, with why.
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <filesystem>
@@ -272,4 +273,34 @@ TEST_CASE("runc parity: `ctr oci spec`'s bundle, as it is and varied", "[parity]
   const json spec = ToolSpec("ctr", TempDir());
   SECTION("as made") { Differential("ctr", spec); }
   SECTION("varied") { Differential("ctr-varied", Varied(spec)); }
+}
+
+TEST_CASE("runc parity: OCI hooks run in the same order with the same states", "[parity][e2e]") {
+  KATA_REQUIRE_PARITY_TOOLS();
+  TempDir tmp;
+  const std::string hook = tmp.Sub("hook.sh");
+  WriteFile(hook, "#!/bin/sh\nstate=$(cat)\nstatus=$(echo \"$state\" | sed -n 's/.*\"status\": *\"\\([a-z]*\\)\".*/\\1/p')\n"
+                  "id=$(echo \"$state\" | sed -n 's/.*\"id\": *\"\\([^\"]*\\)\".*/\\1/p')\n"
+                  "echo \"$1 $status $id\" >> \"$2\"\n");
+  REQUIRE(::chmod(hook.c_str(), 0755) == 0);
+  json spec = ToolSpec("runc", tmp);
+  auto hooks_logging_to = [&](const std::string& log) {
+    json hooks;
+    for (const char* name : {"prestart", "createRuntime", "createContainer", "poststart", "poststop"}) {
+      hooks[name] = json::array({{{"path", hook}, {"args", {"hook.sh", name, log}}, {"timeout", 10}}});
+    }
+    return hooks;
+  };
+  spec["hooks"] = hooks_logging_to(tmp.Sub("runc.log"));
+  (void)RunRunc(tmp, "hooks", spec);
+  spec["hooks"] = hooks_logging_to(tmp.Sub("kata.log"));
+  (void)RunKata(tmp, "hooks", spec, false);
+  const std::string runc_log = kata::testing::ReadFile(tmp.Sub("runc.log"));
+  std::string kata_log = kata::testing::ReadFile(tmp.Sub("kata.log"));
+  // Same hooks, same order, same states; only the container ids differ (one per runtime).
+  const std::string runc_id = "parity-hooks", kata_id = "parity-hooks-9p";
+  for (size_t at; (at = kata_log.find(kata_id)) != std::string::npos;) kata_log.replace(at, kata_id.size(), runc_id);
+  CHECK(runc_log == "prestart creating " + runc_id + "\ncreateRuntime creating " + runc_id + "\ncreateContainer creating " +
+                        runc_id + "\npoststart created " + runc_id + "\npoststop stopped " + runc_id + "\n");
+  CHECK(kata_log == runc_log);
 }
