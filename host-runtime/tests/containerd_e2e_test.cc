@@ -10,6 +10,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_split.h"
@@ -251,4 +252,42 @@ TEST_CASE("containerd: 20 ctr run --rm in a row leak no process, mount or fd", "
   for (int i = 0; i < 50 && CountFds(c.daemon->pid()) > fds; ++i) ::usleep(100 * 1000);
   CHECK(CountFds(c.daemon->pid()) <= fds);  // containerd holds nothing more for our shims
   CHECK(CountEntries("/run/containerd/s") == sockets);  // each shim removed its socket
+}
+
+TEST_CASE("containerd: ctr run --mount binds host directories as runc does; ctr run --rootfs DIR", "[containerd][e2e]") {
+  KATA_REQUIRE_CONTAINERD();
+  PrivateContainerd c;
+  const std::string data = c.tmp.Sub("data");
+  kata::testing::MakeDirs(data);
+  kata::testing::WriteFile(data + "/hello", "from the host\n");
+  const std::string script = " sh -c 'cat /data/hello; (echo x > /data/ro-try) 2>/dev/null || echo denied; grep -c \" /data \" /proc/self/mounts'";
+  std::map<std::string, std::string> outputs;
+  for (const std::string runtime : {"", "--runtime io.containerd.kata.v2 "}) {
+    const std::string kind = runtime.empty() ? "runc" : "kata";
+    const Result ro = Run(c.ctr + " run --rm " + runtime + "--mount type=bind,src=" + data + ",dst=/data,options=rbind:ro " + kImage +
+                          " " + Id("ro" + kind) + script);
+    INFO(kind << ": " << ro.out << "\ncontainerd log:\n" << kata::ReadFileTail(c.tmp.Sub("containerd.log"), 3000));
+    CHECK(ro.status == 0);
+    outputs[kind + " ro"] = ro.out;
+    const Result rw = Run(c.ctr + " run --rm " + runtime + "--mount type=bind,src=" + data + ",dst=/data,options=rbind:rw " + kImage +
+                          " " + Id("rw" + kind) + " sh -c 'echo written by " + kind + " > /data/new-" + kind + "'");
+    INFO(rw.out);
+    CHECK(rw.status == 0);
+    // What the container wrote through a writable bind is on the host afterwards.
+    CHECK(kata::testing::ReadFile(data + "/new-" + kind) == "written by " + kind + "\n");
+  }
+  CHECK(outputs["kata ro"] == "from the host\ndenied\n1\n");
+  CHECK(outputs["kata ro"] == outputs["runc ro"]);
+  CHECK_FALSE(std::filesystem::exists(data + "/ro-try"));
+  c.CheckClean();
+
+  // A rootfs directory and no image: containerd hands the shim no Mounts.
+  const std::string rootfs = c.tmp.Sub("rootfs-dir");
+  kata::testing::MakeBusyboxRootfs(rootfs);
+  const Result dir = Run(c.ctr + " run --rm --runtime io.containerd.kata.v2 --rootfs " + rootfs + " " + Id("dir") +
+                         " /bin/sh -c 'echo from a rootfs directory'");
+  INFO(dir.out << "\ncontainerd log:\n" << kata::ReadFileTail(c.tmp.Sub("containerd.log"), 3000));
+  CHECK(dir.out == "from a rootfs directory\n");
+  CHECK(dir.status == 0);
+  c.CheckClean();
 }
