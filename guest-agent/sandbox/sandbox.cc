@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
+#include "guest-agent/common/loopback.h"
 #include "guest-agent/device/spec_device_updater.h"
 #include "guest-agent/setup/init_plan_builder.h"
 #include "guest-agent/setup/plan_environment.h"
@@ -49,6 +51,10 @@ absl::Status Sandbox::CreateSandbox(const agent::CreateSandboxRequest& req) {
     const int err = errno;
     (void)storages_.RemoveStorages(held);
     return ErrnoStatus(err, StrCat("set the VM's hostname to ", req.hostname()));
+  }
+  // The VM's network namespace is the pod's: its lo is up, as CNI's loopback plugin makes it.
+  if (options_.is_init) {
+    if (int err = BringLoopbackUp(); err != 0) kLog.Warn("lo stays down", {{"error", std::string(std::strerror(err))}});
   }
   absl::MutexLock lock(&mu_);
   created_ = true;
@@ -137,7 +143,11 @@ absl::Status Sandbox::CreateContainer(const agent::CreateContainerRequest& req) 
     cgroup_procs = std::move(*procs);
   }
   c->init = std::make_shared<Process>(cid);
-  auto launched = LaunchInit(plan, cgroup_procs.get(), options_.launch_timeout, [this, p = c->init](pid_t pid, bool) {
+  auto launched = LaunchInit(plan, cgroup_procs.get(), options_.launch_timeout, [this, p = c->init](pid_t pid, bool is_init) {
+    if (!is_init) {  // the middle process that joined the sandbox's namespaces: collected quietly
+      reaper_.Watch(pid, [](int) {});
+      return;
+    }
     p->set_pid(pid);
     reaper_.Watch(pid, [p](int status) { p->SetExited(status); });
   });

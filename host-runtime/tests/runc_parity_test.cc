@@ -4,6 +4,7 @@
 // lines, compared key by key. The differences a VM legitimately has are listed once, in
 // kLegitimateDifferences, with why.
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -13,7 +14,10 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "host-runtime/rootfs/rootfs_plan.h"
+#include "host-runtime/sandbox/sandbox.h"
 #include "host-runtime/tests/vm_test_support.h"
+#include "libkata/oci/spec.h"
 #include "libkata/testing/test_support.h"
 
 using json = nlohmann::json;
@@ -168,8 +172,9 @@ std::string WriteErofsMounts(const TempDir& tmp, const std::string& name) {
 
 Facts RunRunc(const TempDir& tmp, const std::string& name, const json& spec) {
   const std::string bundle = WriteBundle(tmp, name + "-runc", spec, true);
-  const Run r = RunCommand("runc --root " + tmp.Sub("runc-state") + " run --bundle " + bundle + " parity-" + name + " 2>&1");
-  INFO(r.out);
+  const Run r = RunCommand("runc --root " + tmp.Sub("runc-state") + " run --bundle " + bundle + " parity-" + name + " 2>" +
+                           tmp.Sub(name + "-runc.err"));
+  INFO(r.out << kata::testing::ReadFile(tmp.Sub(name + "-runc.err")));
   REQUIRE(r.status == 0);
   return ParseFacts(r.out);
 }
@@ -179,14 +184,25 @@ Facts RunKata(const TempDir& tmp, const std::string& name, const json& spec, boo
   const std::string bundle = WriteBundle(tmp, name + "-" + kind, spec, !erofs);
   std::string cmd = std::string(KATA_RUNTIME_BIN) + " --config " + WriteConfig(tmp) + " run --bundle " + bundle;
   if (erofs) cmd += " --rootfs-mounts " + WriteErofsMounts(tmp, name);
-  const Run r = RunCommand(cmd + " parity-" + name + "-" + kind + " 2>&1");
-  INFO(r.out);
+  const Run r = RunCommand(cmd + " parity-" + name + "-" + kind + " 2>" + tmp.Sub(name + "-" + kind + ".err"));
+  INFO(r.out << kata::testing::ReadFile(tmp.Sub(name + "-" + kind + ".err")));
   REQUIRE(r.status == 0);
   return ParseFacts(r.out);
 }
 
 // Key by key; returns the differences not explained by kLegitimateDifferences.
-std::vector<std::string> Compare(const Facts& runc, const Facts& kata) {
+// Host paths bound into the container: their filesystem and subtree are the share's in the VM.
+std::set<std::string> HostBindDestinations(const json& spec) {
+  std::set<std::string> out;
+  for (const auto& m : spec.value("mounts", json::array())) {
+    bool bind = m.value("type", "") == "bind";
+    for (const auto& o : m.value("options", json::array())) bind = bind || o == "bind" || o == "rbind";
+    if (bind) out.insert(m["destination"].get<std::string>());
+  }
+  return out;
+}
+
+std::vector<std::string> Compare(const Facts& runc, const Facts& kata, const std::set<std::string>& host_binds = {}) {
   std::set<std::string> keys;
   for (const auto& [k, v] : runc) keys.insert(k);
   for (const auto& [k, v] : kata) keys.insert(k);
@@ -208,9 +224,11 @@ std::vector<std::string> Compare(const Facts& runc, const Facts& kata) {
     if (k.starts_with("masked.") && kernel_lacks(k.substr(7))) legit = true;
     if (k.starts_with("mount.") && kernel_lacks(k.substr(6, k.find('#') == std::string::npos ? std::string::npos : k.find('#') - 6))) legit = true;
     if (k == "dev.core" && kernel_lacks("/proc/kcore")) legit = true;
-    if (k == "mount./") {
-      // The root's filesystem (overlay or 9p, the host's under runc) and subtree differ; its
-      // read-only flag must not. The VM's rootfs shares are nodev by design.
+    std::string dest = k.starts_with("mount.") ? k.substr(6) : "";
+    if (dest.find('#') != std::string::npos) dest = dest.substr(0, dest.find('#'));
+    if (k == "mount./" || host_binds.count(dest)) {
+      // The root's or a host bind's filesystem (overlay or 9p, the host's under runc) and
+      // subtree differ; the read-only flag must not. The VM's shares are nodev by design.
       a = a.substr(a.find(' ') + 1, a.find(" root=") - a.find(' ') - 1);
       b = b.substr(b.find(' ') + 1, b.find(" root=") - b.find(' ') - 1);
       legit = a.substr(0, 2) == b.substr(0, 2);
@@ -303,4 +321,148 @@ TEST_CASE("runc parity: OCI hooks run in the same order with the same states", "
   CHECK(runc_log == "prestart creating " + runc_id + "\ncreateRuntime creating " + runc_id + "\ncreateContainer creating " +
                         runc_id + "\npoststart created " + runc_id + "\npoststop stopped " + runc_id + "\n");
   CHECK(kata_log == runc_log);
+}
+
+namespace {
+
+// A pod as containerd 1.6's CRI plugin shapes it (../shared/reference/cri-pods.md): the
+// sandbox (pause) container holds the pod's namespaces; an app container joins its ipc, uts
+// and network namespaces by path, gets a cgroup mount, /etc/hosts, /etc/hostname,
+// /etc/resolv.conf, /dev/shm and /dev/termination-log binds, CRI's env and annotations.
+// Seccomp (RuntimeDefault) is left to the isolation issue's test.
+json PodSandboxSpec(const TempDir& tmp, const std::string& netns) {
+  json spec = ToolSpec("ctr", tmp);
+  spec["process"]["args"] = {"sleep", "1000"};
+  spec["hostname"] = "parity-pod";
+  json mounts = json::array();
+  for (const auto& m : spec["mounts"]) if (m["destination"] != "/run") mounts.push_back(m);
+  spec["mounts"] = mounts;
+  spec["linux"]["namespaces"] = {{{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}},
+                                 {{"type", "network"}, {"path", netns}}};
+  spec["annotations"] = {{"io.kubernetes.cri.container-type", "sandbox"}, {"io.kubernetes.cri.sandbox-id", "parity-pod"}};
+  return spec;
+}
+
+json PodContainerSpec(const TempDir& tmp, pid_t pause_pid, bool share_pid) {
+  json spec = ToolSpec("ctr", tmp);
+  spec["process"]["env"] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=parity-pod",
+                            "KUBERNETES_SERVICE_HOST=10.0.0.1"};
+  spec["process"]["noNewPrivileges"] = false;
+  spec["process"]["oomScoreAdj"] = 1000;
+  const std::string ns = "/proc/" + std::to_string(pause_pid) + "/ns/";
+  spec["linux"]["namespaces"] = {{{"type", "ipc"}, {"path", ns + "ipc"}}, {{"type", "uts"}, {"path", ns + "uts"}},
+                                 {{"type", "network"}, {"path", ns + "net"}}, {{"type", "mount"}}};
+  spec["linux"]["namespaces"].push_back(share_pid ? json{{"type", "pid"}, {"path", ns + "pid"}} : json{{"type", "pid"}});
+  json mounts = json::array();
+  for (const auto& m : spec["mounts"]) if (m["destination"] != "/run") mounts.push_back(m);
+  mounts.push_back({{"destination", "/sys/fs/cgroup"}, {"type", "cgroup"}, {"source", "cgroup"},
+                    {"options", {"nosuid", "noexec", "nodev", "relatime", "ro"}}});
+  const std::string files = tmp.Sub("pod-files");
+  kata::testing::MakeDirs(files + "/shm");
+  WriteFile(files + "/hosts", "127.0.0.1 localhost\n10.1.2.3 parity-pod\n");
+  WriteFile(files + "/hostname", "parity-pod\n");
+  WriteFile(files + "/resolv.conf", "nameserver 10.0.0.10\nsearch default.svc.cluster.local\n");
+  WriteFile(files + "/termination-log", "");
+  for (const auto& [dest, src, ro] : std::initializer_list<std::tuple<const char*, const char*, bool>>{
+           {"/etc/hosts", "hosts", false}, {"/etc/hostname", "hostname", false}, {"/etc/resolv.conf", "resolv.conf", true},
+           {"/dev/shm", "shm", false}, {"/dev/termination-log", "termination-log", false}}) {
+    mounts.push_back({{"destination", dest}, {"type", "bind"}, {"source", files + "/" + src},
+                      {"options", {"rbind", "rprivate", ro ? "ro" : "rw"}}});
+  }
+  spec["mounts"] = mounts;
+  spec["annotations"] = {{"io.kubernetes.cri.container-type", "container"}, {"io.kubernetes.cri.sandbox-id", "parity-pod"},
+                         {"io.kubernetes.cri.container-name", "app"}};
+  // The probe also reads the pod's files.
+  spec["process"]["args"] = {"sh", "-c", "echo \"file.hosts=$(tail -n1 /etc/hosts)\"; echo \"file.resolv=$(head -n1 /etc/resolv.conf)\"; "
+                                         "echo \"pid1=$(cat /proc/1/comm)\"; exec sh /probe.sh"};
+  return spec;
+}
+
+// runc: the pause as a detached runc container, the app joining it by its /proc paths.
+Facts RunPodUnderRunc(const TempDir& tmp, bool share_pid) {
+  const std::string netns = "parity-" + std::to_string(::getpid());
+  Sh("ip netns add " + netns + " && ip netns exec " + netns + " ip link set lo up");
+  const std::string state = tmp.Sub("runc-state");
+  const std::string pause = WriteBundle(tmp, "pod-pause-runc", PodSandboxSpec(tmp, "/var/run/netns/" + netns), true);
+  Sh("runc --root " + state + " run --detach --bundle " + pause + " parity-pod </dev/null");
+  const json st = json::parse(Capture("runc --root " + state + " state parity-pod"));
+  const pid_t pid = st["pid"].get<pid_t>();
+  const std::string app = WriteBundle(tmp, "pod-app-runc", PodContainerSpec(tmp, pid, share_pid), true);
+  const Run r = RunCommand("runc --root " + state + " run --bundle " + app + " parity-app 2>" + tmp.Sub("app-runc.err"));
+  Sh("runc --root " + state + " kill parity-pod KILL; sleep 0.2; runc --root " + state + " delete -f parity-pod; ip netns del " + netns);
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  return ParseFacts(r.out);
+}
+
+// Ours: one VM, the pause as the sandbox's own container, the app joining it.
+Facts RunPodUnderKata(const TempDir& tmp, bool share_pid) {
+  auto config = kata::runtime::testing::VmConfig(tmp);
+  auto sb = kata::runtime::Sandbox::Create("parity-pod", config);
+  INFO(sb.status());
+  REQUIRE(sb.ok());
+  auto spec_of = [](const json& j) {
+    auto spec = kata::oci::ParseSpecJson(j.dump(), "pod spec");
+    REQUIRE(spec.ok());
+    return *spec;
+  };
+  const std::string pause = WriteBundle(tmp, "pod-pause-kata", PodSandboxSpec(tmp, "/var/run/netns/cni-x"), true);
+  absl::Status s = (*sb)->CreateContainer("parity-pod", spec_of(PodSandboxSpec(tmp, "/var/run/netns/cni-x")),
+                                          {kata::runtime::BundleRootfsMount(pause, "rootfs")}, pause);
+  INFO(s);
+  REQUIRE(s.ok());
+  REQUIRE((*sb)->StartContainer("parity-pod").ok());
+  const std::string app = WriteBundle(tmp, "pod-app-kata", PodContainerSpec(tmp, 4242, share_pid), true);
+  s = (*sb)->CreateContainer("parity-app", spec_of(PodContainerSpec(tmp, 4242, share_pid)),
+                             {kata::runtime::BundleRootfsMount(app, "rootfs")}, app);
+  INFO(s);
+  REQUIRE(s.ok());
+  const absl::Status started = (*sb)->StartContainer("parity-app");
+  INFO(started);
+  REQUIRE(started.ok());
+  std::string out;
+  for (;;) {
+    auto chunk = (*sb)->ReadOutput("parity-app", "", false);
+    if (!chunk.ok()) break;
+    out += *chunk;
+  }
+  auto status = (*sb)->WaitProcess("parity-app");
+  REQUIRE(status.ok());
+  CHECK(*status == 0);
+  // As CRI stops a pod: its sandbox container is killed, then the sandbox goes.
+  REQUIRE((*sb)->SignalProcess("parity-pod", "", SIGKILL).ok());
+  REQUIRE((*sb)->WaitProcess("parity-pod").ok());
+  const absl::Status destroyed = (*sb)->Destroy();
+  INFO(destroyed);
+  REQUIRE(destroyed.ok());
+  return ParseFacts(out);
+}
+
+}  // namespace
+
+TEST_CASE("runc parity: a pod container shaped as containerd's CRI makes it, joining its sandbox", "[parity][e2e]") {
+  KATA_REQUIRE_PARITY_TOOLS();
+  for (bool share_pid : {false, true}) {
+    INFO((share_pid ? "pod-shared PID namespace" : "own PID namespace"));
+    TempDir tmp;
+    const Facts runc = RunPodUnderRunc(tmp, share_pid);
+    const Facts kata = RunPodUnderKata(tmp, share_pid);
+    REQUIRE(runc.count("probe"));
+    REQUIRE(kata.count("probe"));
+    CHECK(kata.at("hostname") == "parity-pod");  // the sandbox's UTS namespace
+    CHECK(kata.at("file.hosts") == "10.1.2.3 parity-pod");
+    CHECK(kata.at("pid1") == (share_pid ? "sleep" : "sh"));
+    Facts runc_facts = runc, kata_facts = kata;
+    if (share_pid) {
+      // Its number in the pod's PID namespace depends on what ran there before it.
+      runc_facts.erase("pid.self");
+      kata_facts.erase("pid.self");
+    }
+    const std::vector<std::string> diffs =
+        Compare(runc_facts, kata_facts, HostBindDestinations(PodContainerSpec(tmp, 1, share_pid)));
+    std::string listed;
+    for (const auto& d : diffs) listed += d + "\n";
+    INFO("differences:\n" << listed);
+    CHECK(diffs.empty());
+  }
 }
