@@ -32,8 +32,10 @@ int MakeNode(int root_fd, const DeviceNodeStep& d) noexcept {
     if (::fchownat(dir, name, d.uid, d.gid, AT_SYMLINK_NOFOLLOW) != 0) err = errno;
   } else if (errno == EEXIST) {
     err = 0;  // the image or a spec mount has it already (runc keeps it)
-  } else if (errno == EPERM && !d.bind_source.empty()) {
-    err = BindNode(root_fd, d.relative, d.bind_source);  // a user namespace may not mknod
+  } else if (!d.bind_source.empty()) {
+    // A user namespace may not mknod (EPERM), a 9p share cannot hold nodes (ENXIO): bind the
+    // VM's node instead, as runc binds the host's.
+    err = BindNode(root_fd, d.relative, d.bind_source);
   } else {
     err = errno;
   }

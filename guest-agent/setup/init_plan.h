@@ -29,6 +29,7 @@ struct MountStep {
   unsigned long remount_flags = 0;  // binds with flags beyond BIND|REC: remounted with these
   std::vector<unsigned long> propagation;  // one mount(2) each, after the mount
   bool tmpfs_keep_mode = false;     // tmpfs without mode=: keeps the mode of the dir it covers
+  bool tmpcopyup = false;           // podman: the image's content at the destination is copied in
   bool no_symlink = false;          // proc and sysfs must not land on a symlink
   bool readonly_after_devices = false;  // a read-only /dev is made ro once its nodes exist
 };

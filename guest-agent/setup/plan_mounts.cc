@@ -58,10 +58,14 @@ absl::StatusOr<MountStep> PlanMount(const oci::Mount& m, const PlanEnvironment& 
       others.push_back(o);
     }
   }
-  ASSIGN_OR_RETURN(mount::MountOptions opts, mount::ParseMountOptions(others));
-  if (opts.data.find("tmpcopyup") != std::string::npos) {
-    return absl::UnimplementedError("option tmpcopyup (podman) is not supported yet");
+  // podman's tmpcopyup is ours to do, never the kernel's.
+  const size_t before = others.size();
+  std::erase(others, std::string("tmpcopyup"));
+  step.tmpcopyup = others.size() != before;
+  if (step.tmpcopyup && m.type() != "tmpfs") {
+    return absl::InvalidArgumentError(StrCat("option tmpcopyup is for tmpfs mounts, not ", m.type()));
   }
+  ASSIGN_OR_RETURN(mount::MountOptions opts, mount::ParseMountOptions(others));
   step.flags = opts.flags;
   const bool bind = (step.flags & MS_BIND) != 0 || m.type() == "bind";
   RETURN_IF_ERROR(CheckProcMount(dest, bind ? "bind" : m.type()));

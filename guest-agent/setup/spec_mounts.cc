@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -7,6 +8,7 @@
 
 #include "guest-agent/process/child_steps.h"
 #include "guest-agent/setup/child_fs.h"
+#include "guest-agent/setup/copy_tree.h"
 #include "guest-agent/setup/init_steps.h"
 
 namespace kata::guest {
@@ -39,6 +41,25 @@ bool TmpfsDataWithMode(int target_fd, const std::string& data, char (&out)[4096]
   return true;
 }
 
+void CopyUp(SetupContext& ctx, const MountStep& m, int32_t index, int covered_fd) noexcept {
+  int mounted_fd = -1;
+  if (int err = ChildOpenInRoot(ctx.root_fd, m.relative.c_str(), ChildCreate::kNothing, false, &mounted_fd); err != 0) {
+    ChildFail(ctx.status_fd, kStepMount, err, index);
+  }
+  const int dir_fd = ::openat(mounted_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) ChildFail(ctx.status_fd, kStepMount, errno, index);
+  if (int err = ChildCopyTree(covered_fd, dir_fd); err != 0) ChildFail(ctx.status_fd, kStepMount, err, index);
+  if ((m.flags & MS_RDONLY) != 0) {
+    const FdPath path = ChildFdPath(mounted_fd);
+    if (::mount(nullptr, path.path, nullptr, MS_REMOUNT | (m.flags & ~static_cast<unsigned long>(MS_REC)), m.data.empty() ? nullptr : m.data.c_str()) != 0) {
+      ChildFail(ctx.status_fd, kStepMount, errno, index);
+    }
+  }
+  ::close(dir_fd);
+  ::close(mounted_fd);
+  ::close(covered_fd);
+}
+
 }  // namespace
 
 void MountSpecMounts(SetupContext& ctx) noexcept {
@@ -56,9 +77,14 @@ void MountSpecMounts(SetupContext& ctx) noexcept {
     char mode_data[4096];
     const char* data = m.data.empty() ? nullptr : m.data.c_str();
     if (m.tmpfs_keep_mode && TmpfsDataWithMode(target_fd, m.data, mode_data)) data = mode_data;
-    const unsigned long flags = m.readonly_after_devices ? m.flags & ~static_cast<unsigned long>(MS_RDONLY) : m.flags;
-    if (::mount(m.source.c_str(), target.path, m.fstype.c_str(), flags, data) != 0) ChildFail(st, kStepMount, errno, index);
+    // tmpcopyup: the covered directory stays readable through an fd opened before the mount;
+    // the tmpfs is filled while still writable and made read-only afterwards if asked.
+    const int covered_fd = m.tmpcopyup ? ::openat(target_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (m.tmpcopyup && covered_fd < 0) ChildFail(st, kStepMount, errno, index);
+    const unsigned long no_ro = m.readonly_after_devices || m.tmpcopyup ? static_cast<unsigned long>(MS_RDONLY) : 0;
+    if (::mount(m.source.c_str(), target.path, m.fstype.c_str(), m.flags & ~no_ro, data) != 0) ChildFail(st, kStepMount, errno, index);
     ::close(target_fd);
+    if (m.tmpcopyup) CopyUp(ctx, m, index, covered_fd);
     if (m.remount_flags == 0 && m.propagation.empty()) continue;
     // The fd names the directory under the new mount: look the path up again to reach the mount.
     int mounted_fd = -1;

@@ -26,7 +26,8 @@ kata::oci::Spec Spec(const std::string& script) {
   auto spec = kata::oci::ParseSpecJson(R"({
     "ociVersion": "1.1.0", "root": {"path": "rootfs"},
     "process": {"cwd": "/", "env": ["PATH=/bin"], "args": ["sh", "-c"]},
-    "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}],
+    "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"},
+               {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755"]}],
     "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "ipc"}, {"type": "uts"}]}
   })", "rootfs e2e spec");
   REQUIRE(spec.ok());

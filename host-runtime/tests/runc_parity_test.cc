@@ -108,6 +108,9 @@ json Varied(json spec) {
   p["oomScoreAdj"] = 123;
   p["noNewPrivileges"] = true;
   spec["linux"]["sysctl"] = {{"kernel.shmmax", "123456789"}, {"net.ipv4.ip_forward", "1"}};
+  // podman's tmpcopyup: the image's /etc copied into a fresh tmpfs.
+  spec["mounts"].push_back({{"destination", "/etc"}, {"type", "tmpfs"}, {"source", "tmpfs"},
+                            {"options", {"nosuid", "nodev", "tmpcopyup", "size=1m"}}});
   bool has_net = false;
   for (const auto& ns : spec["linux"]["namespaces"]) has_net = has_net || ns["type"] == "network";
   if (!has_net) spec["linux"]["namespaces"].push_back({{"type", "network"}});
