@@ -10,6 +10,7 @@
 #include <sys/mount.h>
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,8 @@ struct MountStep {
   bool source_is_dir = true;        // a bind of a file lands on a file
   unsigned long remount_flags = 0;  // binds with flags beyond BIND|REC: remounted with these
   std::vector<unsigned long> propagation;  // one mount(2) each, after the mount
+  // rro, rnosuid...: mount_setattr(AT_RECURSIVE) on a bind's whole tree (MOUNT_ATTR_*).
+  uint64_t recursive_attr_set = 0, recursive_attr_clr = 0;
   bool tmpfs_keep_mode = false;     // tmpfs without mode=: keeps the mode of the dir it covers
   bool tmpcopyup = false;           // podman: the image's content at the destination is copied in
   bool no_symlink = false;          // proc and sysfs must not land on a symlink

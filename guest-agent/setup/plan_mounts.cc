@@ -40,6 +40,30 @@ absl::Status CheckProcMount(const std::string& dest, const std::string& type) {
   return absl::InvalidArgumentError(StrCat("mounting over ", dest, " could hide /proc's protections (runc allows only lxcfs's files)"));
 }
 
+struct RecursiveOption {
+  std::string_view name;
+  uint64_t attr;
+  bool clears;
+};
+constexpr RecursiveOption kRecursiveOptions[] = {
+    {"rro", MOUNT_ATTR_RDONLY, false},        {"rrw", MOUNT_ATTR_RDONLY, true},
+    {"rnosuid", MOUNT_ATTR_NOSUID, false},    {"rsuid", MOUNT_ATTR_NOSUID, true},
+    {"rnodev", MOUNT_ATTR_NODEV, false},      {"rdev", MOUNT_ATTR_NODEV, true},
+    {"rnoexec", MOUNT_ATTR_NOEXEC, false},    {"rexec", MOUNT_ATTR_NOEXEC, true},
+    {"rnodiratime", MOUNT_ATTR_NODIRATIME, false}, {"rdiratime", MOUNT_ATTR_NODIRATIME, true},
+    {"rrelatime", MOUNT_ATTR_RELATIME, false}, {"rnorelatime", MOUNT_ATTR_RELATIME, true},
+    {"rnoatime", MOUNT_ATTR_NOATIME, false},  {"ratime", MOUNT_ATTR_NOATIME, true},
+    {"rstrictatime", MOUNT_ATTR_STRICTATIME, false},
+    {"rnosymfollow", MOUNT_ATTR_NOSYMFOLLOW, false}, {"rsymfollow", MOUNT_ATTR_NOSYMFOLLOW, true},
+};
+
+const RecursiveOption* FindRecursiveOption(std::string_view name) {
+  for (const RecursiveOption& r : kRecursiveOptions) {
+    if (r.name == name) return &r;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 absl::StatusOr<MountStep> PlanMount(const oci::Mount& m, const PlanEnvironment& env) {
@@ -58,6 +82,27 @@ absl::StatusOr<MountStep> PlanMount(const oci::Mount& m, const PlanEnvironment& 
       others.push_back(o);
     }
   }
+  // rro, rnosuid...: runc's recursive variants, for binds, through mount_setattr.
+  std::vector<std::string> plain;
+  for (const std::string& o : others) {
+    const RecursiveOption* r = FindRecursiveOption(o);
+    if (r == nullptr) {
+      plain.push_back(o);
+      continue;
+    }
+    if (r->clears) {
+      step.recursive_attr_clr |= r->attr;
+      step.recursive_attr_set &= ~r->attr;
+    } else {
+      step.recursive_attr_set |= r->attr;
+      step.recursive_attr_clr &= ~r->attr;
+    }
+    // The atime mode is one field (relatime is its 0): setting one means clearing the field first.
+    if (!r->clears && (r->name == "rrelatime" || r->name == "rnoatime" || r->name == "rstrictatime")) {
+      step.recursive_attr_clr |= MOUNT_ATTR__ATIME;
+    }
+  }
+  others = std::move(plain);
   // podman's tmpcopyup is ours to do, never the kernel's.
   const size_t before = others.size();
   std::erase(others, std::string("tmpcopyup"));
@@ -69,6 +114,9 @@ absl::StatusOr<MountStep> PlanMount(const oci::Mount& m, const PlanEnvironment& 
   step.flags = opts.flags;
   const bool bind = (step.flags & MS_BIND) != 0 || m.type() == "bind";
   RETURN_IF_ERROR(CheckProcMount(dest, bind ? "bind" : m.type()));
+  if (!bind && (step.recursive_attr_set | step.recursive_attr_clr) != 0) {
+    return absl::InvalidArgumentError("recursive options (rro, rnosuid...) apply to bind mounts only");
+  }
   if (bind) {
     step.bind = true;
     step.source = m.source();

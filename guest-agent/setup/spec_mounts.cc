@@ -1,6 +1,7 @@
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -85,7 +86,7 @@ void MountSpecMounts(SetupContext& ctx) noexcept {
     if (::mount(m.source.c_str(), target.path, m.fstype.c_str(), m.flags & ~no_ro, data) != 0) ChildFail(st, kStepMount, errno, index);
     ::close(target_fd);
     if (m.tmpcopyup) CopyUp(ctx, m, index, covered_fd);
-    if (m.remount_flags == 0 && m.propagation.empty()) continue;
+    if (m.remount_flags == 0 && m.propagation.empty() && (m.recursive_attr_set | m.recursive_attr_clr) == 0) continue;
     // The fd names the directory under the new mount: look the path up again to reach the mount.
     int mounted_fd = -1;
     if (int err = ChildOpenInRoot(ctx.root_fd, m.relative.c_str(), ChildCreate::kNothing, false, &mounted_fd); err != 0) {
@@ -98,6 +99,14 @@ void MountSpecMounts(SetupContext& ctx) noexcept {
       const unsigned long locked = ChildMountFlagsOf(m.source.c_str()) & kLockableFlags;
       if (errno != EPERM ||
           ::mount(nullptr, mounted.path, nullptr, MS_REMOUNT | MS_BIND | m.remount_flags | locked, nullptr) != 0) {
+        ChildFail(st, kStepMount, errno, index);
+      }
+    }
+    if ((m.recursive_attr_set | m.recursive_attr_clr) != 0) {
+      mount_attr attr{};
+      attr.attr_set = m.recursive_attr_set;
+      attr.attr_clr = m.recursive_attr_clr;
+      if (::syscall(SYS_mount_setattr, AT_FDCWD, mounted.path, AT_RECURSIVE, &attr, sizeof(attr)) != 0) {
         ChildFail(st, kStepMount, errno, index);
       }
     }

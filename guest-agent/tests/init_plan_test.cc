@@ -102,8 +102,12 @@ TEST_CASE("init plan: mounts with runc's semantics", "[setup]") {
   add("/etc/hosts", "none", "/shared/file", {"bind"});
   add("/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "size=65536k"});
   add("/../../escape/", "tmpfs", "tmpfs", {});
+  add("/vol", "bind", "/shared/dir", {"rbind", "rro", "rnosuid", "rrelatime"});
   REQUIRE(Plan(spec, plan).ok());
-  REQUIRE(plan.mounts.size() == 6);
+  REQUIRE(plan.mounts.size() == 7);
+  CHECK(plan.mounts[6].recursive_attr_set == (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_RELATIME));
+  CHECK(plan.mounts[6].recursive_attr_clr == MOUNT_ATTR__ATIME);
+  CHECK(plan.mounts[6].remount_flags == 0);
   const MountStep& cg = plan.mounts[1];
   CHECK(cg.fstype == "cgroup2");  // the VM is cgroup v2 only, as runc on a v2 host
   CHECK(cg.flags == (MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RELATIME | MS_RDONLY));
@@ -222,6 +226,8 @@ TEST_CASE("init plan: hostile or unsupported specs are refused by the field at f
        "linux.devices[0].type", absl::StatusCode::kInvalidArgument},
       {"a device number out of range", R"({"linux": {"devices": [{"path": "/dev/x", "type": "c", "major": 5000, "minor": 1}]}})",
        "linux.devices[0]", absl::StatusCode::kInvalidArgument},
+      {"a recursive option on a tmpfs", R"({"mounts": [{"destination": "/t", "type": "tmpfs", "source": "t", "options": ["rro"]}]})",
+       "mounts[0] (/t): recursive options", absl::StatusCode::kInvalidArgument},
       {"an env entry without =", R"({"process": {"env": ["JUSTANAME"]}})", "process.env[0]", absl::StatusCode::kInvalidArgument},
   };
   for (const Row& row : rows) {

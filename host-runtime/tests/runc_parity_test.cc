@@ -108,6 +108,8 @@ json Varied(json spec) {
   p["oomScoreAdj"] = 123;
   p["noNewPrivileges"] = true;
   spec["linux"]["sysctl"] = {{"kernel.shmmax", "123456789"}, {"net.ipv4.ip_forward", "1"}};
+  // A host directory bound recursively read-only (mount_setattr), as a volume would be.
+  spec["mounts"].push_back({{"destination", "/data"}, {"type", "bind"}, {"source", "/usr/share/doc"}, {"options", {"rbind", "rro"}}});
   // podman's tmpcopyup: the image's /etc copied into a fresh tmpfs.
   spec["mounts"].push_back({{"destination", "/etc"}, {"type", "tmpfs"}, {"source", "tmpfs"},
                             {"options", {"nosuid", "nodev", "tmpcopyup", "size=1m"}}});
@@ -263,7 +265,8 @@ void Differential(const std::string& name, const json& spec) {
     const Facts kata = RunKata(tmp, name, spec, erofs);
     INFO(name << (erofs ? " (multi-layer EROFS rootfs)" : " (9p directory rootfs)"));
     REQUIRE(kata.count("probe"));
-    const std::vector<std::string> diffs = Compare(runc, kata);
+    for (const std::string& dest : HostBindDestinations(spec)) CHECK(kata.count("mount." + dest));  // really compared
+    const std::vector<std::string> diffs = Compare(runc, kata, HostBindDestinations(spec));
     std::string listed;
     for (const auto& d : diffs) listed += d + "\n";
     INFO("differences:\n" << listed);
