@@ -48,19 +48,29 @@ absl::StatusOr<int> CapabilityNumber(const std::string& name) {
   return static_cast<int>(value);
 }
 
+namespace {
+constexpr std::pair<const char*, int> kRlimits[] = {
+    {"RLIMIT_AS", RLIMIT_AS},           {"RLIMIT_CORE", RLIMIT_CORE},       {"RLIMIT_CPU", RLIMIT_CPU},
+    {"RLIMIT_DATA", RLIMIT_DATA},       {"RLIMIT_FSIZE", RLIMIT_FSIZE},     {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", RLIMIT_NICE},
+    {"RLIMIT_NOFILE", RLIMIT_NOFILE},   {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   {"RLIMIT_RTTIME", RLIMIT_RTTIME},   {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+    {"RLIMIT_STACK", RLIMIT_STACK},
+};
+}  // namespace
+
 absl::StatusOr<int> RlimitResource(const std::string& name) {
-  static const std::pair<const char*, int> kTable[] = {
-      {"RLIMIT_AS", RLIMIT_AS},           {"RLIMIT_CORE", RLIMIT_CORE},       {"RLIMIT_CPU", RLIMIT_CPU},
-      {"RLIMIT_DATA", RLIMIT_DATA},       {"RLIMIT_FSIZE", RLIMIT_FSIZE},     {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-      {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", RLIMIT_NICE},
-      {"RLIMIT_NOFILE", RLIMIT_NOFILE},   {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_RSS", RLIMIT_RSS},
-      {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   {"RLIMIT_RTTIME", RLIMIT_RTTIME},   {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
-      {"RLIMIT_STACK", RLIMIT_STACK},
-  };
-  for (const auto& [n, r] : kTable) {
+  for (const auto& [n, r] : kRlimits) {
     if (name == n) return r;
   }
   return absl::InvalidArgumentError(StrCat("unknown rlimit \"", name, "\""));
+}
+
+std::string RlimitName(int resource) {
+  for (const auto& [n, r] : kRlimits) {
+    if (r == resource) return n;
+  }
+  return StrCat("rlimit ", resource);
 }
 
 std::string HomeFromPasswd(const std::string& passwd, uid_t uid) {
@@ -120,6 +130,14 @@ absl::Status BuildExecPlan(const oci::Process& process, ExecPlan& plan, const st
   }
   plan.no_new_privileges = process.no_new_privileges();
   plan.terminal = process.terminal();
+  if (process.has_console_size()) {
+    const auto& box = process.console_size();
+    if (box.height() > 0xffff || box.width() > 0xffff) {
+      return absl::InvalidArgumentError("process.consoleSize: larger than a terminal's 65535 rows or columns");
+    }
+    plan.console_rows = static_cast<uint16_t>(box.height());
+    plan.console_columns = static_cast<uint16_t>(box.width());
+  }
   const auto& c = process.capabilities();
   plan.caps.bounding = CapSet(c.bounding(), "bounding");
   plan.caps.effective = CapSet(c.effective(), "effective");

@@ -37,6 +37,7 @@ struct ExecPlan {
   // process.terminal: stdio is a new pty's slave, which becomes the controlling terminal of
   // a new session.
   bool terminal = false;
+  uint16_t console_rows = 0, console_columns = 0;  // process.consoleSize: the pty's first size
 
   ExecPlan() = default;
   ExecPlan(const ExecPlan&) = delete;  // the char* views point into this object
@@ -56,7 +57,8 @@ std::string HomeFromPasswd(const std::string& passwd, uid_t uid);
 
 // Capability name ("CAP_SYS_ADMIN" or "sys_admin") -> number.
 absl::StatusOr<int> CapabilityNumber(const std::string& name);
-// RLIMIT_* name -> resource number.
+// RLIMIT_* name -> resource number, and back.
 absl::StatusOr<int> RlimitResource(const std::string& name);
+std::string RlimitName(int resource);
 
 }  // namespace kata::guest

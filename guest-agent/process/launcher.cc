@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -89,7 +90,7 @@ struct StdioPipes {
 // A new pty: the slave serves as the child's stdin, stdout and stderr; the agent writes
 // the input to and reads the output from the master (stderr merges into it, as on any
 // terminal).
-absl::StatusOr<StdioPipes> MakeTerminal() {
+absl::StatusOr<StdioPipes> MakeTerminal(uint16_t rows, uint16_t columns) {
   UniqueFd master(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
   if (!master.valid()) return ErrnoStatus(errno, "open a pty");
   char name[64];
@@ -98,6 +99,12 @@ absl::StatusOr<StdioPipes> MakeTerminal() {
   }
   UniqueFd slave(::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC));
   if (!slave.valid()) return ErrnoStatus(errno, StrCat("open ", name));
+  if (rows != 0 || columns != 0) {  // process.consoleSize
+    struct winsize ws {};
+    ws.ws_row = rows;
+    ws.ws_col = columns;
+    if (::ioctl(master.get(), TIOCSWINSZ, &ws) != 0) return ErrnoStatus(errno, "set the terminal's size");
+  }
   StdioPipes s;
   s.out.w = UniqueFd(::fcntl(slave.get(), F_DUPFD_CLOEXEC, 0));
   s.err.w = UniqueFd(::fcntl(slave.get(), F_DUPFD_CLOEXEC, 0));
@@ -109,8 +116,8 @@ absl::StatusOr<StdioPipes> MakeTerminal() {
   return s;
 }
 
-absl::StatusOr<StdioPipes> MakeStdio(bool terminal) {
-  if (terminal) return MakeTerminal();
+absl::StatusOr<StdioPipes> MakeStdio(const ExecPlan& plan) {
+  if (plan.terminal) return MakeTerminal(plan.console_rows, plan.console_columns);
   StdioPipes s;
   for (Pipe* p : {&s.in, &s.out, &s.err}) {
     auto made = MakePipe();
@@ -123,7 +130,7 @@ absl::StatusOr<StdioPipes> MakeStdio(bool terminal) {
 }  // namespace
 
 absl::StatusOr<Launched> LaunchInit(InitPlan& plan, int cgroup_procs_fd, absl::Duration timeout, const OnPid& on_pid) {
-  auto stdio = MakeStdio(plan.exec.terminal);
+  auto stdio = MakeStdio(plan.exec);
   if (!stdio.ok()) return stdio.status();
   auto start = MakePipe();
   auto status = MakePipe();
@@ -268,7 +275,7 @@ absl::StatusOr<Launched> LaunchExec(pid_t init_pid, ExecPlan& plan, int cgroup_p
     if (!fd.valid()) return ErrnoStatus(errno, StrCat("open the container's ", name, " namespace"));
     ns.push_back(std::move(fd));
   }
-  auto stdio = MakeStdio(plan.terminal);
+  auto stdio = MakeStdio(plan);
   auto status = MakePipe();
   auto pid_pipe = MakePipe();
   if (!stdio.ok()) return stdio.status();

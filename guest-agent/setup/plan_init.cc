@@ -88,7 +88,7 @@ std::string DescribeSetupItem(const InitPlan& plan, int32_t step, int32_t index)
       if (at(plan.joins)) return StrCat(" ", plan.joins[index].path);
       break;
     case kStepRlimit:
-      if (index >= 0) return StrCat(" (resource ", index, ")");
+      if (index >= 0) return StrCat(" ", RlimitName(index));
       break;
   }
   return "";

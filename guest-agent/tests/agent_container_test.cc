@@ -224,3 +224,36 @@ TEST_CASE("agent: image symlinks cannot lead a mount, a mask or a read-only path
   CHECK(kata::testing::ReadFile("/proc/self/mountinfo").find(f.tmp.path()) == std::string::npos);
   CHECK(std::filesystem::is_empty(outside));
 }
+
+TEST_CASE("agent: process.consoleSize sizes the terminal from the start; /dev/console is its pty", "[agent][root]") {
+  KATA_REQUIRE_ROOT();
+  Fixture f;
+  agent::CreateContainerRequest req;
+  req.set_container_id("t1");
+  auto spec = MakeSpec(f.rootfs, {"sh", "-c", "stty size; [ -c /dev/console ] && stat -c '%t' /dev/console"});
+  spec.mutable_process()->set_terminal(true);
+  spec.mutable_process()->mutable_console_size()->set_height(40);
+  spec.mutable_process()->mutable_console_size()->set_width(120);
+  *req.mutable_oci() = spec;
+  *req.add_storages() = LocalRootfs(f.rootfs);
+  google::protobuf::Empty e;
+  grpc::ClientContext ctx;
+  const grpc::Status created = f.agent.stub().CreateContainer(&ctx, req, &e);
+  INFO(created.error_message() << "\n" << f.agent.log());
+  REQUIRE(created.ok());
+  REQUIRE(f.Start("t1").ok());
+  const std::string out = f.ReadAll("t1");
+  INFO(out);
+  CHECK(out.find("40 120\r\n") != std::string::npos);
+  CHECK(out.find("88\r\n") != std::string::npos);  // major 136 (0x88): a pts
+  CHECK(f.Wait("t1") == 0);
+  REQUIRE(f.Remove("t1").ok());
+  // A size a terminal cannot hold is refused by field.
+  spec.mutable_process()->mutable_console_size()->set_height(70000);
+  *req.mutable_oci() = spec;
+  req.set_container_id("t2");
+  grpc::ClientContext bad_ctx;
+  const grpc::Status refused = f.agent.stub().CreateContainer(&bad_ctx, req, &e);
+  CHECK(refused.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(refused.error_message().find("process.consoleSize") != std::string::npos);
+}

@@ -180,6 +180,7 @@ TEST_CASE("init plan: process, hostname, sysctls, paths", "[setup]") {
   CHECK(plan.masked_paths == std::vector<std::string>{"/proc/kcore"});
   CHECK(DescribeSetupItem(plan, kStepSysctl, 1) == " kernel.shmmax");
   CHECK(DescribeSetupItem(plan, kStepMount, 0) == " /proc (mounts[0], proc from proc)");
+  CHECK(DescribeSetupItem(plan, kStepRlimit, RLIMIT_NOFILE) == " RLIMIT_NOFILE");
 }
 
 TEST_CASE("init plan: hostile or unsupported specs are refused by the field at fault", "[setup]") {
