@@ -257,3 +257,30 @@ TEST_CASE("agent: process.consoleSize sizes the terminal from the start; /dev/co
   CHECK(refused.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
   CHECK(refused.error_message().find("process.consoleSize") != std::string::npos);
 }
+
+TEST_CASE("agent: an image's /proc symlinks: /proc itself is refused, /proc/sys -> /x is covered by procfs", "[agent][root]") {
+  KATA_REQUIRE_ROOT();
+  Fixture f;
+  google::protobuf::Empty e;
+  // /proc/sys -> /x in the image: procfs covers it, and /proc/sys (readonlyPaths) is the real one, read-only.
+  ::mkdir((f.rootfs + "/x").c_str(), 0755);
+  ::symlink("/x", (f.rootfs + "/proc/sys").c_str());
+  REQUIRE(f.Create("c1", {"sh", "-c", "(: > /proc/sys/kernel/domainname) 2>/dev/null && echo writable || echo denied; ls /x | wc -l"}).ok());
+  REQUIRE(f.Start("c1").ok());
+  CHECK(f.ReadAll("c1") == "denied\n0\n");
+  CHECK(f.Wait("c1") == 0);
+  REQUIRE(f.Remove("c1").ok());
+  // /proc -> /x: proc must not land on a symlink (runc refuses it too); nothing is left behind.
+  ::unlink((f.rootfs + "/proc/sys").c_str());
+  ::rmdir((f.rootfs + "/proc").c_str());
+  ::symlink("/x", (f.rootfs + "/proc").c_str());
+  const grpc::Status refused = f.Create("c2", {"true"});
+  CHECK(refused.error_code() == grpc::StatusCode::UNKNOWN);
+  CHECK(refused.error_message().find("mount /proc (mounts[0], proc from proc)") != std::string::npos);
+  CHECK(refused.error_message().find("symbolic links") != std::string::npos);
+  CHECK(kata::testing::ReadFile("/proc/self/mountinfo").find(f.tmp.path()) == std::string::npos);
+  agent::StartContainerRequest start;
+  start.set_container_id("c2");
+  grpc::ClientContext sctx;
+  CHECK(f.agent.stub().StartContainer(&sctx, start, &e).error_code() == grpc::StatusCode::NOT_FOUND);
+}
