@@ -349,7 +349,18 @@ json PodSandboxSpec(const TempDir& tmp, const std::string& netns) {
   return spec;
 }
 
-json PodContainerSpec(const TempDir& tmp, pid_t pause_pid, bool share_pid) {
+struct PodCase {
+  bool share_pid = false;  // the pod's PID namespace (CRI's NamespaceMode POD) or the container's own
+  bool erofs = false;      // the app's rootfs: multi-layer EROFS, or a 9p directory
+  bool varied = false;     // Varied() on top of CRI's shape
+  std::string Name() const {
+    return std::string(share_pid ? "pod PID namespace" : "own PID namespace") + (erofs ? ", EROFS rootfs" : ", 9p rootfs") +
+           (varied ? ", varied" : "");
+  }
+};
+
+json PodContainerSpec(const TempDir& tmp, pid_t pause_pid, const PodCase& pod) {
+  const bool share_pid = pod.share_pid;
   json spec = ToolSpec("ctr", tmp);
   spec["process"]["env"] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=parity-pod",
                             "KUBERNETES_SERVICE_HOST=10.0.0.1"};
@@ -381,11 +392,11 @@ json PodContainerSpec(const TempDir& tmp, pid_t pause_pid, bool share_pid) {
   // The probe also reads the pod's files.
   spec["process"]["args"] = {"sh", "-c", "echo \"file.hosts=$(tail -n1 /etc/hosts)\"; echo \"file.resolv=$(head -n1 /etc/resolv.conf)\"; "
                                          "echo \"pid1=$(cat /proc/1/comm)\"; exec sh /probe.sh"};
-  return spec;
+  return pod.varied ? Varied(spec) : spec;
 }
 
 // runc: the pause as a detached runc container, the app joining it by its /proc paths.
-Facts RunPodUnderRunc(const TempDir& tmp, bool share_pid) {
+Facts RunPodUnderRunc(const TempDir& tmp, const PodCase& pod) {
   const std::string netns = "parity-" + std::to_string(::getpid());
   Sh("ip netns add " + netns + " && ip netns exec " + netns + " ip link set lo up");
   const std::string state = tmp.Sub("runc-state");
@@ -393,7 +404,7 @@ Facts RunPodUnderRunc(const TempDir& tmp, bool share_pid) {
   Sh("runc --root " + state + " run --detach --bundle " + pause + " parity-pod </dev/null");
   const json st = json::parse(Capture("runc --root " + state + " state parity-pod"));
   const pid_t pid = st["pid"].get<pid_t>();
-  const std::string app = WriteBundle(tmp, "pod-app-runc", PodContainerSpec(tmp, pid, share_pid), true);
+  const std::string app = WriteBundle(tmp, "pod-app-runc", PodContainerSpec(tmp, pid, pod), true);
   const Run r = RunCommand("runc --root " + state + " run --bundle " + app + " parity-app 2>" + tmp.Sub("app-runc.err"));
   Sh("runc --root " + state + " kill parity-pod KILL; sleep 0.2; runc --root " + state + " delete -f parity-pod; ip netns del " + netns);
   INFO(r.out);
@@ -402,8 +413,9 @@ Facts RunPodUnderRunc(const TempDir& tmp, bool share_pid) {
 }
 
 // Ours: one VM, the pause as the sandbox's own container, the app joining it.
-Facts RunPodUnderKata(const TempDir& tmp, bool share_pid) {
+Facts RunPodUnderKata(const TempDir& tmp, const PodCase& pod) {
   auto config = kata::runtime::testing::VmConfig(tmp);
+  config.hypervisor.hotplug_root_ports = 4;  // an upper and two EROFS layers
   auto sb = kata::runtime::Sandbox::Create("parity-pod", config);
   INFO(sb.status());
   REQUIRE(sb.ok());
@@ -418,9 +430,14 @@ Facts RunPodUnderKata(const TempDir& tmp, bool share_pid) {
   INFO(s);
   REQUIRE(s.ok());
   REQUIRE((*sb)->StartContainer("parity-pod").ok());
-  const std::string app = WriteBundle(tmp, "pod-app-kata", PodContainerSpec(tmp, 4242, share_pid), true);
-  s = (*sb)->CreateContainer("parity-app", spec_of(PodContainerSpec(tmp, 4242, share_pid)),
-                             {kata::runtime::BundleRootfsMount(app, "rootfs")}, app);
+  const std::string app = WriteBundle(tmp, "pod-app-kata", PodContainerSpec(tmp, 4242, pod), !pod.erofs);
+  std::vector<kata::runtime::RootfsMount> app_rootfs = {kata::runtime::BundleRootfsMount(app, "rootfs")};
+  if (pod.erofs) {
+    auto parsed = kata::runtime::ParseRootfsMountsJson(kata::testing::ReadFile(WriteErofsMounts(tmp, "pod-app")));
+    REQUIRE(parsed.ok());
+    app_rootfs = *parsed;
+  }
+  s = (*sb)->CreateContainer("parity-app", spec_of(PodContainerSpec(tmp, 4242, pod)), app_rootfs, app);
   INFO(s);
   REQUIRE(s.ok());
   const absl::Status started = (*sb)->StartContainer("parity-app");
@@ -448,24 +465,24 @@ Facts RunPodUnderKata(const TempDir& tmp, bool share_pid) {
 
 TEST_CASE("runc parity: a pod container shaped as containerd's CRI makes it, joining its sandbox", "[parity][e2e]") {
   KATA_REQUIRE_PARITY_TOOLS();
-  for (bool share_pid : {false, true}) {
-    INFO((share_pid ? "pod-shared PID namespace" : "own PID namespace"));
+  for (const PodCase& pod : {PodCase{false, false, false}, PodCase{true, true, false}, PodCase{true, false, true}}) {
+    INFO(pod.Name());
     TempDir tmp;
-    const Facts runc = RunPodUnderRunc(tmp, share_pid);
-    const Facts kata = RunPodUnderKata(tmp, share_pid);
+    const Facts runc = RunPodUnderRunc(tmp, pod);
+    const Facts kata = RunPodUnderKata(tmp, pod);
     REQUIRE(runc.count("probe"));
     REQUIRE(kata.count("probe"));
-    CHECK(kata.at("hostname") == "parity-pod");  // the sandbox's UTS namespace
-    CHECK(kata.at("file.hosts") == "10.1.2.3 parity-pod");
-    CHECK(kata.at("pid1") == (share_pid ? "sleep" : "sh"));
+    // The sandbox's UTS namespace (whose name the varied spec sets, as runc sets it in a joined one).
+    CHECK(kata.at("hostname") == (pod.varied ? "parity" : "parity-pod"));
+    if (!pod.varied) CHECK(kata.at("file.hosts") == "10.1.2.3 parity-pod");  // varied: /etc is a tmpcopyup tmpfs
+    CHECK(kata.at("pid1") == (pod.share_pid ? "sleep" : "sh"));
     Facts runc_facts = runc, kata_facts = kata;
-    if (share_pid) {
+    if (pod.share_pid) {
       // Its number in the pod's PID namespace depends on what ran there before it.
       runc_facts.erase("pid.self");
       kata_facts.erase("pid.self");
     }
-    const std::vector<std::string> diffs =
-        Compare(runc_facts, kata_facts, HostBindDestinations(PodContainerSpec(tmp, 1, share_pid)));
+    const std::vector<std::string> diffs = Compare(runc_facts, kata_facts, HostBindDestinations(PodContainerSpec(tmp, 1, pod)));
     std::string listed;
     for (const auto& d : diffs) listed += d + "\n";
     INFO("differences:\n" << listed);
