@@ -20,7 +20,7 @@ namespace kata::guest {
 const char* ChildStepName(int32_t step) {
   switch (step) {
     case kStepReady: return "ready";
-    case kStepMountPrivate: return "make / private";
+    case kStepMountPrivate: return "set the propagation of / (linux.rootfsPropagation)";
     case kStepBindRootfs: return "bind the rootfs";
     case kStepMount: return "mount";
     case kStepMask: return "mask a path";
