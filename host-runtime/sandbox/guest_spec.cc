@@ -13,6 +13,13 @@ std::string GuestSharedRootfsPath(const std::string& container_id) {
   return StrCat(kGuestSharedDir, "/", container_id, "/rootfs");
 }
 
+bool IsGuestKernelPath(const std::string& path) {
+  for (std::string_view dir : {"/dev", "/proc", "/sys"}) {
+    if (path == dir || (path.starts_with(dir) && path.size() > dir.size() && path[dir.size()] == '/')) return true;
+  }
+  return false;
+}
+
 absl::StatusOr<GuestSpecPlan> GuestSpec(const oci::Spec& spec, const std::string& guest_rootfs, const std::string& container_id,
                                        bool have_shared_fs) {
   GuestSpecPlan plan;
@@ -22,7 +29,7 @@ absl::StatusOr<GuestSpecPlan> GuestSpec(const oci::Spec& spec, const std::string
   out.clear_hooks();
   for (int i = 0; i < out.mounts_size(); ++i) {
     oci::Mount& m = *out.mutable_mounts(i);
-    if (!IsBindMount(m)) continue;
+    if (!IsBindMount(m) || IsGuestKernelPath(m.source())) continue;
     if (!have_shared_fs) {
       return absl::FailedPreconditionError(StrCat("mounts[", i, "] (", m.destination(), "): binding host path ", m.source(),
                                                   " needs hypervisor.shared_fs virtio-9p"));

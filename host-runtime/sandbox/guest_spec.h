@@ -20,6 +20,10 @@ std::string GuestRootfsPath(const std::string& container_id);
 inline constexpr char kGuestSharedDir[] = "/run/kata-containers/shared/containers";
 std::string GuestSharedRootfsPath(const std::string& container_id);
 
+// /dev, /proc and /sys paths: a bind of one means the guest's own (a device node or a kernel
+// file is the VM's, not the host's; Kata does the same), so it is not shared.
+bool IsGuestKernelPath(const std::string& path);
+
 struct GuestSpecPlan {
   oci::Spec spec;                 // what the agent gets
   std::vector<SharedBind> binds;  // host paths to share before it does

@@ -90,18 +90,25 @@ TEST_CASE("guest spec: root moved into the guest, host binds become shares, hook
     "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"},
                {"destination": "/etc/hosts", "type": "bind", "source": "/var/lib/c1/hosts", "options": ["rbind", "ro"]},
                {"destination": "/data", "source": "/srv/data", "options": ["bind", "rw"]},
-               {"destination": "/dev/shm", "type": "tmpfs", "source": "shm"}]})", "spec");
+               {"destination": "/dev/shm", "type": "tmpfs", "source": "shm"},
+               {"destination": "/dev/fuse", "type": "bind", "source": "/dev/fuse", "options": ["rbind"]},
+               {"destination": "/host-sys", "type": "bind", "source": "/sys/fs", "options": ["rbind", "ro"]},
+               {"destination": "/devices", "type": "bind", "source": "/devices", "options": ["rbind"]}]})", "spec");
   REQUIRE(spec.ok());
   auto guest = kata::runtime::GuestSpec(*spec, kata::runtime::GuestRootfsPath("c1"), "c1", true);
   REQUIRE(guest.ok());
   CHECK(guest->spec.root().path() == "/run/kata-containers/c1/rootfs");
   CHECK_FALSE(guest->spec.has_hooks());
-  REQUIRE(guest->spec.mounts_size() == 4);
+  REQUIRE(guest->spec.mounts_size() == 7);
   CHECK(guest->spec.mounts(0).source() == "proc");
+  // The guest's own device node and kernel files, as Kata binds them; a mere /dev prefix is shared.
+  CHECK(guest->spec.mounts(4).source() == "/dev/fuse");
+  CHECK(guest->spec.mounts(5).source() == "/sys/fs");
+  CHECK(guest->spec.mounts(6).source() == "/run/kata-containers/shared/containers/c1/mounts/6");
   CHECK(guest->spec.mounts(1).source() == "/run/kata-containers/shared/containers/c1/mounts/1");
   CHECK(guest->spec.mounts(2).source() == "/run/kata-containers/shared/containers/c1/mounts/2");
   CHECK(guest->spec.mounts(3).source() == "shm");
-  REQUIRE(guest->binds.size() == 2);
+  REQUIRE(guest->binds.size() == 3);
   CHECK(guest->binds[0].source == "/var/lib/c1/hosts");
   CHECK(guest->binds[0].host_target == "c1/mounts/1");
   CHECK(guest->binds[0].readonly);
