@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -47,8 +48,10 @@ absl::Status RunHook(const oci::Hook& hook, const std::string& state, const std:
   if (argv.empty()) argv.push_back(hook.path());
   std::vector<std::string> env(hook.env().begin(), hook.env().end());
   std::vector<char*> argv_c = CStrings(argv), env_c = CStrings(env);
+  // stdin is a socket, so the state can be sent with MSG_NOSIGNAL: a hook that exits without
+  // reading it must not kill the runtime with SIGPIPE.
   int in[2], err[2];
-  if (::pipe2(in, O_CLOEXEC) != 0) return ErrnoStatus(errno, StrCat(what, ": pipe"));
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) != 0) return ErrnoStatus(errno, StrCat(what, ": socketpair"));
   UniqueFd in_r(in[0]), in_w(in[1]);
   if (::pipe2(err, O_CLOEXEC) != 0) return ErrnoStatus(errno, StrCat(what, ": pipe"));
   UniqueFd err_r(err[0]), err_w(err[1]);
@@ -64,8 +67,8 @@ absl::Status RunHook(const oci::Hook& hook, const std::string& state, const std:
   }
   in_r.reset();
   err_w.reset();
-  // The state is small (well under a pipe's buffer); a hook that never reads it still gets it.
-  (void)WriteAll(in_w.get(), state, "hook stdin");
+  // A hook that does not read its state is not an error (EPIPE once it has gone).
+  (void)SendAll(in_w.get(), state, "hook stdin");
   in_w.reset();
   const int timeout_s = hook.has_timeout() ? hook.timeout() : kDefaultTimeoutSeconds;
   const absl::Time deadline = absl::Now() + absl::Seconds(timeout_s);
