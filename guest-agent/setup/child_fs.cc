@@ -139,19 +139,4 @@ unsigned long ChildMountFlagsOf(const char* path) noexcept {
   return flags;
 }
 
-int ChildMkdirAll(const char* path) noexcept {
-  char buf[PATH_MAX];
-  const size_t n = ::strnlen(path, sizeof(buf));
-  if (n == 0 || n >= sizeof(buf)) return ENAMETOOLONG;
-  ::memcpy(buf, path, n + 1);
-  for (size_t i = 1; i <= n; ++i) {
-    if (buf[i] != '/' && buf[i] != '\0') continue;
-    const char saved = buf[i];
-    buf[i] = '\0';
-    if (::mkdir(buf, 0755) != 0 && errno != EEXIST) return errno;
-    buf[i] = saved;
-  }
-  return 0;
-}
-
 }  // namespace kata::guest

@@ -31,7 +31,4 @@ FdPath ChildFdPath(int fd) noexcept;
 // holding `path`, for a remount that must keep them; 0 when statfs fails.
 unsigned long ChildMountFlagsOf(const char* path) noexcept;
 
-// mkdir -p of an absolute path in the current root. Returns 0 or an errno.
-int ChildMkdirAll(const char* path) noexcept;
-
 }  // namespace kata::guest

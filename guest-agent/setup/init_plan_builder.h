@@ -38,6 +38,10 @@ absl::Status PlanDev(const oci::Spec& spec, const PlanEnvironment& env, InitPlan
 absl::Status PlanSysctls(const oci::Spec& spec, InitPlan& plan);
 absl::StatusOr<unsigned long> RootPropagation(const std::string& value);
 
+// Whether linux.namespaces has an entry of `type` (new or by path): runc's test for hostname,
+// domainname and namespaced sysctls.
+bool HasNamespaceEntry(const oci::Spec& spec, const std::string& type);
+
 // What a failed setup item was, for the error: "mount /sys/fs/cgroup (cgroup2)".
 std::string DescribeSetupItem(const InitPlan& plan, int32_t step, int32_t index);
 

@@ -11,13 +11,6 @@ namespace {
 
 const log::Subsystem kLog("container");
 
-bool Listed(const oci::Spec& spec, const std::string& type) {
-  for (const auto& ns : spec.linux().namespaces()) {
-    if (ns.type() == type) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 absl::Status BuildInitPlan(const oci::Spec& spec, const std::string& rootfs, const PlanEnvironment& env, InitPlan& plan) {
@@ -29,7 +22,7 @@ absl::Status BuildInitPlan(const oci::Spec& spec, const std::string& rootfs, con
   ASSIGN_OR_RETURN(plan.root_propagation, RootPropagation(spec.linux().rootfs_propagation()));
   plan.root_readonly = spec.root().readonly();
   if (!spec.hostname().empty() || !spec.domainname().empty()) {
-    if (!Listed(spec, "uts")) return absl::InvalidArgumentError("hostname: setting it needs a uts namespace");
+    if (!HasNamespaceEntry(spec, "uts")) return absl::InvalidArgumentError("hostname: setting it needs a uts namespace");
     if (spec.hostname().size() > 64) return absl::InvalidArgumentError("hostname: longer than 64 characters");
     if (spec.domainname().size() > 64) return absl::InvalidArgumentError("domainname: longer than 64 characters");
   }
@@ -58,6 +51,13 @@ absl::Status BuildInitPlan(const oci::Spec& spec, const std::string& rootfs, con
                                                                      {"selinuxLabel", spec.process().selinux_label()}});
   }
   return absl::OkStatus();
+}
+
+bool HasNamespaceEntry(const oci::Spec& spec, const std::string& type) {
+  for (const auto& ns : spec.linux().namespaces()) {
+    if (ns.type() == type) return true;
+  }
+  return false;
 }
 
 std::string DescribeSetupItem(const InitPlan& plan, int32_t step, int32_t index) {

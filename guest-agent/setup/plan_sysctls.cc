@@ -8,13 +8,6 @@
 namespace kata::guest {
 namespace {
 
-bool Listed(const oci::Spec& spec, const std::string& type) {
-  for (const auto& ns : spec.linux().namespaces()) {
-    if (ns.type() == type) return true;
-  }
-  return false;
-}
-
 constexpr std::string_view kIpcKeys[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
                                           "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"};
 
@@ -34,13 +27,13 @@ absl::Status PlanSysctls(const oci::Spec& spec, InitPlan& plan) {
     }
     bool ok = false;
     if (key.starts_with("fs.mqueue.") || std::find(std::begin(kIpcKeys), std::end(kIpcKeys), key) != std::end(kIpcKeys)) {
-      ok = Listed(spec, "ipc");
+      ok = HasNamespaceEntry(spec, "ipc");
       if (!ok) return absl::InvalidArgumentError(StrCat(field, ": needs an ipc namespace"));
     } else if (key.starts_with("net.")) {
-      ok = Listed(spec, "network");
+      ok = HasNamespaceEntry(spec, "network");
       if (!ok) return absl::InvalidArgumentError(StrCat(field, ": needs a network namespace"));
     } else if (key == "kernel.domainname") {
-      ok = Listed(spec, "uts");
+      ok = HasNamespaceEntry(spec, "uts");
       if (!ok) return absl::InvalidArgumentError(StrCat(field, ": needs a uts namespace"));
     } else if (key == "kernel.hostname") {
       return absl::InvalidArgumentError(StrCat(field, ": set the hostname with the spec's hostname field"));
