@@ -134,9 +134,7 @@ absl::StatusOr<CgroupPlan> PlanCgroupWrites(const oci::LinuxResources& r) {
   }
   if (r.has_network()) plan.ignored.push_back("linux.resources.network");
   if (!r.rdma().empty()) plan.ignored.push_back("linux.resources.rdma");
-  // Device rules need a cgroup v2 BPF program; in the VM the container only has the device
-  // nodes the agent made for it (linux.devices), which is the isolation that counts.
-  if (!r.devices().empty()) plan.ignored.push_back("linux.resources.devices");
+  // linux.resources.devices: a BPF program, not a file (guest-agent/device_cgroup).
   return plan;
 }
 

@@ -50,7 +50,9 @@ class VfioDeviceHandler : public DeviceHandler {
   absl::StatusOr<DeviceUpdate> Update(const agent::Device& device, DeviceContext& ctx) override;
 };
 
-// driver "generic": a node already present in the guest at vm_path (stat only).
+// driver "generic": a block device the guest names vm_path ("/dev/vdc"), waited for by
+// uevent like any disk; anything else (a char node, a path the agent saw no uevent for) is
+// refused.
 class GenericDeviceHandler : public DeviceHandler {
  public:
   std::vector<std::string> DriverTypes() const override { return {"generic"}; }

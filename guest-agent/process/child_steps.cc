@@ -55,6 +55,7 @@ const char* ChildStepName(int32_t step) {
     case kStepDomainname: return "set the domainname";
     case kStepSysctl: return "set a sysctl";
     case kStepOpenRoot: return "open the container root";
+    case kStepSeccomp: return "load the seccomp filter (linux.seccomp)";
   }
   return "unknown step";
 }
@@ -138,6 +139,11 @@ void ChildBecomeProcess(const ExecPlan& plan, int status_fd, int stdin_fd, int s
   for (const auto& [resource, limit] : plan.rlimits) {
     if (::setrlimit(static_cast<__rlimit_resource>(resource), &limit) != 0) ChildFail(status_fd, kStepRlimit, errno, resource);
   }
+  // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: before any capability goes
+  // (runc's order; the profile must then allow the setup's own syscalls, as under runc).
+  if (!plan.no_new_privileges) {
+    if (int err = LoadSeccompProgram(plan.seccomp); err != 0) ChildFail(status_fd, kStepSeccomp, err);
+  }
   // Bounding set first: dropping needs CAP_SETPCAP, which the uid change may take away.
   for (int cap = 0; cap <= 63; ++cap) {
     if ((plan.caps.bounding >> cap) & 1) continue;
@@ -165,6 +171,10 @@ void ChildBecomeProcess(const ExecPlan& plan, int status_fd, int stdin_fd, int s
   }
   if (::chdir(plan.cwd.c_str()) != 0) ChildFail(status_fd, kStepCwd, errno);
   ::umask(plan.umask);
+  // With no_new_privs, as late as can be: the filter then only sees the exec and the process.
+  if (plan.no_new_privileges) {
+    if (int err = LoadSeccompProgram(plan.seccomp); err != 0) ChildFail(status_fd, kStepSeccomp, err);
+  }
   int last = ENOENT;
   for (char* const* c = plan.candidates.data(); *c != nullptr; ++c) {
     ::execve(*c, plan.argv.data(), plan.envp.data());

@@ -18,7 +18,7 @@ enum ChildStep : int32_t {
   kStepBounding, kStepGroups, kStepGid, kStepUid, kStepCapabilities, kStepAmbient,
   kStepNoNewPrivs, kStepCwd, kStepExec, kStepTerminal, kStepCgroupns, kStepCgroupJoin,
   kStepJoinNamespace, kStepLoopback, kStepDevice, kStepSymlink, kStepConsole, kStepMakeCwd,
-  kStepReadonlyRoot, kStepDomainname, kStepSysctl, kStepOpenRoot,
+  kStepReadonlyRoot, kStepDomainname, kStepSysctl, kStepOpenRoot, kStepSeccomp,
 };
 
 struct ChildReport {

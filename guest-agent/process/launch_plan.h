@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "guest-agent/seccomp/seccomp_program.h"
 #include "protocols/oci.pb.h"
 
 namespace kata::guest {
@@ -38,6 +39,8 @@ struct ExecPlan {
   // a new session.
   bool terminal = false;
   uint16_t console_rows = 0, console_columns = 0;  // process.consoleSize: the pty's first size
+  // linux.seccomp, compiled; the container's execs load it too (as under runc).
+  SeccompProgram seccomp;
 
   ExecPlan() = default;
   ExecPlan(const ExecPlan&) = delete;  // the char* views point into this object

@@ -9,6 +9,8 @@
 
 #include "guest-agent/common/loopback.h"
 #include "guest-agent/device/spec_device_updater.h"
+#include "guest-agent/sandbox/path_contract.h"
+#include "guest-agent/seccomp/seccomp_program.h"
 #include "guest-agent/setup/init_plan_builder.h"
 #include "guest-agent/setup/plan_environment.h"
 #include "libkata/base/errno_status.h"
@@ -45,6 +47,7 @@ absl::Status Sandbox::CreateSandbox(const agent::CreateSandboxRequest& req) {
     absl::MutexLock lock(&mu_);
     if (created_) return absl::AlreadyExistsError("the sandbox is already created");
   }
+  RETURN_IF_ERROR(CheckSandboxStorages(AgentLayout{options_.sandbox_dir}, req.storages()));
   ASSIGN_OR_RETURN(std::vector<std::string> held, storages_.AddStorages(id, req.storages(), options_.hotplug_timeout));
   // After the storages: a failure here undoes them; a failed storage leaves the name alone.
   if (options_.is_init && !req.hostname().empty() && ::sethostname(req.hostname().data(), req.hostname().size()) != 0) {
@@ -99,6 +102,8 @@ absl::Status Sandbox::CreateContainer(const agent::CreateContainerRequest& req) 
     return absl::InvalidArgumentError(StrCat("container ", cid, ": root.path \"", spec.root().path(),
                                              "\" must be an absolute path in the guest"));
   }
+  auto devices = BuildDevicePolicy(spec.linux().resources().devices());
+  if (!devices.ok()) return absl::InvalidArgumentError(StrCat("container ", cid, ": ", ToStd(devices.status().message())));
   auto c = std::make_unique<Container>();
   c->id = cid;
   c->rootfs = spec.root().path();
@@ -106,6 +111,12 @@ absl::Status Sandbox::CreateContainer(const agent::CreateContainerRequest& req) 
     absl::MutexLock lock(&mu_);
     if (!created_) return absl::FailedPreconditionError("CreateSandbox must come before CreateContainer");
     if (containers_.count(cid)) return absl::AlreadyExistsError(StrCat("container ", cid, " already exists"));
+    // Nothing the host names is used before it is checked against the layout.
+    if (absl::Status s = CheckContainerPaths(AgentLayout{options_.sandbox_dir}, req, sandbox_storages_, *devices,
+                                             ProbePathNoSymlinks);
+        !s.ok()) {
+      return absl::Status(s.code(), StrCat("container ", cid, ": ", ToStd(s.message())));
+    }
     containers_[cid] = nullptr;  // reserved while it is being made
   }
   auto release = [&](absl::Status s) {
@@ -133,6 +144,12 @@ absl::Status Sandbox::CreateContainer(const agent::CreateContainerRequest& req) 
   if (absl::Status s = BuildInitPlan(spec, c->rootfs, ProbePlanEnvironment(c->rootfs, SandboxInitPid(cid)), plan); !s.ok()) {
     return release(absl::Status(s.code(), StrCat("container ", cid, ": ", ToStd(s.message()))));
   }
+  auto seccomp = CompileSpecSeccomp(spec.linux());
+  if (!seccomp.ok()) {
+    return release(absl::Status(seccomp.status().code(), StrCat("container ", cid, ": ", ToStd(seccomp.status().message()))));
+  }
+  plan.exec.seccomp = *seccomp;
+  c->seccomp = std::move(*seccomp);
   auto cgroup = MakeCgroup(cid, spec);
   if (!cgroup.ok()) return release(cgroup.status());
   c->cgroup = std::move(*cgroup);
@@ -261,6 +278,7 @@ absl::Status Sandbox::ExecProcess(const agent::ExecProcessRequest& req) {
   if (absl::Status s = BuildExecPlan(req.process(), *plan, home); !s.ok()) {
     return absl::InvalidArgumentError(StrCat("exec ", req.exec_id(), ": ", ToStd(s.message())));
   }
+  plan->seccomp = c.seccomp;
   if (!c.started || !c.init->running()) return absl::FailedPreconditionError(StrCat("container ", cid, " is not running"));
   if (c.execs.count(req.exec_id())) {
     return absl::AlreadyExistsError(StrCat("exec ", req.exec_id(), " already exists in container ", cid));

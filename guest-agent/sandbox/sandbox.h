@@ -19,6 +19,7 @@
 #include "guest-agent/process/launcher.h"
 #include "guest-agent/process/process.h"
 #include "guest-agent/process/reaper.h"
+#include "guest-agent/seccomp/seccomp_program.h"
 #include "guest-agent/storage/storage_manager.h"
 #include "protocols/agent.pb.h"
 
@@ -77,6 +78,7 @@ class Sandbox {
     std::string rootfs;
     std::vector<std::string> storages;  // mount points held in the StorageManager
     ContainerCgroup cgroup;             // invalid when the agent has no cgroup root
+    SeccompProgram seccomp;             // linux.seccomp: loaded by the init and every exec
     std::shared_ptr<Process> init;
     Launched launched;                  // the init's start and status pipes
     bool started = false;

@@ -1,6 +1,8 @@
 // The Sandbox's cgroup side: each container's cgroup, its resources and its statistics.
 
 #include "guest-agent/cgroup/resources_plan.h"
+#include "guest-agent/device_cgroup/device_filter.h"
+#include "guest-agent/device_cgroup/device_program.h"
 #include "guest-agent/sandbox/sandbox.h"
 #include "libkata/base/identifiers.h"
 #include "libkata/base/status_macros.h"
@@ -23,6 +25,23 @@ absl::StatusOr<CgroupPlan> PlanFor(const std::string& container_id, const oci::L
   return plan;
 }
 
+// linux.resources.devices (with the always-allowed devices after them) as the cgroup's
+// device program.
+absl::Status ApplyDeviceRules(const std::string& container_id, const std::string& cgroup_dir,
+                              const google::protobuf::RepeatedPtrField<oci::LinuxDeviceCgroup>& rules) {
+  auto fail = [&](const absl::Status& s) {
+    return absl::Status(s.code(), StrCat("container ", container_id, ": ", ToStd(s.message())));
+  };
+  auto policy = BuildDevicePolicy(rules);
+  if (!policy.ok()) return fail(policy.status());
+  auto program = BuildDeviceProgram(*policy);
+  if (!program.ok()) return fail(program.status());
+  if (absl::Status s = AttachDeviceProgram(cgroup_dir, *program); !s.ok()) return fail(s);
+  kLog.Debug("device rules applied", {{"container_id", container_id}, {"rules", rules.size()},
+                                      {"instructions", program->size()}});
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<ContainerCgroup> Sandbox::MakeCgroup(const std::string& container_id, const oci::Spec& spec) const {
@@ -32,6 +51,10 @@ absl::StatusOr<ContainerCgroup> Sandbox::MakeCgroup(const std::string& container
   if (absl::Status s = cgroup.Apply(plan); !s.ok()) {
     (void)cgroup.Remove();
     return absl::Status(s.code(), StrCat("container ", container_id, ": ", ToStd(s.message())));
+  }
+  if (absl::Status s = ApplyDeviceRules(container_id, cgroup.path(), spec.linux().resources().devices()); !s.ok()) {
+    (void)cgroup.Remove();
+    return s;
   }
   return cgroup;
 }
@@ -53,6 +76,9 @@ absl::StatusOr<std::string> Sandbox::CgroupPathOf(const std::string& container_i
 absl::Status Sandbox::UpdateContainer(const std::string& container_id, const oci::LinuxResources& resources) {
   ASSIGN_OR_RETURN(std::string path, CgroupPathOf(container_id));
   ASSIGN_OR_RETURN(CgroupPlan plan, PlanFor(container_id, resources));
+  // The device rules first: refused ones leave the files untouched. An update that carries
+  // device rules replaces the container's whole list.
+  if (!resources.devices().empty()) RETURN_IF_ERROR(ApplyDeviceRules(container_id, path, resources.devices()));
   if (absl::Status s = ContainerCgroup(path).Apply(plan); !s.ok()) {
     return absl::Status(s.code(), StrCat("container ", container_id, ": ", ToStd(s.message())));
   }

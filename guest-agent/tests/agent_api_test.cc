@@ -129,8 +129,8 @@ TEST_CASE("agent: hostile requests fail and leave nothing behind", "[agent][root
     return [&f, mutate] {
       agent::CreateContainerRequest req;
       req.set_container_id("c2");
-      *req.mutable_oci() = MakeSpec(f.rootfs, {"true"});
-      *req.add_storages() = LocalRootfs(f.rootfs);
+      *req.mutable_oci() = MakeSpec(f.RootfsOf("c2"), {"true"});
+      *req.add_storages() = LocalRootfs(f.RootfsOf("c2"));
       mutate(req);
       google::protobuf::Empty e;
       grpc::ClientContext ctx;
@@ -176,8 +176,12 @@ TEST_CASE("agent: hostile requests fail and leave nothing behind", "[agent][root
   CHECK(f.Create("c1", {"true"}).error_code() == grpc::StatusCode::ALREADY_EXISTS);
   REQUIRE(f.Remove("c1", 5).ok());  // created, never started: killed and removed
   CHECK(kata::mount::ListMountsUnder(f.tmp.path())->size() == before);
-  CHECK_FALSE(std::filesystem::exists(f.agent.sandbox_dir() + "/c2"));
-  CHECK_FALSE(std::filesystem::exists(f.agent.sandbox_dir() + "/c3"));
+  // Only the rootfs the test made is left in their directories.
+  for (const char* id : {"/c2", "/c3"}) {
+    std::vector<std::string> left;
+    for (const auto& e : std::filesystem::directory_iterator(f.agent.sandbox_dir() + id)) left.push_back(e.path().filename());
+    CHECK(left == std::vector<std::string>{"rootfs"});
+  }
 }
 
 TEST_CASE("agent: DestroySandbox with running containers leaves nothing", "[agent][root]") {
@@ -200,7 +204,7 @@ TEST_CASE("agent: DestroySandbox with running containers leaves nothing", "[agen
   {
     agent::CreateContainerRequest req;
     req.set_container_id("c3");
-    *req.mutable_oci() = MakeSpec(f.rootfs, {"sleep", m4});
+    *req.mutable_oci() = MakeSpec(f.RootfsOf("c3"), {"sleep", m4});
     *req.add_storages() = shm;
     google::protobuf::Empty e;
     grpc::ClientContext ctx;
@@ -231,7 +235,7 @@ TEST_CASE("agent: DestroySandbox while a container is being created", "[agent][r
   auto pending = std::async(std::launch::async, [&] {
     agent::CreateContainerRequest req;
     req.set_container_id("slow");
-    *req.mutable_oci() = MakeSpec(f.rootfs, {"true"});
+    *req.mutable_oci() = MakeSpec(f.RootfsOf("slow"), {"true"});
     agent::Storage* s = req.add_storages();
     s->set_driver("blk");
     s->set_source("/dev/loop1048000");
@@ -252,7 +256,7 @@ TEST_CASE("agent: DestroySandbox while a container is being created", "[agent][r
   agent::HealthCheckResponse health;
   grpc::ClientContext hctx;
   CHECK(f.agent.health().Check(&hctx, check, &health).ok());  // still serving
-  CHECK_FALSE(std::filesystem::exists(f.agent.sandbox_dir() + "/slow"));
+  CHECK_FALSE(std::filesystem::exists(f.agent.sandbox_dir() + "/slow/data"));
 }
 
 TEST_CASE("agent: stdin of an exited process is an error, not the agent's death; containers do not ignore SIGPIPE",

@@ -16,14 +16,14 @@ TEST_CASE("agent: linux.devices appear in the container at their paths", "[agent
   auto request = [&](const std::string& id, const std::string& path, int64_t minor) {
     agent::CreateContainerRequest req;
     req.set_container_id(id);
-    auto spec = MakeSpec(f.rootfs, {"sh", "-c", "ls -l " + path + "; head -c 4 " + path + " | od -An -tx1"});
+    auto spec = MakeSpec(f.RootfsOf(id), {"sh", "-c", "ls -l " + path + "; head -c 4 " + path + " | od -An -tx1"});
     auto* dev = spec.mutable_linux()->add_devices();
     dev->set_path(path);
     dev->set_type("c");
     dev->set_major(1);
     dev->set_minor(minor);
     *req.mutable_oci() = spec;
-    *req.add_storages() = LocalRootfs(f.rootfs);
+    *req.add_storages() = LocalRootfs(f.RootfsOf(id));
     return req;
   };
   // As runc: the node is made whether or not the VM has such a device (opening it then fails).
@@ -57,7 +57,7 @@ TEST_CASE("agent: a user namespace maps the container's root to an unprivileged 
   auto request = [&](bool with_maps) {
     agent::CreateContainerRequest req;
     req.set_container_id(with_maps ? "u1" : "u2");
-    auto spec = MakeSpec(f.rootfs, {"sh", "-c", "id -u; cat /proc/self/uid_map; echo $$; exec sleep 1000"});
+    auto spec = MakeSpec(f.RootfsOf(req.container_id()), {"sh", "-c", "id -u; cat /proc/self/uid_map; echo $$; exec sleep 1000"});
     spec.mutable_linux()->add_namespaces()->set_type("user");
     if (with_maps) {
       for (auto* maps : {spec.mutable_linux()->mutable_uid_mappings(), spec.mutable_linux()->mutable_gid_mappings()}) {
@@ -68,7 +68,7 @@ TEST_CASE("agent: a user namespace maps the container's root to an unprivileged 
       }
     }
     *req.mutable_oci() = spec;
-    *req.add_storages() = LocalRootfs(f.rootfs);
+    *req.add_storages() = LocalRootfs(f.RootfsOf(req.container_id()));
     return req;
   };
   google::protobuf::Empty e;
@@ -124,10 +124,10 @@ TEST_CASE("agent: a terminal process gets a pty that TtyWinResize sizes and ^D e
   agent::CreateContainerRequest req;
   req.set_container_id("t1");
   // stty reads the size from the terminal on fd 0; cat then echoes until ^D (CloseStdin).
-  auto spec = MakeSpec(f.rootfs, {"sh", "-c", "stty size; cat; echo done"});
+  auto spec = MakeSpec(f.RootfsOf("t1"), {"sh", "-c", "stty size; cat; echo done"});
   spec.mutable_process()->set_terminal(true);
   *req.mutable_oci() = spec;
-  *req.add_storages() = LocalRootfs(f.rootfs);
+  *req.add_storages() = LocalRootfs(f.RootfsOf("t1"));
   google::protobuf::Empty e;
   grpc::ClientContext ctx;
   const grpc::Status created = f.agent.stub().CreateContainer(&ctx, req, &e);
@@ -180,14 +180,16 @@ TEST_CASE("agent: image symlinks cannot lead a mount, a mask or a read-only path
   // Outside the rootfs: where a naive join of an image's absolute symlink would land.
   const std::string outside = f.tmp.Sub("outside");
   kata::testing::MakeDirs(outside);
-  ::symlink(outside.c_str(), (f.rootfs + "/evil").c_str());
-  ::symlink("../../../../../../../../tmp", (f.rootfs + "/up").c_str());  // climbs past the root: stops at it
-  ::mkdir((f.rootfs + "/x").c_str(), 0755);
-  kata::testing::WriteFile(f.rootfs + "/x/file", "image file\n");
+  for (const std::string& rootfs : {f.RootfsOf("c0"), f.RootfsOf("c1")}) {
+    ::symlink(outside.c_str(), (rootfs + "/evil").c_str());
+    ::symlink("../../../../../../../../tmp", (rootfs + "/up").c_str());  // climbs past the root: stops at it
+    ::mkdir((rootfs + "/x").c_str(), 0755);
+    kata::testing::WriteFile(rootfs + "/x/file", "image file\n");
+  }
   auto request = [&](const std::string& id, const std::string& dest, const std::string& script) {
     agent::CreateContainerRequest req;
     req.set_container_id(id);
-    auto spec = MakeSpec(f.rootfs, {"sh", "-c", script});
+    auto spec = MakeSpec(f.RootfsOf(id), {"sh", "-c", script});
     auto* m = spec.add_mounts();
     m->set_destination(dest);
     m->set_type("tmpfs");
@@ -195,7 +197,7 @@ TEST_CASE("agent: image symlinks cannot lead a mount, a mask or a read-only path
     spec.mutable_linux()->add_masked_paths("/up/../x/file");
     spec.mutable_linux()->add_readonly_paths("/x");
     *req.mutable_oci() = spec;
-    *req.add_storages() = LocalRootfs(f.rootfs);
+    *req.add_storages() = LocalRootfs(f.RootfsOf(id));
     return req;
   };
   google::protobuf::Empty e;
@@ -230,12 +232,12 @@ TEST_CASE("agent: process.consoleSize sizes the terminal from the start; /dev/co
   Fixture f;
   agent::CreateContainerRequest req;
   req.set_container_id("t1");
-  auto spec = MakeSpec(f.rootfs, {"sh", "-c", "stty size; [ -c /dev/console ] && stat -c '%t' /dev/console"});
+  auto spec = MakeSpec(f.RootfsOf("t1"), {"sh", "-c", "stty size; [ -c /dev/console ] && stat -c '%t' /dev/console"});
   spec.mutable_process()->set_terminal(true);
   spec.mutable_process()->mutable_console_size()->set_height(40);
   spec.mutable_process()->mutable_console_size()->set_width(120);
   *req.mutable_oci() = spec;
-  *req.add_storages() = LocalRootfs(f.rootfs);
+  *req.add_storages() = LocalRootfs(f.RootfsOf("t1"));
   google::protobuf::Empty e;
   grpc::ClientContext ctx;
   const grpc::Status created = f.agent.stub().CreateContainer(&ctx, req, &e);
@@ -250,8 +252,10 @@ TEST_CASE("agent: process.consoleSize sizes the terminal from the start; /dev/co
   REQUIRE(f.Remove("t1").ok());
   // A size a terminal cannot hold is refused by field.
   spec.mutable_process()->mutable_console_size()->set_height(70000);
+  spec.mutable_root()->set_path(f.RootfsOf("t2"));
   *req.mutable_oci() = spec;
   req.set_container_id("t2");
+  *req.mutable_storages(0) = LocalRootfs(f.RootfsOf("t2"));
   grpc::ClientContext bad_ctx;
   const grpc::Status refused = f.agent.stub().CreateContainer(&bad_ctx, req, &e);
   CHECK(refused.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
@@ -271,9 +275,10 @@ TEST_CASE("agent: an image's /proc symlinks: /proc itself is refused, /proc/sys 
   CHECK(f.Wait("c1") == 0);
   REQUIRE(f.Remove("c1").ok());
   // /proc -> /x: proc must not land on a symlink (runc refuses it too); nothing is left behind.
-  ::unlink((f.rootfs + "/proc/sys").c_str());
-  ::rmdir((f.rootfs + "/proc").c_str());
-  ::symlink("/x", (f.rootfs + "/proc").c_str());
+  const std::string c2 = f.RootfsOf("c2");
+  ::mkdir((c2 + "/x").c_str(), 0755);
+  ::rmdir((c2 + "/proc").c_str());
+  ::symlink("/x", (c2 + "/proc").c_str());
   const grpc::Status refused = f.Create("c2", {"true"});
   CHECK(refused.error_code() == grpc::StatusCode::UNKNOWN);
   CHECK(refused.error_message().find("mount /proc (mounts[0], proc from proc)") != std::string::npos);

@@ -114,8 +114,16 @@ struct Fixture {
     REQUIRE(s.ok());
   }
 
+  // Container `id`'s rootfs where the agent's path contract wants it (S/<id>/rootfs), made
+  // on first use; c1's is `rootfs`.
+  std::string RootfsOf(const std::string& id) {
+    const std::string dir = agent.sandbox_dir() + "/" + id + "/rootfs";
+    if (!std::filesystem::exists(dir + "/bin")) MakeBusyboxRootfs(dir);
+    return dir;
+  }
+
   grpc::Status Create(const std::string& id, const std::vector<std::string>& args, std::string root = "") {
-    if (root.empty()) root = rootfs;
+    if (root.empty()) root = RootfsOf(id);
     agent::CreateContainerRequest req;
     req.set_container_id(id);
     *req.mutable_oci() = MakeSpec(root, args);

@@ -181,37 +181,42 @@ TEST_CASE("device update: the agent's own rules come after the batch", "[device]
   CHECK(rules.Get(3).access() == "r");
 }
 
-TEST_CASE("device update: real guest nodes through the generic handler", "[device]") {
+TEST_CASE("device update: generic devices are block nodes the agent waited for", "[device]") {
+  KATA_REQUIRE_ROOT();  // mknod
   kata::guest::DeviceHandlerRegistry registry;
   REQUIRE(registry.Register(std::make_shared<kata::guest::GenericDeviceHandler>()).ok());
   CHECK(registry.Register(std::make_shared<kata::guest::GenericDeviceHandler>()).code() ==
         absl::StatusCode::kAlreadyExists);
-  kata::guest::testing::FakeDeviceWaiter unused;
-  kata::guest::DeviceContext ctx{unused, absl::Seconds(1)};
+  kata::testing::TempDir dir;
+  kata::guest::testing::FakeDeviceWaiter waiter;
+  kata::guest::DeviceContext ctx{waiter, absl::Milliseconds(50)};
   google::protobuf::RepeatedPtrField<kata::agent::Device> devices;
-  // Host numbers chosen to collide: the host's /dev/one is 1:5, which is /dev/zero's number
-  // in the guest, and so on round the three nodes.
-  const std::vector<std::tuple<std::string, std::string, int, int>> nodes = {
-      {"/dev/null", "/dev/one", 1, 5}, {"/dev/zero", "/dev/two", 1, 7}, {"/dev/full", "/dev/three", 1, 3}};
+  // Host numbers chosen to collide: the host's /dev/one is 8:16, which is the guest's number
+  // of /dev/vdy, and so on round the three nodes.
+  const std::vector<std::tuple<std::string, std::string, int, int, int, int>> nodes = {
+      {"vdx", "/dev/one", 8, 16, 8, 0}, {"vdy", "/dev/two", 8, 32, 8, 16}, {"vdz", "/dev/three", 8, 0, 8, 32}};
   Spec spec;
-  for (const auto& [guest, container, maj, min] : nodes) {
+  for (const auto& [name, container, host_maj, host_min, guest_maj, guest_min] : nodes) {
+    const std::string node = dir.Sub(name);
+    REQUIRE(::mknod(node.c_str(), S_IFBLK | 0600, makedev(guest_maj, guest_min)) == 0);
+    waiter.devices["/dev/" + name] = node;
     auto* d = devices.Add();
     d->set_type("generic");
-    d->set_vm_path(guest);
+    d->set_vm_path("/dev/" + name);
     d->set_container_path(container);
-    AddDevice(spec, container, "c", maj, min);
-    AddRule(spec, "c", maj, min);
+    AddDevice(spec, container, "b", host_maj, host_min);
+    AddRule(spec, "b", host_maj, host_min);
   }
   auto updates = kata::guest::CollectDeviceUpdates(devices, registry, ctx);
   INFO(updates.status());
   REQUIRE(updates.ok());
   REQUIRE(ApplyDeviceUpdates(spec, *updates).ok());
-  CHECK(DevNums(spec, 0) == std::pair<int64_t, int64_t>{1, 3});  // /dev/null
-  CHECK(DevNums(spec, 1) == std::pair<int64_t, int64_t>{1, 5});  // /dev/zero
-  CHECK(DevNums(spec, 2) == std::pair<int64_t, int64_t>{1, 7});  // /dev/full
-  CHECK(RuleNums(spec, 0) == std::pair<int64_t, int64_t>{1, 3});
-  CHECK(RuleNums(spec, 1) == std::pair<int64_t, int64_t>{1, 5});
-  CHECK(RuleNums(spec, 2) == std::pair<int64_t, int64_t>{1, 7});
+  CHECK(DevNums(spec, 0) == std::pair<int64_t, int64_t>{8, 0});
+  CHECK(DevNums(spec, 1) == std::pair<int64_t, int64_t>{8, 16});
+  CHECK(DevNums(spec, 2) == std::pair<int64_t, int64_t>{8, 32});
+  CHECK(RuleNums(spec, 0) == std::pair<int64_t, int64_t>{8, 0});
+  CHECK(RuleNums(spec, 1) == std::pair<int64_t, int64_t>{8, 16});
+  CHECK(RuleNums(spec, 2) == std::pair<int64_t, int64_t>{8, 32});
 
   auto* bad = devices.Add();
   bad->set_type("tpm");
@@ -219,9 +224,17 @@ TEST_CASE("device update: real guest nodes through the generic handler", "[devic
   CHECK(kata::guest::CollectDeviceUpdates(devices, registry, ctx).status().code() ==
         absl::StatusCode::kInvalidArgument);
   devices.RemoveLast();
-  devices.Mutable(0)->set_vm_path("/etc/hostname");
+  // The host's word alone: /dev/mem (no uevent ever names it), and a char node the waiter
+  // would hand over.
+  devices.Mutable(0)->set_vm_path("/dev/mem");
   CHECK(kata::guest::CollectDeviceUpdates(devices, registry, ctx).status().code() ==
-        absl::StatusCode::kFailedPrecondition);
+        absl::StatusCode::kDeadlineExceeded);
+  REQUIRE(::mknod(dir.Sub("null").c_str(), S_IFCHR | 0600, makedev(1, 3)) == 0);
+  waiter.devices["/dev/null"] = dir.Sub("null");
+  devices.Mutable(0)->set_vm_path("/dev/null");
+  const auto charnode = kata::guest::CollectDeviceUpdates(devices, registry, ctx).status();
+  CHECK(charnode.code() == absl::StatusCode::kInvalidArgument);
+  CHECK(std::string(charnode.message()).find("is not a block device") != std::string::npos);
 }
 
 TEST_CASE("device update: blk by PCI path, vfio by IOMMU group", "[device]") {
