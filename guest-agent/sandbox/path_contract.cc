@@ -80,7 +80,7 @@ absl::Status CheckBindSource(const std::string& field, const std::string& source
 
 absl::StatusOr<PathFacts> ProbePathNoSymlinks(const std::string& path) {
   open_how how{};
-  how.flags = O_PATH | O_CLOEXEC | O_NOFOLLOW;
+  how.flags = O_PATH | O_CLOEXEC;  // no O_NOFOLLOW: with it a final symlink would be opened, not refused
   how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
   UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof(how))));
   if (!fd.valid()) {

@@ -144,7 +144,7 @@ absl::Status Sandbox::CreateContainer(const agent::CreateContainerRequest& req) 
   if (absl::Status s = BuildInitPlan(spec, c->rootfs, ProbePlanEnvironment(c->rootfs, SandboxInitPid(cid)), plan); !s.ok()) {
     return release(absl::Status(s.code(), StrCat("container ", cid, ": ", ToStd(s.message()))));
   }
-  auto seccomp = CompileSpecSeccomp(spec.linux());
+  auto seccomp = seccomp_programs_.Get(spec.linux());
   if (!seccomp.ok()) {
     return release(absl::Status(seccomp.status().code(), StrCat("container ", cid, ": ", ToStd(seccomp.status().message()))));
   }

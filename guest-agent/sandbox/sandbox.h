@@ -97,6 +97,7 @@ class Sandbox {
   absl::Status Teardown(std::unique_ptr<Container> c, absl::Duration wait);
 
   const SandboxOptions options_;
+  SeccompProgramCache seccomp_programs_;
   StorageManager& storages_;
   const DeviceHandlerRegistry& devices_;
   BlockDeviceWaiter& block_devices_;

@@ -105,6 +105,24 @@ absl::StatusOr<SeccompProgram> CompileSpecSeccomp(const oci::Linux& linux) {
   return CompileSeccomp(*profile);
 }
 
+absl::StatusOr<SeccompProgram> SeccompProgramCache::Get(const oci::Linux& linux) {
+  if (!WantsSeccomp(linux)) return SeccompProgram{};
+  std::string key;
+  if (!linux.seccomp().SerializeToString(&key)) return absl::InternalError("seccomp: serialize the profile");
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [k, program] : entries_) {
+      if (k == key) return program;
+    }
+  }
+  auto program = CompileSpecSeccomp(linux);  // outside the lock: containers with other profiles need not wait
+  if (!program.ok()) return program.status();
+  absl::MutexLock lock(&mu_);
+  entries_.emplace_back(std::move(key), *program);
+  if (entries_.size() > kMaxEntries) entries_.pop_front();
+  return program;
+}
+
 int LoadSeccompProgram(const SeccompProgram& program) noexcept {
   if (program.instructions.empty()) return 0;
   sock_fprog prog{static_cast<unsigned short>(program.instructions.size()),

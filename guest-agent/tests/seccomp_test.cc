@@ -190,3 +190,16 @@ TEST_CASE("seccomp: a loaded program answers as the profile says", "[seccomp]") 
     CHECK(UnderFilter(program, [] { return ErrnoOf(::syscall(SYS_getpid)); }) == 0);
   }
 }
+
+TEST_CASE("seccomp: the agent's cache gives each profile its own program", "[seccomp]") {
+  SeccompProgramCache cache;
+  const oci::Linux a = Linux(R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["unshare"], "action": "SCMP_ACT_ERRNO"}]})");
+  const oci::Linux b = Linux(R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["unshare"], "action": "SCMP_ACT_ERRNO", "errnoRet": 18}]})");
+  auto first = cache.Get(a), again = cache.Get(a), other = cache.Get(b);
+  REQUIRE((first.ok() && again.ok() && other.ok()));
+  CHECK(again->instructions.size() == first->instructions.size());
+  CHECK(UnderFilter(*again, [] { return ErrnoOf(::syscall(SYS_unshare, 0)); }) == EPERM);
+  CHECK(UnderFilter(*other, [] { return ErrnoOf(::syscall(SYS_unshare, 0)); }) == EXDEV);
+  CHECK(cache.Get(oci::Linux())->instructions.empty());
+  CHECK(cache.Get(Linux(R"({"defaultAction": "SCMP_ACT_NOTIFY"})")).status().code() == absl::StatusCode::kInvalidArgument);
+}

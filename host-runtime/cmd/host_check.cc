@@ -66,6 +66,20 @@ CheckItem CheckVmdk(const config::HypervisorConfig& hv) {
 
 }  // namespace
 
+CheckItem CheckGuestKernelConfig(const std::string& path) {
+  const std::string what = "guest kernel options";
+  auto text = ReadFileToString(path, 1 << 22);
+  if (!text.ok()) return {what, false, StrCat(path, " is missing: cannot tell (rootfs-builder/build-image writes it)"), false};
+  std::string missing;
+  for (const char* option : {"CONFIG_SECCOMP_FILTER", "CONFIG_BPF_SYSCALL", "CONFIG_CGROUP_BPF"}) {
+    if (text->find(StrCat("\n", option, "=y")) == std::string::npos) missing += StrCat(missing.empty() ? "" : ", ", option);
+  }
+  if (!missing.empty()) {
+    return {what, false, StrCat(path, ": not set: ", missing, " (linux.seccomp or linux.resources.devices would fail)")};
+  }
+  return {what, true, StrCat(path, ": CONFIG_SECCOMP_FILTER, CONFIG_BPF_SYSCALL, CONFIG_CGROUP_BPF (seccomp, device rules)")};
+}
+
 absl::StatusOr<std::vector<std::string>> InitrdModules(const std::string& initrd) {
   auto head = ReadFileToString(initrd, 256u << 20);
   if (!head.ok()) return head.status();
@@ -116,6 +130,7 @@ std::vector<CheckItem> CheckHost(const config::Config& config) {
       items.push_back({"accelerator", false, std::string(decision.status().message())});
     }
   }
+  if (kernel) items.push_back(CheckGuestKernelConfig(hv.kernel + ".config"));
   const bool vsock = ::access("/dev/vhost-vsock", R_OK | W_OK) == 0;
   items.push_back({"vhost-vsock", vsock, vsock ? "/dev/vhost-vsock: agent over vsock" : "no /dev/vhost-vsock: agent over virtio-serial", false});
 

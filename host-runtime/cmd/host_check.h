@@ -18,6 +18,11 @@ struct CheckItem {
 
 std::vector<CheckItem> CheckHost(const config::Config& config);
 
+// The guest kernel's build configuration (`<kernel>.config`, which rootfs-builder writes):
+// CONFIG_SECCOMP_FILTER, CONFIG_BPF_SYSCALL and CONFIG_CGROUP_BPF, without which
+// linux.seccomp and linux.resources.devices fail in the guest. Missing file: optional "no".
+CheckItem CheckGuestKernelConfig(const std::string& path);
+
 // The module file names an initrd's lib/modules/load-order lists (for "erofs in the guest").
 // Reads newc cpio after decompressing with the zstd or gzip tool, by the file's magic.
 absl::StatusOr<std::vector<std::string>> InitrdModules(const std::string& initrd);

@@ -53,7 +53,7 @@ absl::Status CallAgent(AgentStub& stub, std::string_view what,
 
 absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Create(const std::string& id, const config::Config& config) {
   ASSIGN_OR_RETURN(std::unique_ptr<SandboxVm> vm, SandboxVm::Start(id, config));
-  std::unique_ptr<Sandbox> sandbox(new Sandbox(id, std::move(vm)));
+  std::unique_ptr<Sandbox> sandbox(new Sandbox(id, std::move(vm), config.agent.disable_guest_seccomp));
   agent::CreateSandboxRequest req;
   req.set_sandbox_id(id);
   req.set_hostname(id.substr(0, 63));
@@ -88,6 +88,7 @@ absl::Status Sandbox::CreateContainer(const std::string& cid, const oci::Spec& s
   }
   const std::string guest_rootfs = shared ? GuestSharedRootfsPath(cid) : GuestRootfsPath(cid);
   ASSIGN_OR_RETURN(GuestSpecPlan guest, GuestSpec(spec, guest_rootfs, cid, !vm_->shared_dir().empty()));
+  if (disable_guest_seccomp_) guest.spec.mutable_linux()->clear_seccomp();  // Kata's default; not ours
   {
     absl::MutexLock lock(&mu_);
     if (destroyed_) return absl::FailedPreconditionError(StrCat("sandbox ", id_, " is destroyed"));

@@ -80,12 +80,14 @@ class Sandbox {
     ContainerTimings timings;
   };
 
-  Sandbox(std::string id, std::unique_ptr<SandboxVm> vm) : id_(std::move(id)), vm_(std::move(vm)) {}
+  Sandbox(std::string id, std::unique_ptr<SandboxVm> vm, bool disable_guest_seccomp)
+      : id_(std::move(id)), vm_(std::move(vm)), disable_guest_seccomp_(disable_guest_seccomp) {}
   std::unique_ptr<agent::AgentService::Stub> Agent();
   absl::Status Undo(const std::string& container_id, Container& c);
 
   std::string id_;
   std::unique_ptr<SandboxVm> vm_;
+  const bool disable_guest_seccomp_;  // agent.disable_guest_seccomp
   bool destroyed_ = false;
   mutable absl::Mutex mu_;
   std::map<std::string, Container> containers_ ABSL_GUARDED_BY(mu_);

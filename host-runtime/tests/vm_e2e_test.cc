@@ -52,7 +52,9 @@ kata::oci::Spec ContainerSpec(const std::string& rootfs, const std::string& scri
     "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"},
                {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755"]}],
     "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "ipc"}, {"type": "uts"}],
-              "devices": [{"path": "/dev/layers", "type": "b", "major": 7, "minor": 0}]}
+              "devices": [{"path": "/dev/layers", "type": "b", "major": 7, "minor": 0}],
+              "resources": {"devices": [{"allow": false, "access": "rwm"},
+                                        {"allow": true, "type": "b", "major": 7, "minor": 0, "access": "rw"}]}}
   })", "e2e spec");
   REQUIRE(spec.ok());
   spec->mutable_process()->add_args(script);

@@ -60,7 +60,7 @@ inline grpc::Status WaitForDeviceInGuest(const std::shared_ptr<grpc::Channel>& c
   req.set_container_id("probe");
   kata::oci::Spec* spec = req.mutable_oci();
   spec->set_oci_version("1.1.0");
-  spec->mutable_root()->set_path("/run/kata-containers/probe/none");
+  spec->mutable_root()->set_path("/run/kata-containers/probe/rootfs");  // the contract's path, not made
   spec->mutable_process()->add_args("true");
   auto* spec_dev = spec->mutable_linux()->add_devices();
   spec_dev->set_path("/dev/probe");

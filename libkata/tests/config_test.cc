@@ -98,6 +98,17 @@ TEST_CASE("config: durations", "[config]") {
   CHECK(ErrorOf("agent:\n  dial_timeout: -1s\n") == "c.yaml:2: agent.dial_timeout: must be greater than zero");
 }
 
+TEST_CASE("config: guest seccomp is on unless disable_guest_seccomp says otherwise", "[config]") {
+  auto c = ParseConfigYaml("", "d", Arch::kX86_64);
+  REQUIRE(c.ok());
+  CHECK_FALSE(c->agent.disable_guest_seccomp);  // Kata's default is true; ours applies the profile
+  c = ParseConfigYaml("agent:\n  disable_guest_seccomp: true\n", "d", Arch::kX86_64);
+  REQUIRE(c.ok());
+  CHECK(c->agent.disable_guest_seccomp);
+  CHECK(kata::config::ConfigToYaml(*c).find("disable_guest_seccomp: true") != std::string::npos);
+  CHECK(ErrorOf("agent:\n  disable_guest_seccomp: maybe\n").starts_with("c.yaml:2: agent.disable_guest_seccomp:"));
+}
+
 TEST_CASE("config: malformed YAML names the line", "[config]") {
   const std::string e = ErrorOf("hypervisor:\n  vcpus: 1\n   memory_mib: [\n");
   CHECK(e.rfind("c.yaml:", 0) == 0);
