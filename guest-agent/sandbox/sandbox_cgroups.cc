@@ -45,7 +45,18 @@ absl::Status ApplyDeviceRules(const std::string& container_id, const std::string
 }  // namespace
 
 absl::StatusOr<ContainerCgroup> Sandbox::MakeCgroup(const std::string& container_id, const oci::Spec& spec) const {
-  if (!options_.cgroup_root) return ContainerCgroup();
+  if (!options_.cgroup_root) {
+    // Device rules are isolation: in the VM, a container whose rules cannot be enforced is
+    // not started (fail closed). An agent in a test on the host only warns.
+    if (!spec.linux().resources().devices().empty()) {
+      if (options_.is_init) {
+        return absl::FailedPreconditionError(StrCat("container ", container_id,
+                                                    ": linux.resources.devices cannot be enforced: the agent has no cgroup root"));
+      }
+      kLog.Warn("device rules not enforced: the agent runs without a cgroup root", {{"container_id", container_id}});
+    }
+    return ContainerCgroup();
+  }
   ASSIGN_OR_RETURN(CgroupPlan plan, PlanFor(container_id, spec.linux().resources()));
   ASSIGN_OR_RETURN(ContainerCgroup cgroup, options_.cgroup_root->Create(container_id));
   if (absl::Status s = cgroup.Apply(plan); !s.ok()) {

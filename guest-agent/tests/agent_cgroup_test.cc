@@ -222,3 +222,63 @@ TEST_CASE("agent cgroups: without a cgroup root, update and stats say why; hosti
   CHECK(f.agent.stub().PauseContainer(&pctx, preq, &e).error_code() == grpc::StatusCode::NOT_FOUND);
   REQUIRE(f.Remove("c1", 5).ok());
 }
+
+TEST_CASE("agent cgroups: linux.resources.devices is enforced, and UpdateContainer replaces the rules", "[agent][root][cgroup]") {
+  TestCgroupRoot root;
+  KATA_REQUIRE_CGROUP2(root);
+  Fixture f(root.AgentArgs());
+  KATA_REQUIRE_AGENT_CGROUPS(f);
+  // A node of a major no driver has: a cgroup that lets the open through gives ENXIO, one that
+  // does not gives EPERM.
+  agent::CreateContainerRequest req = Request(f, "c1", {"sleep", "1000"});
+  auto* node = req.mutable_oci()->mutable_linux()->add_devices();
+  node->set_path("/dev/probe");
+  node->set_type("c");
+  node->set_major(240);
+  node->set_minor(0);
+  auto* deny = req.mutable_oci()->mutable_linux()->mutable_resources()->add_devices();
+  deny->set_allow(false);
+  deny->set_access("rwm");
+  REQUIRE(Create(f, req).ok());
+  REQUIRE(f.Start("c1").ok());
+  auto open_probe = [&](const std::string& exec_id) {
+    REQUIRE(f.Exec("c1", exec_id, {"sh", "-c", "head -c1 /dev/probe; head -c1 /dev/null; echo done"}).ok());
+    std::string out = f.ReadAll("c1", exec_id) + f.ReadAll("c1", exec_id, true);
+    (void)f.Wait("c1", exec_id);
+    return out;
+  };
+  const std::string denied = open_probe("e1");
+  INFO(denied << "\n" << f.agent.log());
+  CHECK(denied.find("Operation not permitted") != std::string::npos);
+  CHECK(denied.find("done") != std::string::npos);  // /dev/null: always allowed
+
+  agent::UpdateContainerRequest ureq;
+  ureq.set_container_id("c1");
+  *ureq.mutable_resources()->add_devices() = *deny;
+  auto* allow = ureq.mutable_resources()->add_devices();
+  allow->set_allow(true);
+  allow->set_type("c");
+  allow->set_major(240);
+  allow->set_minor(0);
+  allow->set_access("r");
+  google::protobuf::Empty e;
+  grpc::ClientContext uctx;
+  const grpc::Status updated = f.agent.stub().UpdateContainer(&uctx, ureq, &e);
+  INFO(updated.error_message());
+  REQUIRE(updated.ok());
+  const std::string allowed = open_probe("e2");
+  INFO(allowed);
+  CHECK(allowed.find("Operation not permitted") == std::string::npos);
+  CHECK(allowed.find("No such device") != std::string::npos);
+
+  // A bad rule in an update: refused by field, the rules in force stay.
+  agent::UpdateContainerRequest bad;
+  bad.set_container_id("c1");
+  bad.mutable_resources()->add_devices()->set_type("z");
+  grpc::ClientContext bctx;
+  const grpc::Status refused = f.agent.stub().UpdateContainer(&bctx, bad, &e);
+  CHECK(refused.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(refused.error_message().find("linux.resources.devices[0].type") != std::string::npos);
+  CHECK(open_probe("e3").find("No such device") != std::string::npos);
+  REQUIRE(f.Remove("c1", 5).ok());
+}

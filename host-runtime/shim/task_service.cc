@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "google/protobuf/util/time_util.h"
@@ -235,7 +236,27 @@ absl::StatusOr<task::StartResponse> TaskService::Start(const task::StartRequest&
     if (p->status != task::CREATED) return absl::FailedPreconditionError(StrCat("process ", req.exec_id(), " was started already"));
   }
   if (req.exec_id().empty()) {
-    RETURN_IF_ERROR(sandbox_->StartContainer(req.id()));
+    if (absl::Status started = sandbox_->StartContainer(req.id()); !started.ok()) {
+      // The init never ran the process (say, the executable is missing): the task is over,
+      // not still "created", or containerd's client could never delete it and the shim and
+      // its VM would stay. Its end is made sure of, recorded and announced.
+      (void)sandbox_->SignalProcess(req.id(), "", SIGKILL);
+      auto status = sandbox_->WaitProcess(req.id());
+      task::TaskExit event;
+      {
+        absl::MutexLock lock(&mu_);
+        p->status = task::STOPPED;
+        p->exit_status = status.ok() ? static_cast<uint32_t>(*status) : 255;
+        p->exited_at = TimeUtil::GetCurrentTime();
+        event.set_container_id(req.id());
+        event.set_id(req.id());
+        event.set_pid(TaskPid());
+        event.set_exit_status(p->exit_status);
+        *event.mutable_exited_at() = p->exited_at;
+      }
+      (void)events_.Publish("/tasks/exit", StrCat(kEvent, "TaskExit"), event);
+      return started;
+    }
   } else {
     RETURN_IF_ERROR(sandbox_->ExecProcess(req.id(), req.exec_id(), p->spec));
   }

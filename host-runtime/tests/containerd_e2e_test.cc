@@ -315,6 +315,14 @@ TEST_CASE("containerd: RuntimeDefault seccomp and the device rules answer as und
   CHECK(kata.out.find("open.c=denied\n") != std::string::npos);
   CHECK(kata.out.find("write./proc/sysrq-trigger=denied\n") != std::string::npos);
 
+  // A process that cannot start: an error naming why, and nothing left behind (the task
+  // was left "created" before, which containerd's client refuses to delete: shim and VM stayed).
+  const Result missing = Run(c.ctr + " run --rm --runtime io.containerd.kata.v2 " + kImage + " " + Id("s4") + " /no/such/binary");
+  INFO(missing.out);
+  CHECK(missing.status != 0);
+  CHECK(missing.out.find("exec the process: No such file or directory") != std::string::npos);
+  c.CheckClean();
+
   // Without --seccomp, no filter on either.
   const Result plain = Run(c.ctr + " run --rm --runtime io.containerd.kata.v2 " + kImage + " " + Id("s2") + " sh -c 'grep ^Seccomp: /proc/self/status'");
   CHECK(plain.out == "Seccomp:\t0\n");
