@@ -310,22 +310,27 @@ TEST_CASE("runc parity: `ctr oci spec`'s bundle, as it is and varied", "[parity]
   SECTION("varied") { Differential("ctr-varied", Varied(spec)); }
 }
 
-// containerd's RuntimeDefault profile and device rules, as `ctr run --seccomp` puts them in
-// the spec (captured from containerd 1.6.20 into parity/containerd-runtime-default.json).
-TEST_CASE("runc parity: `ctr oci spec`'s bundle with containerd's RuntimeDefault seccomp profile", "[parity][e2e]") {
+// The default seccomp profiles and device rules of containerd (`ctr run --seccomp`, i.e.
+// RuntimeDefault) and docker, as those tools put them in the spec: captured from containerd
+// 1.6.20 (`ctr container info`) and docker.io 20.10.24 (the bundle's config.json) into
+// parity/*.json.
+TEST_CASE("runc parity: `ctr oci spec`'s bundle with containerd's and docker's default seccomp profiles", "[parity][e2e]") {
   KATA_REQUIRE_PARITY_TOOLS();
-  json spec = ToolSpec("ctr", TempDir());
-  const json captured = json::parse(kata::testing::ReadFile(ProbeDir() + "/containerd-runtime-default.json"));
-  spec["linux"]["seccomp"] = captured["seccomp"];
-  spec["linux"]["resources"]["devices"] = captured["devices"];
-  const Facts kata = Differential("ctr-seccomp", spec);
-  CHECK(kata.at("status.Seccomp") == "2");
-  CHECK(kata.at("status.Seccomp_filters") == "1");
-  CHECK(kata.at("syscall.unshare") == "1");  // refused by the profile (EPERM), under runc too
-  CHECK(kata.at("open.c") == "denied");
-  CHECK(kata.at("mknod.b") == "denied");
-  CHECK(kata.at("write./image-sysrq") == "denied");
-  CHECK(kata.at("write./image-core-pattern") == "denied");
+  for (const char* tool : {"containerd-runtime-default", "docker-default"}) {
+    INFO(tool);
+    json spec = ToolSpec("ctr", TempDir());
+    const json captured = json::parse(kata::testing::ReadFile(ProbeDir() + "/" + tool + ".json"));
+    spec["linux"]["seccomp"] = captured["seccomp"];
+    spec["linux"]["resources"]["devices"] = captured["devices"];
+    const Facts kata = Differential(tool, spec);
+    CHECK(kata.at("status.Seccomp") == "2");
+    CHECK(kata.at("status.Seccomp_filters") == "1");
+    CHECK(kata.at("syscall.unshare") == "1");  // refused by the profile (EPERM), under runc too
+    CHECK(kata.at("open.c") == "denied");
+    CHECK(kata.at("mknod.b") == "denied");
+    CHECK(kata.at("write./image-sysrq") == "denied");
+    CHECK(kata.at("write./image-core-pattern") == "denied");
+  }
 }
 
 TEST_CASE("runc parity: OCI hooks run in the same order with the same states", "[parity][e2e]") {
