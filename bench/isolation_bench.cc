@@ -124,7 +124,8 @@ int main(int argc, char** argv) {
   const double load_cost = Median(with_filter) - Median(without_filter);
   const double seccomp_cost = Median(cached_compile) + load_cost;
   const double device_cost = Median(attach) - Median(bare_cgroup);
-  std::printf("isolation-bench: %d runs, medians (ms)\n", n);
+  std::printf("isolation-bench: %d runs, medians (ms); the RuntimeDefault program: %zu instructions\n", n,
+              CompileSpecSeccomp(parsed->linux())->instructions.size());
   std::printf("  seccomp (RuntimeDefault): compile %.3f (a pod's first container), from the agent's cache %.3f; fork+exec with "
               "the filter %.3f, without %.3f -> +%.3f ms per start (+%.3f for the first)\n",
               Median(compile), Median(cached_compile), Median(with_filter), Median(without_filter), seccomp_cost,

@@ -21,7 +21,9 @@ long Bpf(int cmd, bpf_attr& attr) { return ::syscall(SYS_bpf, cmd, &attr, sizeof
 
 uint64_t Ptr(const void* p) { return static_cast<uint64_t>(reinterpret_cast<uintptr_t>(p)); }
 
-absl::StatusOr<UniqueFd> LoadProgram(const std::vector<bpf_insn>& program, const std::string& what) {
+}  // namespace
+
+absl::StatusOr<UniqueFd> LoadDeviceProgram(const std::vector<bpf_insn>& program, const std::string& what) {
   bpf_attr attr{};
   attr.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
   attr.insns = Ptr(program.data());
@@ -41,6 +43,8 @@ absl::StatusOr<UniqueFd> LoadProgram(const std::vector<bpf_insn>& program, const
   if (log.size() > 400) log = log.substr(log.size() - 400);
   return ErrnoStatus(err, StrCat("load the device program for ", what, " (verifier: ", log, ")"));
 }
+
+namespace {
 
 absl::StatusOr<std::vector<UniqueFd>> AttachedPrograms(int cgroup_fd, const std::string& what) {
   uint32_t ids[64] = {};
@@ -82,18 +86,22 @@ long Detach(int cgroup_fd, int prog_fd) {
 }  // namespace
 
 absl::Status AttachDeviceProgram(const std::string& cgroup_dir, const std::vector<bpf_insn>& program) {
+  auto prog = LoadDeviceProgram(program, StrCat("cgroup ", cgroup_dir));
+  if (!prog.ok()) return prog.status();
+  return AttachDeviceProgram(cgroup_dir, prog->get());
+}
+
+absl::Status AttachDeviceProgram(const std::string& cgroup_dir, int program_fd) {
   const std::string what = StrCat("cgroup ", cgroup_dir);
   UniqueFd cgroup(::open(cgroup_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!cgroup.valid()) return ErrnoStatus(errno, StrCat("open ", what));
-  auto prog = LoadProgram(program, what);
-  if (!prog.ok()) return prog.status();
   auto old = AttachedPrograms(cgroup.get(), what);
   if (!old.ok()) return old.status();
   if (old->size() == 1 &&
-      Attach(cgroup.get(), prog->get(), BPF_F_ALLOW_MULTI | BPF_F_REPLACE, old->front().get()) == 0) {
+      Attach(cgroup.get(), program_fd, BPF_F_ALLOW_MULTI | BPF_F_REPLACE, old->front().get()) == 0) {
     return absl::OkStatus();  // swapped in one step: no moment with neither or both
   }
-  if (Attach(cgroup.get(), prog->get(), BPF_F_ALLOW_MULTI, 0) != 0) {
+  if (Attach(cgroup.get(), program_fd, BPF_F_ALLOW_MULTI, 0) != 0) {
     return ErrnoStatus(errno, StrCat("attach the device program to ", what));
   }
   for (size_t i = 0; i < old->size(); ++i) {
@@ -101,7 +109,7 @@ absl::Status AttachDeviceProgram(const std::string& cgroup_dir, const std::vecto
       const int err = errno;
       // Back to the programs it had.
       for (size_t j = 0; j < i; ++j) (void)Attach(cgroup.get(), (*old)[j].get(), BPF_F_ALLOW_MULTI, 0);
-      (void)Detach(cgroup.get(), prog->get());
+      (void)Detach(cgroup.get(), program_fd);
       return ErrnoStatus(err, StrCat("detach the old device program of ", what));
     }
   }
@@ -114,6 +122,24 @@ absl::StatusOr<int> CountDevicePrograms(const std::string& cgroup_dir) {
   auto old = AttachedPrograms(cgroup.get(), StrCat("cgroup ", cgroup_dir));
   if (!old.ok()) return old.status();
   return static_cast<int>(old->size());
+}
+
+
+absl::StatusOr<std::shared_ptr<const UniqueFd>> DeviceProgramCache::Get(const std::vector<bpf_insn>& program) {
+  std::string key(reinterpret_cast<const char*>(program.data()), program.size() * sizeof(bpf_insn));
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [k, fd] : entries_) {
+      if (k == key) return fd;
+    }
+  }
+  auto loaded = LoadDeviceProgram(program, "a container's device rules");
+  if (!loaded.ok()) return loaded.status();
+  auto fd = std::make_shared<const UniqueFd>(std::move(*loaded));
+  absl::MutexLock lock(&mu_);
+  entries_.emplace_back(std::move(key), fd);
+  if (entries_.size() > kMaxEntries) entries_.pop_front();  // attached copies stay: the cgroups hold them
+  return fd;
 }
 
 }  // namespace kata::guest

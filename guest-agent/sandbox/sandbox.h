@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "guest-agent/cgroup/container_cgroup.h"
 #include "guest-agent/device/device_handler.h"
+#include "guest-agent/device_cgroup/device_filter.h"
 #include "guest-agent/process/launcher.h"
 #include "guest-agent/process/process.h"
 #include "guest-agent/process/reaper.h"
@@ -98,6 +99,7 @@ class Sandbox {
 
   const SandboxOptions options_;
   SeccompProgramCache seccomp_programs_;
+  mutable DeviceProgramCache device_programs_;  // a cache: MakeCgroup stays const
   StorageManager& storages_;
   const DeviceHandlerRegistry& devices_;
   BlockDeviceWaiter& block_devices_;

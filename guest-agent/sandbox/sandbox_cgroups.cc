@@ -27,7 +27,7 @@ absl::StatusOr<CgroupPlan> PlanFor(const std::string& container_id, const oci::L
 
 // linux.resources.devices (with the always-allowed devices after them) as the cgroup's
 // device program.
-absl::Status ApplyDeviceRules(const std::string& container_id, const std::string& cgroup_dir,
+absl::Status ApplyDeviceRules(DeviceProgramCache& programs, const std::string& container_id, const std::string& cgroup_dir,
                               const google::protobuf::RepeatedPtrField<oci::LinuxDeviceCgroup>& rules) {
   auto fail = [&](const absl::Status& s) {
     return absl::Status(s.code(), StrCat("container ", container_id, ": ", ToStd(s.message())));
@@ -36,7 +36,9 @@ absl::Status ApplyDeviceRules(const std::string& container_id, const std::string
   if (!policy.ok()) return fail(policy.status());
   auto program = BuildDeviceProgram(*policy);
   if (!program.ok()) return fail(program.status());
-  if (absl::Status s = AttachDeviceProgram(cgroup_dir, *program); !s.ok()) return fail(s);
+  auto loaded = programs.Get(*program);
+  if (!loaded.ok()) return fail(loaded.status());
+  if (absl::Status s = AttachDeviceProgram(cgroup_dir, (*loaded)->get()); !s.ok()) return fail(s);
   kLog.Debug("device rules applied", {{"container_id", container_id}, {"rules", rules.size()},
                                       {"instructions", program->size()}});
   return absl::OkStatus();
@@ -63,7 +65,7 @@ absl::StatusOr<ContainerCgroup> Sandbox::MakeCgroup(const std::string& container
     (void)cgroup.Remove();
     return absl::Status(s.code(), StrCat("container ", container_id, ": ", ToStd(s.message())));
   }
-  if (absl::Status s = ApplyDeviceRules(container_id, cgroup.path(), spec.linux().resources().devices()); !s.ok()) {
+  if (absl::Status s = ApplyDeviceRules(device_programs_, container_id, cgroup.path(), spec.linux().resources().devices()); !s.ok()) {
     (void)cgroup.Remove();
     return s;
   }
@@ -89,7 +91,7 @@ absl::Status Sandbox::UpdateContainer(const std::string& container_id, const oci
   ASSIGN_OR_RETURN(CgroupPlan plan, PlanFor(container_id, resources));
   // The device rules first: refused ones leave the files untouched. An update that carries
   // device rules replaces the container's whole list.
-  if (!resources.devices().empty()) RETURN_IF_ERROR(ApplyDeviceRules(container_id, path, resources.devices()));
+  if (!resources.devices().empty()) RETURN_IF_ERROR(ApplyDeviceRules(device_programs_, container_id, path, resources.devices()));
   if (absl::Status s = ContainerCgroup(path).Apply(plan); !s.ok()) {
     return absl::Status(s.code(), StrCat("container ", container_id, ": ", ToStd(s.message())));
   }

@@ -219,6 +219,17 @@ TEST_CASE("device program: the kernel answers a cgroup's processes as the policy
     CHECK(*CountDevicePrograms(cgroup) == 1);  // the previous case's program was replaced
     CHECK(KernelAnswers(cgroup, dir.path()) == PolicyAnswers(policy));
   }
+  // The agent's cache: one loaded program serves every cgroup with the same rules.
+  DeviceProgramCache cache;
+  const DevicePolicy containerd = Policy(kContainerd);
+  auto insns = BuildDeviceProgram(containerd);
+  auto first = cache.Get(*insns), again = cache.Get(*insns);
+  REQUIRE((first.ok() && again.ok()));
+  CHECK(first->get() == again->get());
+  CHECK(cache.Get(*BuildDeviceProgram(Policy(kPrivileged)))->get() != first->get());
+  REQUIRE(AttachDeviceProgram(cgroup, (*first)->get()).ok());
+  CHECK(*CountDevicePrograms(cgroup) == 1);
+  CHECK(KernelAnswers(cgroup, dir.path()) == PolicyAnswers(containerd));
   // A cgroup that is not there: an error naming it, nothing attached anywhere.
   auto program = BuildDeviceProgram(Policy(kContainerd));
   const absl::Status missing = AttachDeviceProgram(cgroup + "/nope", *program);
