@@ -285,10 +285,12 @@ absl::StatusOr<task::StartResponse> TaskService::Start(const task::StartRequest&
 absl::StatusOr<task::WaitResponse> TaskService::Wait(const task::WaitRequest& req) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Process * p, Find(req.id(), req.exec_id()));
+  ++p->waiters;  // Delete waits for us before it frees p
   mu_.Await(absl::Condition(+[](Process* q) { return q->status == task::STOPPED; }, p));
   task::WaitResponse resp;
   resp.set_exit_status(p->exit_status);
   *resp.mutable_exited_at() = p->exited_at;
+  --p->waiters;
   return resp;
 }
 
@@ -450,8 +452,21 @@ absl::StatusOr<task::DeleteResponse> TaskService::Delete(const task::DeleteReque
       return absl::FailedPreconditionError(StrCat("task ", req.id(), " is the sandbox of ", tasks_.size() - 1,
                                                   " more: delete them first"));
     }
-    p = std::move(processes[req.exec_id()]);
-    processes.erase(req.exec_id());
+    Process* doomed = processes[req.exec_id()].get();
+    if (doomed->status != task::STOPPED) {
+      // Never started (CREATED): it ends here, unknown exit status as containerd's runc shim
+      // reports it; a Wait blocked on it returns, and it is freed only once they all have.
+      doomed->status = task::STOPPED;
+      doomed->exit_status = 255;
+      doomed->exited_at = TimeUtil::GetCurrentTime();
+    }
+    mu_.Await(absl::Condition(+[](Process* q) { return q->waiters == 0; }, doomed));
+    // The lock was let go meanwhile: a concurrent Delete may have taken it already.
+    ASSIGN_OR_RETURN(Process * again, Find(req.id(), req.exec_id()));
+    if (again != doomed) return absl::NotFoundError(StrCat("process ", req.exec_id(), " of task ", req.id(), " is deleted"));
+    auto& still = tasks_[req.id()].processes;
+    p = std::move(still[req.exec_id()]);
+    still.erase(req.exec_id());
     if (req.exec_id().empty()) tasks_.erase(req.id());
   }
   p->stop_stdin->store(true);

@@ -65,6 +65,7 @@ class TaskService {
     uint32_t exit_status = 0;
     google::protobuf::Timestamp exited_at;
     bool waiting = false;  // one caller asks the agent; the others wait for it
+    int waiters = 0;       // Wait calls blocked on this process: Delete frees it only after they left
     bool has_spec = false;
     oci::Process spec;  // exec processes: what Start runs
     std::vector<std::thread> threads;  // output pumps, stdin pump, exit watcher

@@ -235,6 +235,86 @@ TEST_CASE("shim: start, Create (EROFS snapshotter rootfs), Start, Wait, State, S
   CHECK(Capture("debugfs -R 'ls -l /' " + tmp.Sub("rw.img") + " 2>/dev/null").find("upper") != std::string::npos);
 }
 
+// A process that never runs (ctr run --rm IMAGE t /nonexistent): a Wait blocked on it returns
+// when Start fails, with the exit status, and the task can be deleted; a Wait blocked on a
+// created task returns when Delete comes, and Delete frees nothing under it. Before, the task
+// stayed CREATED (containerd's client refuses to delete that: shim and VM stayed), and a Wait
+// across Delete read freed memory.
+TEST_CASE("shim: Wait on a task whose process never starts returns, through Start's failure or Delete", "[shim][e2e]") {
+  KATA_REQUIRE_VM();
+  kata::testing::TempDir tmp;
+  // A pod: c1 its sandbox, running; c2 whose binary is missing; c3 created, never started.
+  const char* kMember = R"({"io.kubernetes.cri.container-type": "container", "io.kubernetes.cri.sandbox-id": "c1"})";
+  task::CreateTaskRequest sandbox, missing, idle;
+  sandbox.set_id("c1");
+  PrepareBundle(tmp, R"({"args": ["sleep", "1000"], "cwd": "/", "env": ["PATH=/bin"]})", sandbox,
+                R"({"io.kubernetes.cri.container-type": "sandbox", "io.kubernetes.cri.sandbox-id": "c1"})");
+  missing.set_id("c2");
+  PrepareBundle(tmp, R"({"args": ["/no/such/binary"], "cwd": "/", "env": ["PATH=/bin"]})", missing, kMember);
+  idle.set_id("c3");
+  PrepareBundle(tmp, R"({"args": ["sleep", "1000"], "cwd": "/", "env": ["PATH=/bin"]})", idle, kMember);
+  kata::shim::testing::FakeEvents events(tmp.Sub("events.sock"));
+  StartedShim shim;
+  StartShim(tmp, shim);
+  auto client = kata::ttrpc::Client::Connect(shim.address);
+  REQUIRE(client.ok());
+  auto create = [&](const task::CreateTaskRequest& req) {
+    auto created = Call<task::CreateTaskResponse>(**client, "Create", req);
+    INFO(req.id() << ": " << created.status());
+    REQUIRE(created.ok());
+  };
+  auto wait_for = [&](const std::string& id) {
+    task::WaitRequest w;
+    w.set_id(id);
+    return std::async(std::launch::async, [&client, w] { return Call<task::WaitResponse>(**client, "Wait", w); });
+  };
+  task::StartRequest start;
+  task::DeleteRequest del;
+  create(sandbox);
+  start.set_id("c1");
+  REQUIRE(Call<task::StartResponse>(**client, "Start", start).ok());
+
+  // c2: Start fails by name; the Wait in flight returns with a failure status; c2 is STOPPED
+  // (containerd's client deletes only stopped tasks) and goes.
+  create(missing);
+  auto waited = wait_for("c2");
+  start.set_id("c2");
+  auto started = Call<task::StartResponse>(**client, "Start", start);
+  CHECK(std::string(started.status().message()).find("exec the process") != std::string::npos);
+  REQUIRE(waited.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+  auto wait_result = waited.get();
+  REQUIRE(wait_result.ok());
+  CHECK(wait_result->exit_status() != 0);
+  task::StateRequest state_req;
+  state_req.set_id("c2");
+  CHECK(Call<task::StateResponse>(**client, "State", state_req)->status() == task::STOPPED);
+  del.set_id("c2");
+  REQUIRE(Call<task::DeleteResponse>(**client, "Delete", del).ok());
+
+  // c3: a Wait blocked on a created task when Delete comes returns (255: never ran), and
+  // Delete frees the task only after it (ASan saw the Wait read freed memory before).
+  create(idle);
+  auto waited3 = wait_for("c3");
+  ::usleep(200 * 1000);  // the Wait is blocked in the shim
+  del.set_id("c3");
+  REQUIRE(Call<task::DeleteResponse>(**client, "Delete", del).ok());
+  REQUIRE(waited3.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+  auto r3 = waited3.get();
+  REQUIRE(r3.ok());
+  CHECK(r3->exit_status() == 255);
+
+  task::KillRequest kill;
+  kill.set_id("c1");
+  kill.set_signal(SIGKILL);
+  REQUIRE(Call<Empty>(**client, "Kill", kill).ok());
+  REQUIRE(wait_for("c1").get().ok());
+  del.set_id("c1");
+  REQUIRE(Call<task::DeleteResponse>(**client, "Delete", del).ok());
+  ShutdownAndDelete(tmp, shim, *client);
+  std::lock_guard<std::mutex> l(events.mu);
+  CHECK(std::count(events.topics.begin(), events.topics.end(), "/tasks/exit containerd.events.TaskExit") == 2);  // c2, c1
+}
+
 TEST_CASE("shim: a terminal task (ResizePty, stdin, a terminal exec), Update and Stats on it", "[shim][e2e]") {
   KATA_REQUIRE_VM();
   kata::testing::TempDir tmp;
