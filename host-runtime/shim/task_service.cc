@@ -212,6 +212,10 @@ void TaskService::StartIo(const std::string& id, Process& p) {
 void TaskService::WatchExit(Process* p, std::string id) {
   auto status = sandbox_->WaitProcess(id, p->exec_id);
   for (const auto& done : p->output_done) (void)done->WaitForNotificationWithTimeout(kDrainTimeout);
+  RecordExit(p, id, status);
+}
+
+void TaskService::RecordExit(Process* p, const std::string& id, const absl::StatusOr<int>& status) {
   task::TaskExit event;
   {
     absl::MutexLock lock(&mu_);
@@ -241,20 +245,7 @@ absl::StatusOr<task::StartResponse> TaskService::Start(const task::StartRequest&
       // not still "created", or containerd's client could never delete it and the shim and
       // its VM would stay. Its end is made sure of, recorded and announced.
       (void)sandbox_->SignalProcess(req.id(), "", SIGKILL);
-      auto status = sandbox_->WaitProcess(req.id());
-      task::TaskExit event;
-      {
-        absl::MutexLock lock(&mu_);
-        p->status = task::STOPPED;
-        p->exit_status = status.ok() ? static_cast<uint32_t>(*status) : 255;
-        p->exited_at = TimeUtil::GetCurrentTime();
-        event.set_container_id(req.id());
-        event.set_id(req.id());
-        event.set_pid(TaskPid());
-        event.set_exit_status(p->exit_status);
-        *event.mutable_exited_at() = p->exited_at;
-      }
-      (void)events_.Publish("/tasks/exit", StrCat(kEvent, "TaskExit"), event);
+      RecordExit(p, req.id(), sandbox_->WaitProcess(req.id()));
       return started;
     }
   } else {

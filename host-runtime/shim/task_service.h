@@ -83,6 +83,8 @@ class TaskService {
   // and publishes TaskExit.
   void StartIo(const std::string& id, Process& p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WatchExit(Process* p, std::string id);
+  // The process is STOPPED with `status` (255 when unknown), and TaskExit is published.
+  void RecordExit(Process* p, const std::string& id, const absl::StatusOr<int>& status) ABSL_LOCKS_EXCLUDED(mu_);
   void JoinThreads(Process& p);
   uint32_t TaskPid() const;
   std::string SandboxId() ABSL_LOCKS_EXCLUDED(mu_);
