@@ -75,6 +75,26 @@ bool ChildAwaitByte(int fd) noexcept {
   return n == 1;
 }
 
+int ChildCloseFdsExcept(const int* keep, int n) noexcept {
+  int sorted[16];
+  if (n > 16) return EINVAL;
+  int m = 0;
+  for (int i = 0; i < n; ++i) {  // insertion sort: no allocation in a child
+    int v = keep[i], j = m++;
+    for (; j > 0 && sorted[j - 1] > v; --j) sorted[j] = sorted[j - 1];
+    sorted[j] = v;
+  }
+  unsigned next = 3;  // the first fd not yet closed or kept
+  for (int i = 0; i < m; ++i) {
+    if (sorted[i] < 0 || static_cast<unsigned>(sorted[i]) < next) continue;
+    const unsigned k = static_cast<unsigned>(sorted[i]);
+    if (k > next && ::syscall(SYS_close_range, next, k - 1, 0u) != 0) return errno;
+    next = k + 1;
+  }
+  if (::syscall(SYS_close_range, next, ~0u, 0u) != 0) return errno;
+  return 0;
+}
+
 namespace {
 
 // Moves fd `from` to `to` for the exec (dup2 clears CLOEXEC on the copy).

@@ -36,6 +36,11 @@ const char* ChildStepName(int32_t step);
 // went away or gave up, and the child must not go on.
 bool ChildAwaitByte(int fd) noexcept;
 
+// Closes every fd from 3 up except the `n` in `keep`: a child that waits (the init, until
+// Start) must not hold the agent's other fds, such as another container's status pipe,
+// whose EOF that container's Start waits for. 0 on success, else errno.
+int ChildCloseFdsExcept(const int* keep, int n) noexcept;
+
 // Sets up stdio, credentials, limits and capabilities from `plan`, then execs the first
 // candidate that exists. Returns only by ChildFail.
 [[noreturn]] void ChildBecomeProcess(const ExecPlan& plan, int status_fd, int stdin_fd, int stdout_fd,

@@ -46,6 +46,9 @@ int InitMain(void* arg) {
   const InitArgs& a = *static_cast<InitArgs*>(arg);
   const InitPlan& p = *a.plan;
   const int st = a.status_w;
+  // Cloned, it holds a copy of every fd the agent had open: it keeps its own only.
+  const int keep[] = {a.stdin_r, a.stdout_w, a.stderr_w, a.start_r, a.status_w, a.released_r};
+  if (int err = ChildCloseFdsExcept(keep, 6); err != 0) ChildFail(st, kStepStdio, err);
   // The agent could not map our ids or place us in our cgroup: go without a word.
   if (!ChildAwaitByte(a.released_r)) ::_exit(127);
   // A cgroup namespace made now has our own cgroup as its root, not the agent's.
@@ -307,7 +310,19 @@ absl::StatusOr<Launched> LaunchExec(pid_t init_pid, ExecPlan& plan, int cgroup_p
   status->w.reset();
   pid_pipe->w.reset();
   pid_t pid = -1;
-  ssize_t n;
+  ssize_t n = -1;
+  // Bounded: a middle process that cannot go on (say, frozen with the cgroup it joined) must
+  // not hold its caller forever.
+  pollfd ready{pid_pipe->r.get(), POLLIN, 0};
+  int polled;
+  do {
+    polled = ::poll(&ready, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+  } while (polled < 0 && errno == EINTR);
+  if (polled == 0) {
+    ::kill(middle, SIGKILL);  // still ours to signal: it has not written, so it has not exited
+    return absl::DeadlineExceededError(StrCat("exec in the container: no process within ", absl::FormatDuration(timeout),
+                                              " (", DescribeProcess(middle), ")"));
+  }
   do {
     n = ::read(pid_pipe->r.get(), &pid, sizeof(pid));
   } while (n < 0 && errno == EINTR);

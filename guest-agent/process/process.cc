@@ -101,25 +101,43 @@ void Process::CloseAll() {
   // stdout/stderr are closed by the destructor, once no reader can be inside Read().
 }
 
-absl::StatusOr<std::string> Process::Read(UniqueFd& fd, size_t max, std::string_view name, const CancelCheck& cancelled) {
-  if (!fd.valid()) return absl::OutOfRangeError("EOF");  // a terminal's process has no stderr
+void Process::MarkWaited() {
+  absl::MutexLock lock(&mu_);
+  if (!waited_at_) waited_at_ = absl::Now();
+  waited_ = true;
+}
+
+std::optional<absl::Time> Process::waited_at() const {
+  absl::MutexLock lock(&mu_);
+  return waited_at_;
+}
+
+absl::StatusOr<std::string> Process::Read(UniqueFd& fd, std::atomic<bool>& done, size_t max, std::string_view name,
+                                          const CancelCheck& cancelled) {
+  auto end = [&done] {
+    done = true;
+    return absl::OutOfRangeError("EOF");
+  };
+  if (!fd.valid()) return end();  // a terminal's process has no stderr
   if (max == 0) max = 64 * 1024;
   max = std::min<size_t>(max, 1 << 20);
   std::string buf(max, '\0');
   pollfd p{fd.get(), POLLIN, 0};
   for (;;) {
     if (closing_) return absl::CancelledError(StrCat(name, " of ", exec_id_, " closed: the container is going"));
-    const int r = ::poll(&p, 1, 200);  // wake now and then to notice CloseAll
+    const bool drain = waited_;  // read before the poll: output written before the exit is in the pipe by now
+    const int r = ::poll(&p, 1, drain ? 0 : 200);  // wake now and then to notice CloseAll and the wait
     if (r < 0 && errno != EINTR) return ErrnoStatus(errno, StrCat("poll ", name, " of ", exec_id_));
     if (cancelled && cancelled()) return absl::CancelledError(StrCat("read of ", name, " of ", exec_id_, " given up"));
+    if (r == 0 && drain) return end();  // dry, and only a background child could still write
     if (r <= 0) continue;
     const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;
-      if (errno == EIO && terminal_) return absl::OutOfRangeError("EOF");  // a pty master once the slave side is gone
+      if (errno == EIO && terminal_) return end();  // a pty master once the slave side is gone
       return ErrnoStatus(errno, StrCat("read ", name, " of ", exec_id_));
     }
-    if (n == 0) return absl::OutOfRangeError("EOF");
+    if (n == 0) return end();
     buf.resize(static_cast<size_t>(n));
     return buf;
   }

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <functional>
 #include <optional>
 #include <string>
@@ -51,21 +52,33 @@ class Process {
   // `cancelled` says the caller gave up: output it did not wait for stays for the next read.
   using CancelCheck = std::function<bool()>;
   absl::StatusOr<std::string> ReadStdout(size_t max, const CancelCheck& cancelled = {}) {
-    return Read(stdout_, max, "stdout", cancelled);
+    return Read(stdout_, stdout_done_, max, "stdout", cancelled);
   }
   absl::StatusOr<std::string> ReadStderr(size_t max, const CancelCheck& cancelled = {}) {
-    return Read(stderr_, max, "stderr", cancelled);
+    return Read(stderr_, stderr_done_, max, "stderr", cancelled);
   }
   // Wakes blocked readers and closes every pipe (the container is going).
   void CloseAll() ABSL_LOCKS_EXCLUDED(io_mu_);
 
+  // An exec's exit was reported to the host (WaitProcess returned it). From then on its
+  // output ends where its pipes run dry, even if a background child still holds them open:
+  // the host reads what the process wrote, and is not kept waiting for the child (as
+  // containerd's runc shim stops copying an exec's output once it exited).
+  void MarkWaited() ABSL_LOCKS_EXCLUDED(mu_);
+  std::optional<absl::Time> waited_at() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Waited, and both outputs read to their end: nothing more can be asked of it.
+  bool Finished() const { return waited_at().has_value() && stdout_done_ && stderr_done_; }
+
  private:
-  absl::StatusOr<std::string> Read(UniqueFd& fd, size_t max, std::string_view name, const CancelCheck& cancelled);
+  absl::StatusOr<std::string> Read(UniqueFd& fd, std::atomic<bool>& done, size_t max, std::string_view name,
+                                   const CancelCheck& cancelled);
 
   const std::string exec_id_;
   mutable absl::Mutex mu_;
   pid_t pid_ ABSL_GUARDED_BY(mu_) = -1;
   std::optional<int> exit_status_ ABSL_GUARDED_BY(mu_);
+  std::optional<absl::Time> waited_at_ ABSL_GUARDED_BY(mu_);
+  std::atomic<bool> waited_{false};  // waited_at_ set: readers poll it without the lock
 
   absl::Mutex io_mu_;
   UniqueFd stdin_ ABSL_GUARDED_BY(io_mu_);
@@ -73,6 +86,7 @@ class Process {
   UniqueFd stderr_;
   bool terminal_ = false;  // set once in AttachStdio
   std::atomic<bool> closing_{false};
+  std::atomic<bool> stdout_done_{false}, stderr_done_{false};  // read to EOF (or absent)
 };
 
 }  // namespace kata::guest

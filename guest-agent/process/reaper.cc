@@ -70,9 +70,13 @@ void Reaper::Watch(pid_t pid, std::function<void(int)> on_exit) {
 
 void Reaper::ReapAll() {
   for (;;) {
+    // Peek first (WNOWAIT): the exited child stays a zombie, its pid taken, until its owner
+    // has marked it exited. Process::Signal checks that mark under the same lock it sends
+    // with, so a signal can never reach another process that got the pid after the reap.
+    siginfo_t info{};
+    if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT | __WALL) != 0 || info.si_pid == 0) return;
+    const pid_t pid = info.si_pid;
     int status = 0;
-    const pid_t pid = ::waitpid(-1, &status, WNOHANG | __WALL);
-    if (pid <= 0) return;  // none left to reap now (0), or no children at all (ECHILD)
     std::function<void(int)> cb;
     {
       absl::MutexLock lock(&mu_);
@@ -80,7 +84,21 @@ void Reaper::ReapAll() {
       if (it != watchers_.end()) {
         cb = std::move(it->second);
         watchers_.erase(it);
+      }
+    }
+    const int shell_status = info.si_code == CLD_EXITED ? info.si_status : 128 + info.si_status;
+    if (cb) cb(shell_status);
+    if (::waitpid(pid, &status, WNOHANG | __WALL) != pid) continue;
+    if (cb) continue;
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = watchers_.find(pid);  // registered while we reaped
+      if (it != watchers_.end()) {
+        cb = std::move(it->second);
+        watchers_.erase(it);
       } else {
+        // Nobody watched it yet (a child may die before its parent registers it), or nobody
+        // ever will (orphans reparented to PID 1): kept for a while, oldest dropped first.
         unclaimed_[pid] = ShellStatus(status);
         unclaimed_order_.push_back(pid);
         while (unclaimed_order_.size() > kMaxUnclaimed) {

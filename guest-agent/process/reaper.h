@@ -29,7 +29,8 @@ class Reaper {
   ~Reaper();
 
   // Calls `on_exit(shell status)` once `pid` has exited, at once if it already has (a child
-  // may die before its parent gets to register it).
+  // may die before its parent gets to register it). A watched child is reaped only after
+  // `on_exit` returned: until then its pid cannot be reused.
   void Watch(pid_t pid, std::function<void(int)> on_exit) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:

@@ -26,6 +26,8 @@ namespace {
 
 const log::Subsystem kLog("sandbox");
 constexpr absl::Duration kDestroyWait = absl::Seconds(10);
+// How long a waited exec whose output was not read to its end stays for a late reader.
+constexpr absl::Duration kWaitedExecLinger = absl::Seconds(60);
 
 bool IsInit(const std::string& container_id, const std::string& exec_id) {
   return exec_id.empty() || exec_id == container_id;
@@ -70,7 +72,7 @@ absl::Status Sandbox::CreateSandbox(const agent::CreateSandboxRequest& req) {
 }
 
 absl::Status Sandbox::DestroySandbox() {
-  std::map<std::string, std::unique_ptr<Container>> containers;
+  std::map<std::string, std::shared_ptr<Container>> containers;
   std::vector<std::string> sandbox_storages;
   {
     absl::MutexLock lock(&mu_);
@@ -175,8 +177,10 @@ absl::Status Sandbox::CreateContainer(const agent::CreateContainerRequest& req) 
       reaper_.Watch(pid, [](int) {});
       return;
     }
-    p->set_pid(pid);
+    // Watched before the pid is set: an exit the reaper already saw marks the process
+    // exited before anyone can signal that pid (by now perhaps another process's).
     reaper_.Watch(pid, [p](int status) { p->SetExited(status); });
+    p->set_pid(pid);
   });
   if (!launched.ok()) {
     return release(absl::Status(launched.status().code(), StrCat("container ", cid, ": ", ToStd(launched.status().message()))));
@@ -224,18 +228,23 @@ absl::Status Sandbox::StartContainer(const std::string& container_id) {
   return absl::OkStatus();
 }
 
-void Sandbox::KillAll(Container& c) {
-  // The init is PID 1 of the container's PID namespace: its death takes every process in
-  // it along. Execs are in that namespace too; signal them as well in case the init is gone.
-  if (c.init) (void)c.init->Signal(SIGKILL);
-  for (auto& [id, p] : c.execs) (void)p->Signal(SIGKILL);
+std::vector<std::shared_ptr<Process>> Sandbox::ProcessesOf(const Container& c) {
+  absl::MutexLock lock(&mu_);  // an exec being launched may come or go meanwhile
+  std::vector<std::shared_ptr<Process>> all;
+  if (c.init) all.push_back(c.init);
+  for (const auto& [id, p] : c.execs) all.push_back(p);
+  return all;
 }
 
-absl::Status Sandbox::Teardown(std::unique_ptr<Container> c, absl::Duration wait) {
+void Sandbox::KillAll(const Container& c) {
+  // The init is PID 1 of the container's PID namespace: its death takes every process in
+  // it along. Execs are in that namespace too; signal them as well in case the init is gone.
+  for (auto& p : ProcessesOf(c)) (void)p->Signal(SIGKILL);
+}
+
+absl::Status Sandbox::Teardown(std::shared_ptr<Container> c, absl::Duration wait) {
   absl::Status first;
-  std::vector<std::shared_ptr<Process>> all;
-  if (c->init) all.push_back(c->init);
-  for (auto& [id, p] : c->execs) all.push_back(p);
+  const std::vector<std::shared_ptr<Process>> all = ProcessesOf(*c);
   for (auto& p : all) {
     if (p->pid() <= 0) continue;
     auto s = p->Wait(wait);
@@ -253,7 +262,7 @@ absl::Status Sandbox::Teardown(std::unique_ptr<Container> c, absl::Duration wait
 
 absl::Status Sandbox::RemoveContainer(const std::string& container_id, absl::Duration timeout) {
   RETURN_IF_ERROR(ValidateId("container id", container_id));
-  std::unique_ptr<Container> c;
+  std::shared_ptr<Container> c;
   {
     absl::MutexLock lock(&mu_);
     auto it = containers_.find(container_id);
@@ -279,42 +288,63 @@ absl::Status Sandbox::ExecProcess(const agent::ExecProcessRequest& req) {
   RETURN_IF_ERROR(ValidateId("exec id", req.exec_id()));
   if (req.exec_id() == cid) return absl::InvalidArgumentError(StrCat("exec id ", req.exec_id(), " is the container's own"));
   if (!req.has_process()) return absl::InvalidArgumentError(StrCat("exec ", req.exec_id(), ": process is missing"));
-  absl::MutexLock lock(&mu_);  // held: an exec is quick, and the container must not go meanwhile
-  auto it = containers_.find(cid);
-  if (it == containers_.end() || it->second == nullptr) return absl::NotFoundError(StrCat("container ", cid, " does not exist"));
-  Container& c = *it->second;
+  std::shared_ptr<Container> c;
   auto plan = std::make_unique<ExecPlan>();
-  const std::string home = HomeFromPasswd(ReadImagePasswd(c.rootfs), req.process().user().uid());
-  if (absl::Status s = BuildExecPlan(req.process(), *plan, home); !s.ok()) {
-    return absl::InvalidArgumentError(StrCat("exec ", req.exec_id(), ": ", ToStd(s.message())));
-  }
-  plan->seccomp = c.seccomp;
-  if (!c.started || !c.init->running()) return absl::FailedPreconditionError(StrCat("container ", cid, " is not running"));
-  if (c.execs.count(req.exec_id())) {
-    return absl::AlreadyExistsError(StrCat("exec ", req.exec_id(), " already exists in container ", cid));
-  }
-  UniqueFd cgroup_procs;
-  if (c.cgroup.valid()) {
-    auto procs = c.cgroup.OpenProcs();
-    if (!procs.ok()) return procs.status();
-    cgroup_procs = std::move(*procs);
-  }
   auto process = std::make_shared<Process>(req.exec_id());
-  auto launched = LaunchExec(c.init->pid(), *plan, cgroup_procs.get(), options_.launch_timeout,
+  UniqueFd cgroup_procs;
+  pid_t init_pid = -1;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = containers_.find(cid);
+    if (it == containers_.end() || it->second == nullptr) return absl::NotFoundError(StrCat("container ", cid, " does not exist"));
+    c = it->second;
+    const std::string home = HomeFromPasswd(ReadImagePasswd(c->rootfs), req.process().user().uid());
+    if (absl::Status s = BuildExecPlan(req.process(), *plan, home); !s.ok()) {
+      return absl::InvalidArgumentError(StrCat("exec ", req.exec_id(), ": ", ToStd(s.message())));
+    }
+    plan->seccomp = c->seccomp;
+    if (!c->started || !c->init->running()) return absl::FailedPreconditionError(StrCat("container ", cid, " is not running"));
+    // As runc: a frozen container runs nothing new (the exec would freeze on joining it).
+    if (c->paused) return absl::FailedPreconditionError(StrCat("container ", cid, " is paused: resume it before exec"));
+    // Execs whose exit was reported long ago but whose output nobody read to the end: the
+    // host is done with them (an exec every few seconds, as a liveness probe, must not pile up).
+    std::erase_if(c->execs, [now = absl::Now()](const auto& e) {
+      const auto waited = e.second->waited_at();
+      return waited && now - *waited > kWaitedExecLinger;
+    });
+    if (c->execs.count(req.exec_id())) {
+      return absl::AlreadyExistsError(StrCat("exec ", req.exec_id(), " already exists in container ", cid));
+    }
+    if (c->cgroup.valid()) {
+      auto procs = c->cgroup.OpenProcs();
+      if (!procs.ok()) return procs.status();
+      cgroup_procs = std::move(*procs);
+    }
+    init_pid = c->init->pid();
+    c->execs[req.exec_id()] = process;  // the id is taken; the process runs once launched
+  }
+  // Launched without the sandbox's lock: a slow or stuck launch holds up no other call.
+  auto launched = LaunchExec(init_pid, *plan, cgroup_procs.get(), options_.launch_timeout,
                              [this, process](pid_t pid, bool is_process) {
     if (!is_process) {
       reaper_.Watch(pid, [](int) {});
       return;
     }
+    reaper_.Watch(pid, [process](int status) { process->SetExited(status); });  // first: see LaunchInit's
     process->set_pid(pid);
-    reaper_.Watch(pid, [process](int status) { process->SetExited(status); });
   });
-  if (!launched.ok()) {
+  absl::MutexLock lock(&mu_);
+  auto still = containers_.find(cid);
+  const bool container_stays = still != containers_.end() && still->second == c;
+  if (!launched.ok() || !container_stays) {
+    if (launched.ok()) (void)process->Signal(SIGKILL);  // its container went meanwhile
+    if (!process->exit_status() && process->pid() <= 0) process->SetExited(255);  // never ran: no waiter hangs
+    c->execs.erase(req.exec_id());
+    if (!container_stays) return absl::AbortedError(StrCat("exec ", req.exec_id(), ": container ", cid, " was removed meanwhile"));
     return absl::Status(launched.status().code(), StrCat("exec ", req.exec_id(), ": ", ToStd(launched.status().message())));
   }
   process->AttachStdio(std::move(launched->stdin_w), std::move(launched->stdout_r), std::move(launched->stderr_r),
                        launched->terminal);
-  c.execs[req.exec_id()] = process;
   kLog.Info("exec started", {{"container_id", cid}, {"exec_id", req.exec_id()}, {"process_pid", process->pid()}});
   return absl::OkStatus();
 }
@@ -337,7 +367,21 @@ absl::StatusOr<std::shared_ptr<Process>> Sandbox::FindProcess(const std::string&
 
 absl::StatusOr<int> Sandbox::WaitProcess(const std::string& container_id, const std::string& exec_id) {
   ASSIGN_OR_RETURN(std::shared_ptr<Process> p, FindProcess(container_id, exec_id));
-  return p->Wait();
+  ASSIGN_OR_RETURN(int status, p->Wait());
+  if (!IsInit(container_id, exec_id)) {
+    p->MarkWaited();
+    ReleaseIfFinished(container_id, p);
+  }
+  return status;
+}
+
+void Sandbox::ReleaseIfFinished(const std::string& container_id, const std::shared_ptr<Process>& p) {
+  if (!p->Finished()) return;
+  absl::MutexLock lock(&mu_);
+  auto it = containers_.find(container_id);
+  if (it == containers_.end() || it->second == nullptr) return;
+  auto e = it->second->execs.find(p->exec_id());
+  if (e != it->second->execs.end() && e->second == p) it->second->execs.erase(e);  // its pipes close with the last reference
 }
 
 absl::Status Sandbox::SignalProcess(const std::string& container_id, const std::string& exec_id, uint32_t signal) {
@@ -370,13 +414,17 @@ absl::StatusOr<size_t> Sandbox::WriteStdin(const std::string& container_id, cons
 absl::StatusOr<std::string> Sandbox::ReadStdout(const std::string& container_id, const std::string& exec_id, uint32_t len,
                                                 const Process::CancelCheck& cancelled) {
   ASSIGN_OR_RETURN(std::shared_ptr<Process> p, FindProcess(container_id, exec_id));
-  return p->ReadStdout(len, cancelled);
+  auto data = p->ReadStdout(len, cancelled);
+  if (!IsInit(container_id, exec_id)) ReleaseIfFinished(container_id, p);
+  return data;
 }
 
 absl::StatusOr<std::string> Sandbox::ReadStderr(const std::string& container_id, const std::string& exec_id, uint32_t len,
                                                 const Process::CancelCheck& cancelled) {
   ASSIGN_OR_RETURN(std::shared_ptr<Process> p, FindProcess(container_id, exec_id));
-  return p->ReadStderr(len, cancelled);
+  auto data = p->ReadStderr(len, cancelled);
+  if (!IsInit(container_id, exec_id)) ReleaseIfFinished(container_id, p);
+  return data;
 }
 
 absl::Status Sandbox::CloseStdin(const std::string& container_id, const std::string& exec_id) {

@@ -83,7 +83,8 @@ class Sandbox {
     std::shared_ptr<Process> init;
     Launched launched;                  // the init's start and status pipes
     bool started = false;
-    std::map<std::string, std::shared_ptr<Process>> execs;
+    bool paused = false;  // frozen by PauseContainer
+    std::map<std::string, std::shared_ptr<Process>> execs;  // under mu_
   };
 
   // The init of the sandbox's own container (id = sandbox id), whose namespaces a spec's
@@ -94,8 +95,12 @@ class Sandbox {
   absl::StatusOr<std::string> CgroupPathOf(const std::string& container_id) ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<std::shared_ptr<Process>> FindProcess(const std::string& container_id, const std::string& exec_id)
       ABSL_LOCKS_EXCLUDED(mu_);
-  void KillAll(Container& c);
-  absl::Status Teardown(std::unique_ptr<Container> c, absl::Duration wait);
+  // Drops an exec whose exit was reported and whose output was read to its end.
+  void ReleaseIfFinished(const std::string& container_id, const std::shared_ptr<Process>& p) ABSL_LOCKS_EXCLUDED(mu_);
+  // The container's init and execs as they are now (execs come and go under mu_).
+  std::vector<std::shared_ptr<Process>> ProcessesOf(const Container& c) ABSL_LOCKS_EXCLUDED(mu_);
+  void KillAll(const Container& c) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status Teardown(std::shared_ptr<Container> c, absl::Duration wait) ABSL_LOCKS_EXCLUDED(mu_);
 
   const SandboxOptions options_;
   SeccompProgramCache seccomp_programs_;
@@ -110,7 +115,8 @@ class Sandbox {
   std::string hostname_ ABSL_GUARDED_BY(mu_);
   std::string sandbox_id_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> sandbox_storages_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, std::unique_ptr<Container>> containers_ ABSL_GUARDED_BY(mu_);
+  // Shared: an exec being launched (without mu_) keeps its container alive.
+  std::map<std::string, std::shared_ptr<Container>> containers_ ABSL_GUARDED_BY(mu_);
 };
 
 // The agent's answer to GetGuestDetails: memory block size, kernel release, agent details.

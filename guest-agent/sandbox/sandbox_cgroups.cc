@@ -107,6 +107,11 @@ absl::StatusOr<agent::CgroupStats> Sandbox::StatsContainer(const std::string& co
 absl::Status Sandbox::PauseContainer(const std::string& container_id, bool paused) {
   ASSIGN_OR_RETURN(std::string path, CgroupPathOf(container_id));
   RETURN_IF_ERROR(ContainerCgroup(path).Freeze(paused));
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = containers_.find(container_id);
+    if (it != containers_.end() && it->second != nullptr) it->second->paused = paused;
+  }
   kLog.Info(paused ? "container paused" : "container resumed", {{"container_id", container_id}});
   return absl::OkStatus();
 }

@@ -282,3 +282,34 @@ TEST_CASE("agent cgroups: linux.resources.devices is enforced, and UpdateContain
   CHECK(open_probe("e3").find("No such device") != std::string::npos);
   REQUIRE(f.Remove("c1", 5).ok());
 }
+
+// Issue 14: an exec into a paused container froze its middle process in the cgroup while the
+// agent held the lock ResumeContainer needed: the whole agent hung. As runc, the exec is
+// refused; the agent answers everything else meanwhile, and the exec runs once resumed.
+TEST_CASE("agent cgroups: exec into a paused container is refused and the agent stays responsive", "[agent][root][cgroup]") {
+  TestCgroupRoot root;
+  KATA_REQUIRE_CGROUP2(root);
+  Fixture f(root.AgentArgs());
+  KATA_REQUIRE_AGENT_CGROUPS(f);
+  REQUIRE(Create(f, Request(f, "c1", {"sleep", "3600"})).ok());
+  REQUIRE(f.Start("c1").ok());
+  google::protobuf::Empty e;
+  agent::PauseContainerRequest pause;
+  pause.set_container_id("c1");
+  grpc::ClientContext pctx;
+  REQUIRE(f.agent.stub().PauseContainer(&pctx, pause, &e).ok());
+  // Bounded, so a hang fails the test instead of stalling it.
+  auto exec = std::async(std::launch::async, [&] { return f.Exec("c1", "e1", {"true"}); });
+  REQUIRE(exec.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+  const grpc::Status refused = exec.get();
+  CHECK(refused.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK(refused.error_message().find("paused") != std::string::npos);
+  agent::ResumeContainerRequest resume;
+  resume.set_container_id("c1");
+  grpc::ClientContext rctx;
+  rctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  REQUIRE(f.agent.stub().ResumeContainer(&rctx, resume, &e).ok());
+  REQUIRE(f.Exec("c1", "e1", {"true"}).ok());
+  CHECK(f.Wait("c1", "e1") == 0);
+  REQUIRE(f.Remove("c1", 5).ok());
+}

@@ -1,0 +1,99 @@
+// The agent for real (root) under the lifecycle faults issue 14 found: execs that finished,
+// background children holding an exec's output, many execs in a row. Fixture: agent_fixture.h.
+
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <optional>
+
+#include "guest-agent/tests/agent_fixture.h"
+#include "libkata/base/str_cat.h"
+
+using namespace agent_test;  // NOLINT: the fixture is this test's vocabulary
+
+namespace {
+
+size_t OpenFds(pid_t pid) {
+  size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(kata::StrCat("/proc/", pid, "/fd"))) {
+    (void)e;
+    ++n;
+  }
+  return n;
+}
+
+// Reads a stream to its end within `deadline`; nullopt if it did not end by then.
+std::optional<std::string> ReadToEnd(Fixture& f, const std::string& id, const std::string& exec_id, bool stderr_stream,
+                                     std::chrono::seconds deadline) {
+  const auto until = std::chrono::system_clock::now() + deadline;
+  std::string out;
+  for (;;) {
+    agent::ReadStreamRequest req;
+    req.set_container_id(id);
+    req.set_exec_id(exec_id);
+    req.set_len(4096);
+    agent::ReadStreamResponse resp;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(until);
+    const grpc::Status s = stderr_stream ? f.agent.stub().ReadStderr(&ctx, req, &resp) : f.agent.stub().ReadStdout(&ctx, req, &resp);
+    if (s.error_code() == grpc::StatusCode::OUT_OF_RANGE) return out;
+    if (!s.ok()) {
+      UNSCOPED_INFO("read " << exec_id << ": " << s.error_message());
+      return std::nullopt;
+    }
+    out += resp.data();
+  }
+}
+
+}  // namespace
+
+// Issue 14: a finished exec kept its pipes in the agent for as long as its container lived;
+// an exec probe every 10 s ran the agent out of fds within an hour.
+TEST_CASE("agent lifecycle: finished execs are released; the agent's fds stay flat", "[agent][root]") {
+  Fixture f;
+  REQUIRE(f.Create("c1", {"sleep", "3600"}).ok());
+  REQUIRE(f.Start("c1").ok());
+  auto one_exec = [&](int i) {
+    const std::string id = "probe" + std::to_string(i);
+    REQUIRE(f.Exec("c1", id, {"echo", "alive"}).ok());
+    // As the shim does: output and wait side by side.
+    auto out = std::async(std::launch::async, [&] { return ReadToEnd(f, "c1", id, false, std::chrono::seconds(20)); });
+    auto err = std::async(std::launch::async, [&] { return ReadToEnd(f, "c1", id, true, std::chrono::seconds(20)); });
+    CHECK(f.Wait("c1", id) == 0);
+    CHECK(out.get() == std::optional<std::string>("alive\n"));
+    CHECK(err.get() == std::optional<std::string>(""));
+  };
+  for (int i = 0; i < 5; ++i) one_exec(i);
+  const size_t after_warmup = OpenFds(f.agent.pid());
+  for (int i = 5; i < 65; ++i) one_exec(i);
+  const size_t after = OpenFds(f.agent.pid());
+  INFO("agent fds after 5 execs: " << after_warmup << ", after 65: " << after);
+  CHECK(after <= after_warmup + 4);  // 3 per exec before the fix: +180
+  // A released exec is gone: asking for it again is NotFound, its id free again.
+  agent::WaitProcessRequest w;
+  w.set_container_id("c1");
+  w.set_exec_id("probe1");
+  agent::WaitProcessResponse resp;
+  grpc::ClientContext ctx;
+  CHECK(f.agent.stub().WaitProcess(&ctx, w, &resp).error_code() == grpc::StatusCode::NOT_FOUND);
+  REQUIRE(f.Exec("c1", "probe1", {"true"}).ok());
+  CHECK(f.Wait("c1", "probe1") == 0);
+  REQUIRE(f.Remove("c1", 5).ok());
+}
+
+// Issue 14: `exec sh -c 'sleep 3600 &'`: the background child holds the exec's stdout, so
+// its output never ended and the shim's Delete(exec) waited on it forever.
+TEST_CASE("agent lifecycle: an exec's output ends once its exit is reported, whatever its children hold", "[agent][root]") {
+  Fixture f;
+  REQUIRE(f.Create("c1", {"sleep", "3600"}).ok());
+  REQUIRE(f.Start("c1").ok());
+  REQUIRE(f.Exec("c1", "bg", {"sh", "-c", "echo before; sleep 3600 & echo after"}).ok());
+  auto out = std::async(std::launch::async, [&] { return ReadToEnd(f, "c1", "bg", false, std::chrono::seconds(20)); });
+  CHECK(f.Wait("c1", "bg") == 0);
+  const auto text = out.get();
+  REQUIRE(text.has_value());  // before the fix: no EOF while the sleep lives
+  CHECK(*text == "before\nafter\n");
+  CHECK(ReadToEnd(f, "c1", "bg", true, std::chrono::seconds(20)) == std::optional<std::string>(""));
+  // The container's own output is unaffected: its init is not an exec.
+  REQUIRE(f.Remove("c1", 5).ok());
+}
