@@ -20,9 +20,10 @@
 #include "guest-agent/init/early_mounts.h"
 #include "guest-agent/init/leave_initramfs.h"
 #include "guest-agent/init/module_loader.h"
-#include "guest-agent/server/channel_select.h"
+#include "guest-agent/sandbox/agent_metrics.h"
 #include "guest-agent/sandbox/sandbox.h"
 #include "guest-agent/server/agent_server.h"
+#include "guest-agent/server/channel_select.h"
 #include "guest-agent/server/agent_service.h"
 #include "guest-agent/storage/blk_handler.h"
 #include "guest-agent/storage/ephemeral_handler.h"
@@ -150,6 +151,7 @@ int main(int argc, char** argv) {
   kata::log::Logger::Global().SetLevel(*level);
   kata::log::Logger::Global().SetCommonField({"pid", static_cast<int64_t>(::getpid())});
   const kata::log::Subsystem log("agent");
+  log.Debug("open file limit", {{"soft", static_cast<int64_t>(RaiseOpenFileLimit())}});
 
   if (is_init) {
     if (auto s = InitVm(flags, log); !s.ok()) return Fail(std::string(s.message()));

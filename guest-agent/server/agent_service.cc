@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "guest-agent/sandbox/agent_metrics.h"
 #include "kata_version.h"
 #include "libkata/log/log.h"
 
@@ -121,6 +122,13 @@ grpc::Status AgentServiceImpl::StatsContainer(grpc::ServerContext*, const agent:
 grpc::Status AgentServiceImpl::GetGuestDetails(grpc::ServerContext*, const agent::GuestDetailsRequest* req,
                                                agent::GuestDetailsResponse* resp) {
   *resp = GuestDetails(*req, storage_handlers_, device_handlers_);
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentServiceImpl::GetMetrics(grpc::ServerContext*, const agent::GetMetricsRequest*, agent::Metrics* resp) {
+  AgentProcessStats stats = ReadAgentProcessStats();
+  stats.containers = sandbox_.ContainerCount();
+  resp->set_metrics(FormatAgentMetrics(stats));
   return grpc::Status::OK;
 }
 

@@ -36,6 +36,7 @@ class AgentServiceImpl final : public agent::AgentService::Service {
   grpc::Status StatsContainer(grpc::ServerContext*, const agent::StatsContainerRequest*,
                               agent::StatsContainerResponse*) override;
   grpc::Status GetGuestDetails(grpc::ServerContext*, const agent::GuestDetailsRequest*, agent::GuestDetailsResponse*) override;
+  grpc::Status GetMetrics(grpc::ServerContext*, const agent::GetMetricsRequest*, agent::Metrics*) override;
 
  private:
   Sandbox& sandbox_;

@@ -64,6 +64,9 @@ absl::StatusOr<std::vector<std::string>> StorageManager::AddStorages(
     const std::string& mp = multi ? plan->mount_point : s.mount_point();
     if (multi) group_done = true;
     if (holds(mp)) continue;  // named twice in one request: one reference
+    // Another request is adding this very mount point: its outcome decides (shared, or ours to add).
+    auto not_being_added = [this, &mp]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !adding_.contains(mp); };
+    mu_.Await(absl::Condition(&not_being_added));
     if (table_.Acquire(mp)) {
       held.push_back(mp);
       kLog.Debug("storage shared", {{"mount_point", mp}, {"refcount", table_.RefCount(mp)}});
@@ -71,8 +74,14 @@ absl::StatusOr<std::vector<std::string>> StorageManager::AddStorages(
     }
     UndoLog undo;
     StorageContext ctx{container_id, container_dir, hotplug_timeout, mounter_, devices_, undo};
+    // Added without the lock: a storage waits for its device (up to the hot-plug timeout), and
+    // other containers' storages must not wait behind it.
+    adding_.insert(mp);
+    mu_.Unlock();
     const absl::Status added = multi ? multi_layer_.AddGroup(*plan, ctx)
                                      : registry_.Find(s.driver())->Add(s, ctx);
+    mu_.Lock();
+    adding_.erase(mp);
     if (!added.ok()) {
       kLog.Error("storage failed; undoing this request",
                  {{"container_id", container_id}, {"mount_point", mp}, {"error", std::string(added.message())}});

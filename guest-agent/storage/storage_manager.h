@@ -2,6 +2,7 @@
 
 // Adds a request's storages all-or-nothing and removes them when their last user goes.
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,7 @@ class StorageManager {
 
   mutable absl::Mutex mu_;
   StorageTable table_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> adding_ ABSL_GUARDED_BY(mu_);  // mount points being added right now, unlocked
 };
 
 }  // namespace kata::guest

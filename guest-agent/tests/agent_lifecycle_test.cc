@@ -45,7 +45,36 @@ std::optional<std::string> ReadToEnd(Fixture& f, const std::string& id, const st
   }
 }
 
+// One gauge of the agent's GetMetrics text.
+uint64_t Metric(Fixture& f, const std::string& name) {
+  agent::GetMetricsRequest req;
+  agent::Metrics resp;
+  grpc::ClientContext ctx;
+  const grpc::Status s = f.agent.stub().GetMetrics(&ctx, req, &resp);
+  INFO(s.error_message());
+  REQUIRE(s.ok());
+  const size_t at = resp.metrics().find("\n" + name + " ");
+  INFO(resp.metrics());
+  REQUIRE(at != std::string::npos);
+  return std::stoull(resp.metrics().substr(at + name.size() + 2));
+}
+
 }  // namespace
+
+TEST_CASE("agent lifecycle: GetMetrics reports the agent's fds, fd limit and memory as /proc sees them", "[agent][root]") {
+  Fixture f;
+  const uint64_t fds = Metric(f, "kata_agent_process_open_fds");
+  const size_t proc_fds = OpenFds(f.agent.pid());
+  CHECK(fds + 2 >= proc_fds);  // a gRPC call's socket may come or go in between
+  CHECK(fds <= proc_fds + 2);
+  CHECK(Metric(f, "kata_agent_process_max_fds") > 1024);  // raised at start
+  const auto status = kata::testing::ReadFile(kata::StrCat("/proc/", f.agent.pid(), "/status"));
+  CHECK(Metric(f, "kata_agent_process_resident_memory_bytes") > 1024 * 1024);
+  CHECK(status.find("VmRSS:") != std::string::npos);
+  REQUIRE(f.Create("c1", {"sleep", "3600"}).ok());
+  CHECK(Metric(f, "kata_agent_containers") == 1);
+  REQUIRE(f.Remove("c1", 5).ok());
+}
 
 // Issue 14: a finished exec kept its pipes in the agent for as long as its container lived;
 // an exec probe every 10 s ran the agent out of fds within an hour.
@@ -64,9 +93,9 @@ TEST_CASE("agent lifecycle: finished execs are released; the agent's fds stay fl
     CHECK(err.get() == std::optional<std::string>(""));
   };
   for (int i = 0; i < 5; ++i) one_exec(i);
-  const size_t after_warmup = OpenFds(f.agent.pid());
+  const uint64_t after_warmup = Metric(f, "kata_agent_process_open_fds");
   for (int i = 5; i < 65; ++i) one_exec(i);
-  const size_t after = OpenFds(f.agent.pid());
+  const uint64_t after = Metric(f, "kata_agent_process_open_fds");
   INFO("agent fds after 5 execs: " << after_warmup << ", after 65: " << after);
   CHECK(after <= after_warmup + 4);  // 3 per exec before the fix: +180
   // A released exec is gone: asking for it again is NotFound, its id free again.

@@ -3,6 +3,8 @@
 #include <sys/mount.h>
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 
 #include "guest-agent/storage/blk_handler.h"
 #include "guest-agent/storage/ephemeral_handler.h"
@@ -257,6 +259,41 @@ TEST_CASE("manager: two containers share a storage; the last one unmounts it", "
   REQUIRE(h.manager->RemoveStorages(*b).ok());
   CHECK(h.mounter.mounted.empty());
   CHECK(h.manager->StorageCount() == 0);
+}
+
+// Issue 14: storages were added under the manager's lock, device waits included: one
+// container whose disk never came held every other container's storages for the timeout.
+TEST_CASE("manager: a storage waiting for its device holds up no other container's", "[storage]") {
+  Harness h;
+  std::atomic<bool> slow_done{false};
+  std::thread slow([&] {
+    auto r = h.Add("c1", {MakeStorage("blk", "09/00", "ext4", kRun + "/c1/data", {"rw"})}, absl::Seconds(5));
+    CHECK_FALSE(r.ok());  // its device never comes
+    slow_done = true;
+  });
+  while (h.devices.in_flight.load() == 0) absl::SleepFor(absl::Milliseconds(1));
+  auto fast = h.Add("c2", {MakeStorage("blk", "02/00", "ext4", kRun + "/c2/data", {"rw"})});
+  const bool fast_was_first = !slow_done.load();
+  slow.join();
+  REQUIRE(fast.ok());
+  CHECK(fast_was_first);  // before the fix: it waited the slow one's 5 s out
+  CHECK(h.manager->RefCount(kRun + "/c2/data") == 1);
+  CHECK(h.manager->RefCount(kRun + "/c1/data") == 0);
+}
+
+TEST_CASE("manager: two requests adding one mount point at once mount it once", "[storage]") {
+  Harness h;
+  h.devices.delay = absl::Milliseconds(200);
+  const std::string shared = kRun + "/sandbox/disk";
+  absl::StatusOr<std::vector<std::string>> a, b;
+  std::thread ta([&] { a = h.Add("c1", {MakeStorage("blk", "02/00", "ext4", shared, {"rw"})}); });
+  std::thread tb([&] { b = h.Add("c2", {MakeStorage("blk", "02/00", "ext4", shared, {"rw"})}); });
+  ta.join();
+  tb.join();
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  CHECK(std::count_if(h.mounter.ops.begin(), h.mounter.ops.end(), [](const auto& op) { return op.starts_with("mount"); }) == 1);
+  CHECK(h.manager->RefCount(shared) == 2);
 }
 
 TEST_CASE("manager: teardown keeps directories inside the writable layer", "[storage]") {

@@ -1,10 +1,13 @@
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <thread>
 
 #include "guest-agent/uevent/matchers.h"
 #include "guest-agent/uevent/uevent.h"
+#include "guest-agent/uevent/uevent_monitor.h"
 #include "guest-agent/uevent/uevent_store.h"
 #include "libkata/testing/test_support.h"
 
@@ -212,4 +215,65 @@ TEST_CASE("store: events racing timeouts neither crash nor leak waiters", "[ueve
   CHECK(found + timed_out == 800);
   CHECK(timed_out > 0);
   CHECK(store.WaiterCount() == 0);
+}
+
+namespace {
+
+// A read end with a byte waiting: the monitor polls it readable and its recvmsg fails
+// (ENOTSOCK), as a socket gone bad would.
+kata::UniqueFd BrokenSocket() {
+  int p[2];
+  REQUIRE(::pipe2(p, O_CLOEXEC) == 0);
+  REQUIRE(::write(p[1], "x", 1) == 1);
+  ::close(p[1]);
+  return kata::UniqueFd(p[0]);
+}
+
+void AddSysfsDisk(FakeSysfs& sysfs, const std::string& name) {
+  const std::string devpath = "/devices/virtual/block/" + name;
+  sysfs.SetSize(devpath, 2048);
+  kata::testing::WriteFile(sysfs.root() + devpath + "/uevent", "MAJOR=254\nMINOR=16\nDEVNAME=" + name + "\nDEVTYPE=disk\n");
+  kata::testing::MakeDirs(sysfs.root() + "/class/block");
+  REQUIRE(::symlink(("../../devices/virtual/block/" + name).c_str(), (sysfs.root() + "/class/block/" + name).c_str()) == 0);
+}
+
+}  // namespace
+
+// Issue 14: the reader thread returned on an unexpected error, silently: every later device
+// wait ran to its timeout as if the disk never came.
+TEST_CASE("monitor: a failed read reopens the socket and re-seeds what it missed", "[uevent][root]") {
+  KATA_REQUIRE_ROOT();
+  FakeSysfs sysfs;
+  UeventStore store;
+  std::atomic<int> opened{0};
+  auto monitor = kata::guest::UeventMonitor::Start(store, sysfs.root(), [&]() -> absl::StatusOr<kata::UniqueFd> {
+    if (++opened == 1) return BrokenSocket();
+    AddSysfsDisk(sysfs, "vdb");  // came while the reader was down: only the re-seed can tell
+    return kata::guest::OpenUeventSocket();
+  });
+  REQUIRE(monitor.ok());
+  auto found = store.Wait(BlockNameMatcher("vdb", sysfs.root()), absl::Seconds(10));
+  INFO(found.status());
+  REQUIRE(found.ok());
+  CHECK(found->devname == "vdb");
+  CHECK(opened.load() == 2);
+}
+
+TEST_CASE("monitor: a reader that cannot go on fails every wait at once, saying why", "[uevent]") {
+  FakeSysfs sysfs;
+  UeventStore store;
+  auto monitor = kata::guest::UeventMonitor::Start(store, sysfs.root(), [opened = 0]() mutable -> absl::StatusOr<kata::UniqueFd> {
+    if (++opened == 1) return BrokenSocket();
+    return absl::PermissionDeniedError("no netlink here");
+  });
+  REQUIRE(monitor.ok());
+  // Waits already pending and waits that come later both hear it.
+  const auto started = absl::Now();
+  auto pending = store.Wait(BlockNameMatcher("vdz", sysfs.root()), absl::Seconds(20));
+  CHECK(pending.status().code() == absl::StatusCode::kUnavailable);
+  CHECK(pending.status().message().find("uevent reader stopped") != std::string_view::npos);
+  CHECK(pending.status().message().find("no netlink here") != std::string_view::npos);
+  CHECK(absl::Now() - started < absl::Seconds(20));
+  auto later = store.Wait(BlockNameMatcher("vdy", sysfs.root()), absl::Seconds(20));
+  CHECK(later.status().code() == absl::StatusCode::kUnavailable);
 }

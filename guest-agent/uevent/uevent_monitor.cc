@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <cstring>
 
 #include "libkata/base/errno_status.h"
 #include "libkata/base/file_util.h"
@@ -23,11 +24,12 @@ const log::Subsystem kLog("uevent");
 
 // Large enough that a burst of hot-plug events (many disks at once) is not dropped.
 constexpr int kReceiveBuffer = 4 << 20;
+// Reopenings of the socket in a row, without an event read in between, before giving up.
+constexpr int kMaxRecoveries = 3;
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<UeventMonitor>> UeventMonitor::Start(UeventStore& store,
-                                                                    std::string sysfs_root) {
+absl::StatusOr<UniqueFd> OpenUeventSocket() {
   UniqueFd sock(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT));
   if (!sock.valid()) return ErrnoStatus(errno, "open uevent netlink socket");
   // SO_RCVBUFFORCE needs CAP_NET_ADMIN; fall back to what the limit allows.
@@ -40,17 +42,25 @@ absl::StatusOr<std::unique_ptr<UeventMonitor>> UeventMonitor::Start(UeventStore&
   if (::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     return ErrnoStatus(errno, "bind uevent netlink socket");
   }
+  return sock;
+}
+
+absl::StatusOr<std::unique_ptr<UeventMonitor>> UeventMonitor::Start(UeventStore& store, std::string sysfs_root,
+                                                                    SocketOpener open) {
+  auto sock = open();
+  if (!sock.ok()) return sock.status();
   UniqueFd stop(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!stop.valid()) return ErrnoStatus(errno, "eventfd for the uevent monitor");
   std::unique_ptr<UeventMonitor> m(
-      new UeventMonitor(store, std::move(sysfs_root), std::move(sock), std::move(stop)));
+      new UeventMonitor(store, std::move(sysfs_root), std::move(open), std::move(*sock), std::move(stop)));
   m->Seed();
   m->reader_ = std::thread([raw = m.get()] { raw->Run(); });
   return m;
 }
 
-UeventMonitor::UeventMonitor(UeventStore& store, std::string sysfs_root, UniqueFd sock, UniqueFd stop)
-    : store_(store), sysfs_root_(std::move(sysfs_root)), sock_(std::move(sock)), stop_(std::move(stop)) {}
+UeventMonitor::UeventMonitor(UeventStore& store, std::string sysfs_root, SocketOpener open, UniqueFd sock, UniqueFd stop)
+    : store_(store), sysfs_root_(std::move(sysfs_root)), open_(std::move(open)), sock_(std::move(sock)),
+      stop_(std::move(stop)) {}
 
 UeventMonitor::~UeventMonitor() {
   const uint64_t one = 1;
@@ -85,16 +95,36 @@ void UeventMonitor::Seed() {
   kLog.Debug("seeded block devices from sysfs", {{"count", seeded}});
 }
 
+bool UeventMonitor::Recover(const std::string& what, int err) {
+  kLog.Error("uevent reader failed; reopening its socket", {{"step", what}, {"errno", err}});
+  // A socket that fails again at once is not worth reopening forever.
+  auto sock = ++recoveries_ <= kMaxRecoveries ? open_() : absl::StatusOr<UniqueFd>(absl::ResourceExhaustedError("gave up after repeated failures"));
+  if (!sock.ok()) {
+    const std::string why = StrCat("the uevent reader stopped (", what, ": ", std::strerror(err),
+                                   "; reopening: ", ToStd(sock.status().message()), "): no device can be awaited");
+    kLog.Error("uevent reader stopped", {{"error", why}});
+    store_.Break(absl::UnavailableError(why));
+    return false;
+  }
+  sock_ = std::move(*sock);
+  Seed();  // events missed meanwhile: what sysfs shows now is the truth
+  return true;
+}
+
 void UeventMonitor::Run() {
   std::string buf(64 * 1024, '\0');
-  pollfd fds[2] = {{sock_.get(), POLLIN, 0}, {stop_.get(), POLLIN, 0}};
   for (;;) {
+    pollfd fds[2] = {{sock_.get(), POLLIN, 0}, {stop_.get(), POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
-      kLog.Error("uevent poll failed", {{"errno", errno}});
-      return;
+      if (!Recover("poll", errno)) return;
+      continue;
     }
     if (fds[1].revents != 0) return;
+    if (fds[0].revents & (POLLERR | POLLNVAL)) {
+      if (!Recover("poll", EIO)) return;
+      continue;
+    }
     sockaddr_nl from = {};
     iovec iov = {buf.data(), buf.size()};
     msghdr msg = {};
@@ -111,8 +141,8 @@ void UeventMonitor::Run() {
         Seed();
         continue;
       }
-      kLog.Error("uevent receive failed", {{"errno", errno}});
-      return;
+      if (!Recover("receive", errno)) return;
+      continue;
     }
     if (from.nl_pid != 0) continue;  // only the kernel speaks on this group
     auto e = ParseUevent(std::string_view(buf.data(), static_cast<size_t>(n)));
@@ -120,6 +150,7 @@ void UeventMonitor::Run() {
       kLog.Debug("ignored a uevent", {{"error", std::string(e.status().message())}});
       continue;
     }
+    recoveries_ = 0;
     kLog.Trace("uevent", {{"event", e->Describe()}});
     store_.Deliver(*e);
   }

@@ -35,12 +35,14 @@ absl::StatusOr<Uevent> UeventStore::Wait(const UeventMatcher& matcher, absl::Dur
   for (const auto& [devpath, e] : devices_) {
     if (matcher.Matches(e)) return e;
   }
+  if (!broken_.ok()) return broken_;  // nothing new can arrive: say why at once
   Waiter waiter{&matcher, std::nullopt};
   waiters_.push_back(&waiter);
-  const auto found = [](Waiter* w) { return w->found.has_value(); };
-  mu_.AwaitWithTimeout(absl::Condition(+found, &waiter), timeout);
+  const auto settled = [this, &waiter]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return waiter.found.has_value() || !broken_.ok(); };
+  mu_.AwaitWithTimeout(absl::Condition(&settled), timeout);
   if (waiter.found) return *waiter.found;
   waiters_.remove(&waiter);  // still under the lock: no Deliver can touch it after this
+  if (!broken_.ok()) return broken_;
 
   std::string seen;
   for (const Uevent& e : recent_block_events_) {
@@ -52,6 +54,11 @@ absl::StatusOr<Uevent> UeventStore::Wait(const UeventMatcher& matcher, absl::Dur
              "; block events seen: ", seen.empty() ? "none" : seen);
   kLog.Warn("device wait timed out", {{"awaited", matcher.Describe()}, {"seen", seen}});
   return absl::DeadlineExceededError(message);
+}
+
+void UeventStore::Break(absl::Status why) {
+  absl::MutexLock lock(&mu_);
+  broken_ = std::move(why);  // every waiter wakes (its condition now holds) and returns it
 }
 
 size_t UeventStore::WaiterCount() const {

@@ -34,6 +34,10 @@ class UeventStore {
   absl::StatusOr<Uevent> Wait(const UeventMatcher& matcher, absl::Duration timeout)
       ABSL_LOCKS_EXCLUDED(mu_);
 
+  // No more events will come (the reader is gone): every waiter, now and later, gets `why`
+  // at once instead of its timeout. Devices already stored are still found.
+  void Break(absl::Status why) ABSL_LOCKS_EXCLUDED(mu_);
+
   size_t WaiterCount() const ABSL_LOCKS_EXCLUDED(mu_);
   size_t DeviceCount() const ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -47,6 +51,7 @@ class UeventStore {
   std::map<std::string, Uevent> devices_ ABSL_GUARDED_BY(mu_);  // by DEVPATH
   std::list<Waiter*> waiters_ ABSL_GUARDED_BY(mu_);
   std::deque<Uevent> recent_block_events_ ABSL_GUARDED_BY(mu_);
+  absl::Status broken_ ABSL_GUARDED_BY(mu_);
   const size_t history_limit_;
 };
 
