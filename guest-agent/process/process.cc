@@ -21,6 +21,8 @@ void Process::AttachStdio(UniqueFd stdin_w, UniqueFd stdout_r, UniqueFd stderr_r
   stdin_ = std::move(stdin_w);
   stdout_ = std::move(stdout_r);
   stderr_ = std::move(stderr_r);
+  stdout_done_ = !stdout_.valid();  // a terminal has no stderr: nothing to read to its end
+  stderr_done_ = !stderr_.valid();
 }
 
 void Process::set_pid(pid_t pid) {

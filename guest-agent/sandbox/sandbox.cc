@@ -266,9 +266,10 @@ absl::Status Sandbox::RemoveContainer(const std::string& container_id, absl::Dur
   {
     absl::MutexLock lock(&mu_);
     auto it = containers_.find(container_id);
-    if (it == containers_.end() || it->second == nullptr) {
-      return absl::NotFoundError(StrCat("container ", container_id, " does not exist"));
-    }
+    if (it == containers_.end()) return absl::NotFoundError(StrCat("container ", container_id, " does not exist"));
+    // Still being made (the host's CreateContainer gave up on us): not NotFound, so the host
+    // does not unplug disks it is mounting; DestroySandbox takes it with the rest.
+    if (it->second == nullptr) return absl::UnavailableError(StrCat("container ", container_id, " is still being created"));
     bool running = it->second->started && it->second->init->running();
     for (auto& [id, p] : it->second->execs) running = running || p->running();
     if (running && timeout == absl::ZeroDuration()) {

@@ -68,6 +68,7 @@ AgentClient::AgentClient(std::shared_ptr<grpc::Channel> channel) : stubs_(std::m
   r["ReadStderr"] = MakeRpc(a, &A::ReadStderr);
   r["CloseStdin"] = MakeRpc(a, &A::CloseStdin);
   r["GetGuestDetails"] = MakeRpc(a, &A::GetGuestDetails);
+  r["GetMetrics"] = MakeRpc(a, &A::GetMetrics);
 }
 
 AgentClient::~AgentClient() = default;
@@ -75,7 +76,7 @@ AgentClient::~AgentClient() = default;
 std::vector<std::string> AgentClient::Commands() {
   return {"Check", "Version", "CreateSandbox", "DestroySandbox", "CreateContainer", "StartContainer",
           "RemoveContainer", "ExecProcess", "WaitProcess", "SignalProcess", "WriteStdin", "ReadStdout",
-          "ReadStderr", "CloseStdin", "GetGuestDetails"};
+          "ReadStderr", "CloseStdin", "GetGuestDetails", "GetMetrics"};
 }
 
 absl::StatusOr<std::unique_ptr<Message>> AgentClient::NewRequest(const std::string& command) const {

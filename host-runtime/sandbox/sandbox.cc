@@ -20,6 +20,8 @@ namespace {
 
 const log::Subsystem kLog("sandbox");
 constexpr auto kRpcTimeout = std::chrono::seconds(60);
+// How long the guest may take to kill and reap a container's processes when it is removed.
+constexpr absl::Duration kGuestRemoveTimeout = absl::Seconds(10);
 
 absl::Status FromGrpc(std::string_view what, const grpc::Status& s) {
   if (s.ok()) return absl::OkStatus();
@@ -134,7 +136,16 @@ absl::Status Sandbox::CreateContainer(const std::string& cid, const oci::Spec& s
   *req.mutable_oci() = std::move(guest.spec);
   for (const agent::Storage& s : c.rootfs.storages) *req.add_storages() = s;
   t = absl::Now();
-  if (absl::Status s = CallAgent(*Agent(), "CreateContainer", &AgentStub::CreateContainer, req); !s.ok()) return fail(s);
+  if (absl::Status s = CallAgent(*Agent(), "CreateContainer", &AgentStub::CreateContainer, req); !s.ok()) {
+    // The agent may have made it after all (the call timed out, the channel broke): it is
+    // removed there before its disks are unplugged. NotFound is the usual answer.
+    const absl::Status removed = RemoveInGuest(cid);
+    const bool guest_let_go = removed.ok() || absl::IsNotFound(removed) || !vm_->health().ok();
+    (void)Undo(cid, c, guest_let_go);
+    absl::MutexLock lock(&mu_);
+    containers_.erase(cid);
+    return s;
+  }
   c.timings.create = absl::Now() - t;
   kLog.Info("container created", {{"container", cid}, {"devices", static_cast<int64_t>(c.timings.devices)},
                                   {"attach_ms", absl::ToInt64Milliseconds(c.timings.attach)},
@@ -256,8 +267,9 @@ absl::StatusOr<agent::CgroupStats> Sandbox::StatsContainer(const std::string& ci
   return resp.cgroup_stats();
 }
 
-absl::Status Sandbox::Undo(const std::string& cid, Container& c) {
-  absl::Status first = DetachRootfs(vm_->block_devices(), c.rootfs);
+absl::Status Sandbox::Undo(const std::string& cid, Container& c, bool detach_devices) {
+  absl::Status first;
+  if (detach_devices) first = DetachRootfs(vm_->block_devices(), c.rootfs);
   if (absl::Status s = UnmountSharedBinds(c.shared_binds); !s.ok() && first.ok()) first = s;
   if (!c.shared_rootfs.empty()) {
     if (absl::Status s = UnmountSharedRootfs(c.shared_rootfs); !s.ok() && first.ok()) first = s;
@@ -270,6 +282,15 @@ absl::Status Sandbox::Undo(const std::string& cid, Container& c) {
   return first;
 }
 
+absl::Status Sandbox::RemoveInGuest(const std::string& cid) {
+  agent::RemoveContainerRequest req;
+  req.set_container_id(cid);
+  // Whatever still runs is killed and awaited, then its storages are unmounted (flushing a
+  // writable layer): a running container on Destroy included.
+  req.set_timeout(static_cast<uint32_t>(absl::ToInt64Seconds(kGuestRemoveTimeout)));
+  return CallAgent(*Agent(), "RemoveContainer", &AgentStub::RemoveContainer, req);
+}
+
 absl::Status Sandbox::RemoveContainer(const std::string& cid) {
   Container c;
   {
@@ -279,11 +300,13 @@ absl::Status Sandbox::RemoveContainer(const std::string& cid) {
     c = std::move(it->second);
     containers_.erase(it);
   }
-  agent::RemoveContainerRequest req;
-  req.set_container_id(cid);
-  absl::Status first = CallAgent(*Agent(), "RemoveContainer", &AgentStub::RemoveContainer, req);
-  // Detach even when the agent failed: a device the guest still uses fails to detach by name.
-  if (absl::Status s = Undo(cid, c); !s.ok() && first.ok()) first = s;
+  absl::Status first = RemoveInGuest(cid);
+  // A disk is unplugged only once the guest let go of it: a writable layer still mounted there
+  // (the agent could not unmount it) would lose what the page cache has not written yet.
+  // Such a disk stays attached until the VM stops; the host's own mounts go either way.
+  const bool guest_let_go = first.ok() || absl::IsNotFound(first) || !vm_->health().ok();
+  if (!guest_let_go) kLog.Warn("disks stay attached: the guest did not remove the container", {{"container", cid}, {"error", std::string(first.message())}});
+  if (absl::Status s = Undo(cid, c, guest_let_go); !s.ok() && first.ok()) first = s;
   (void)RunHooks(c.hook_spec.hooks().poststop(), "poststop",
                  HookState(c.hook_spec, cid, "stopped", vm_->qemu_pid(), c.bundle), false);
   return first;

@@ -83,7 +83,10 @@ class Sandbox {
   Sandbox(std::string id, std::unique_ptr<SandboxVm> vm, bool disable_guest_seccomp)
       : id_(std::move(id)), vm_(std::move(vm)), disable_guest_seccomp_(disable_guest_seccomp) {}
   std::unique_ptr<agent::AgentService::Stub> Agent();
-  absl::Status Undo(const std::string& container_id, Container& c);
+  // The host's side of a container: its disks (when `detach_devices`), shared mounts, state.
+  absl::Status Undo(const std::string& container_id, Container& c, bool detach_devices = true);
+  // RemoveContainer in the agent, killing what still runs.
+  absl::Status RemoveInGuest(const std::string& container_id);
 
   std::string id_;
   std::unique_ptr<SandboxVm> vm_;

@@ -32,6 +32,7 @@
 #include "libkata/base/unix_socket.h"
 #include "libkata/config/config.h"
 #include "libkata/log/log.h"
+#include "libkata/mount/remove_tree.h"
 #include "libkata/oci/spec.h"
 #include "protocols/containerd_task.pb.h"
 
@@ -178,10 +179,17 @@ int DeleteShim(const ShimFlags& flags) {
     if (auto pid_text = ReadFileToString(state + "/qemu.pid", 64); pid_text.ok()) {
       const pid_t qemu = std::atoi(pid_text->c_str());
       auto cmdline = ReadFileToString(StrCat("/proc/", qemu, "/cmdline"), 1 << 20);
-      if (qemu > 1 && cmdline.ok() && cmdline->find(StrCat("sandbox-", flags.id)) != std::string::npos) ::kill(qemu, SIGKILL);
+      if (qemu > 1 && cmdline.ok() && cmdline->find(StrCat("sandbox-", flags.id)) != std::string::npos) {
+        ::kill(qemu, SIGKILL);
+        // Gone before its state goes: the 9p server must not hold what is unmounted next.
+        for (int i = 0; i < 100 && ::kill(qemu, 0) == 0; ++i) ::usleep(20 * 1000);
+      }
     }
-    std::error_code ec;
-    std::filesystem::remove_all(state, ec);
+    // The state holds mounts of the user's data (containerd's snapshot bind-mounted for 9p,
+    // shared volumes): unmounted first, never removed through.
+    if (absl::Status s = mount::UnmountAndRemoveTree(state); !s.ok()) {
+      std::fprintf(stderr, "%s\n", std::string(s.message()).c_str());
+    }
   }
   ::umount2((bundle + "/rootfs").c_str(), MNT_DETACH);
   ::unlink(ShimSocketPath(flags).c_str());

@@ -249,6 +249,15 @@ absl::StatusOr<task::StartResponse> TaskService::Start(const task::StartRequest&
       return started;
     }
   } else {
+    {
+      // As runc: nothing new runs in a paused container (the sandbox's pause stops the whole
+      // VM, where the exec would wait for the agent until someone resumed it).
+      absl::MutexLock lock(&mu_);
+      ASSIGN_OR_RETURN(Process * init, Find(req.id(), ""));
+      if (init->status == task::PAUSED) {
+        return absl::FailedPreconditionError(StrCat("cannot exec in a paused container: task ", req.id(), " is paused"));
+      }
+    }
     RETURN_IF_ERROR(sandbox_->ExecProcess(req.id(), req.exec_id(), p->spec));
   }
   {

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <atomic>
 #include <future>
 
 #include "host-runtime/tests/scripted_qmp.h"
@@ -138,6 +139,48 @@ TEST_CASE("block: detach waits for DEVICE_DELETED of its own id, then deletes th
   CHECK(seen.back()["execute"] == "blockdev-del");
   CHECK(seen.back()["arguments"]["node-name"] == b->node_name);
   CHECK(blocks.Detach(b->device_id).code() == absl::StatusCode::kNotFound);
+  CHECK(blocks.Attached().size() == 1);
+  qmp->reset();
+}
+
+// Issue 14: a detach whose guest let go only after the timeout kept its root port for the
+// VM's life: a few slow unplugs and no disk could be attached any more.
+TEST_CASE("block: a detach the guest answers late gives its port back", "[block]") {
+  kata::testing::TempDir dir;
+  kata::testing::WriteFile(dir.Sub("disk.raw"), std::string(4096, 'x'));
+  std::vector<json> seen;
+  std::atomic<bool> guest_let_go{false};
+  ScriptedQmp server(dir.Sub("qmp.sock"), [&](ScriptedQmp& s) {
+    for (;;) {
+      json c = s.Receive();
+      if (c.is_null()) return;
+      seen.push_back(c);
+      if (c["execute"] == "qom-list" && guest_let_go) {  // as QEMU 7.2 answers for a deleted device
+        s.Send(json{{"error", {{"class", "DeviceNotFound"}, {"desc", "Device '" + std::string(c["arguments"]["path"]) + "' not found"}}},
+                    {"id", c["id"]}}.dump());
+      } else {
+        s.Send(json{{"return", json::array()}, {"id", c["id"]}}.dump());  // device_del: no DEVICE_DELETED (yet)
+      }
+    }
+  });
+  auto qmp = QmpClient::Connect(dir.Sub("qmp.sock"), absl::Seconds(5));
+  REQUIRE(qmp.ok());
+  BlockDeviceManager blocks(**qmp, 1);
+  BlockAttachRequest req{dir.Sub("disk.raw"), BlockFormat::kRaw, false, "threads", false, ""};
+  auto first = blocks.Attach(req);
+  REQUIRE(first.ok());
+  CHECK(blocks.Detach(first->device_id, absl::Milliseconds(100)).code() == absl::StatusCode::kDeadlineExceeded);
+  CHECK(blocks.Attach(req).status().code() == absl::StatusCode::kResourceExhausted);  // still the guest's
+  guest_let_go = true;
+  auto second = blocks.Attach(req);  // before the fix: no free root port, for good
+  INFO(second.status());
+  REQUIRE(second.ok());
+  CHECK(second->pci_path == first->pci_path);
+  bool node_deleted = false;
+  for (const json& c : seen) {
+    if (c["execute"] == "blockdev-del" && c["arguments"]["node-name"] == first->node_name) node_deleted = true;
+  }
+  CHECK(node_deleted);
   CHECK(blocks.Attached().size() == 1);
   qmp->reset();
 }

@@ -215,8 +215,20 @@ TEST_CASE("containerd: ctr run --rm prints and exits 7; -t; exec, metrics, pause
   const int runc_shim = PidOfExe("/usr/bin/containerd-shim-runc-v2");
   std::printf("kata-measure: shim PSS: kata %lld kB, runc %lld kB\n", static_cast<long long>(PssKb(kata_shim)),
               static_cast<long long>(PssKb(runc_shim)));
+  // Issue 14: a background child holding the exec's stdout kept ctr (and the shim's
+  // Delete of the exec) waiting forever; as under runc, it returns once the exec exited.
+  const Result bg = Run("timeout 60 " + c.ctr + " task exec --exec-id bg " + Id("r2") + " sh -c 'echo started; sleep 3600 &'");
+  CHECK(bg.out == "started\n");
+  CHECK(bg.status == 0);
   REQUIRE(Run(c.ctr + " task pause " + Id("r2")).status == 0);
   CHECK(Run(c.ctr + " task ls").out.find("PAUSED") != std::string::npos);
+  // Issue 14: exec into a paused task hung (the VM stopped, or the agent deadlocked); as
+  // runc, it is refused at once.
+  const Result paused_exec = Run("timeout 60 " + c.ctr + " task exec --exec-id p1 " + Id("r2") + " true");
+  INFO(paused_exec.out);
+  CHECK(paused_exec.status != 0);
+  CHECK(paused_exec.status != 124);
+  CHECK(paused_exec.out.find("paused") != std::string::npos);
   REQUIRE(Run(c.ctr + " task resume " + Id("r2")).status == 0);
   CHECK(Run(c.ctr + " task ls").out.find("PAUSED") == std::string::npos);
   REQUIRE(Run(c.ctr + " task kill -s SIGKILL " + Id("r2")).status == 0);

@@ -86,33 +86,39 @@ void CheckStateGone(const kata::testing::TempDir& tmp, const std::string& sandbo
   CHECK_FALSE(std::filesystem::exists(tmp.Sub("state/" + sandbox_id)));
 }
 
+// A TCG sandbox `id`, with layer.erofs (busybox and a note) and an empty ext4 rw.img in `tmp`.
+std::unique_ptr<Sandbox> BootWithOneLayer(const kata::testing::TempDir& tmp, const std::string& id) {
+  Sh("mkfs.erofs --quiet " + tmp.Sub("layer.erofs") + " " + MakeLayerTree(tmp));
+  Sh("mkfs.ext4 -q -F " + tmp.Sub("rw.img") + " 32M");
+  auto config = VmConfig(tmp);
+  config.hypervisor.accel = kata::config::Accel::kTcg;
+  auto sb = Sandbox::Create(id, config);
+  INFO(sb.status());
+  REQUIRE(sb.ok());
+  return std::move(*sb);
+}
+
 }  // namespace
 
 TEST_CASE("rootfs e2e: ext4 upper and one raw EROFS lower, merged by the agent; writes land in the upper",
           "[rootfs][e2e]") {
   KATA_REQUIRE_VM();
   kata::testing::TempDir tmp;
-  Sh("mkfs.erofs --quiet " + tmp.Sub("layer.erofs") + " " + MakeLayerTree(tmp));
-  Sh("mkfs.ext4 -q -F " + tmp.Sub("rw.img") + " 32M");
-  auto config = VmConfig(tmp);
-  config.hypervisor.accel = kata::config::Accel::kTcg;
-  auto sb = Sandbox::Create("ml-raw", config);
-  INFO(sb.status());
-  REQUIRE(sb.ok());
-  const absl::Status created = (*sb)->CreateContainer(
+  auto sb = BootWithOneLayer(tmp, "ml-raw");
+  const absl::Status created = sb->CreateContainer(
       "c1", Spec("cat /etc/base-note; echo written-in-the-vm > /written; ls /written"),
       MultiLayerMounts(tmp.Sub("rw.img"), {tmp.Sub("layer.erofs")}));
   INFO(created);
   REQUIRE(created.ok());
-  const Ran ran = RunToEnd(**sb, "c1");
+  const Ran ran = RunToEnd(*sb, "c1");
   CHECK(ran.out == "from the EROFS layer\n/written\n");
   CHECK(ran.status == 0);
-  PrintReady("first container, multi-layer raw lower:", (*sb)->timings("c1"));
+  PrintReady("first container, multi-layer raw lower:", sb->timings("c1"));
   CHECK(std::filesystem::exists(tmp.Sub("state/ml-raw/c1")));
-  REQUIRE((*sb)->RemoveContainer("c1").ok());
-  CHECK((*sb)->vm().block_devices().Attached().empty());
+  REQUIRE(sb->RemoveContainer("c1").ok());
+  CHECK(sb->vm().block_devices().Attached().empty());
   CHECK_FALSE(std::filesystem::exists(tmp.Sub("state/ml-raw/c1")));
-  REQUIRE((*sb)->Destroy().ok());
+  REQUIRE(sb->Destroy().ok());
   CheckStateGone(tmp, "ml-raw");
   CHECK(Capture("debugfs -R 'cat /upper/written' " + tmp.Sub("rw.img") + " 2>/dev/null") == "written-in-the-vm\n");
 }
@@ -250,4 +256,23 @@ TEST_CASE("rootfs e2e: an overlay of directories and a bind rootfs reach the gue
   CHECK(Capture("grep -c " + tmp.path() + " /proc/self/mountinfo").substr(0, 1) == "0");  // nothing left mounted
   REQUIRE((*sb)->Destroy().ok());
   CheckStateGone(tmp, "shared");
+}
+
+// Issue 14: Destroy asked the agent to remove a running container without a timeout; the
+// agent refused, and the host unplugged the writable layer's disk while it was still mounted:
+// what the container had written was still in the guest's page cache, and was lost.
+TEST_CASE("rootfs e2e: Destroy with a container still running keeps what it wrote", "[rootfs][e2e]") {
+  KATA_REQUIRE_VM();
+  kata::testing::TempDir tmp;
+  auto sb = BootWithOneLayer(tmp, "ml-busy");
+  REQUIRE(sb->CreateContainer("c1", Spec("echo kept > /written; echo ready; exec sleep 3600"),
+                                 MultiLayerMounts(tmp.Sub("rw.img"), {tmp.Sub("layer.erofs")}))
+              .ok());
+  REQUIRE(sb->StartContainer("c1").ok());
+  auto ready = sb->ReadOutput("c1", "", false);
+  REQUIRE(ready.ok());
+  CHECK(*ready == "ready\n");  // written, not yet synced
+  REQUIRE(sb->Destroy().ok());  // the container still runs
+  CheckStateGone(tmp, "ml-busy");
+  CHECK(Capture("debugfs -R 'cat /upper/written' " + tmp.Sub("rw.img") + " 2>/dev/null") == "kept\n");
 }

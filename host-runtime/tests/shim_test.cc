@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/stat.h>
@@ -22,6 +23,7 @@
 #include "host-runtime/ttrpc/client.h"
 #include "host-runtime/ttrpc/server.h"
 #include "libkata/base/file_util.h"
+#include "libkata/mount/mountinfo.h"
 #include "libkata/testing/test_support.h"
 #include "protocols/cgroups_v2_metrics.pb.h"
 #include "protocols/containerd_task.pb.h"
@@ -540,4 +542,30 @@ TEST_CASE("shim: start for a pod's container whose sandbox has no shim fails by 
   CHECK(out.find(" exit=1") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(tmp.Sub("bundle/address")));
   CHECK_FALSE(std::filesystem::exists(tmp.Sub("bundle/shim.pid")));
+}
+
+// Issue 14: after a shim crash, containerd runs `delete`, which removed the sandbox's state
+// directory recursively while containerd's snapshot was still bind-mounted below it for 9p:
+// the snapshot's contents went with it.
+TEST_CASE("shim: delete after a crash unmounts the shared rootfs and keeps the snapshot's data", "[shim]") {
+  KATA_REQUIRE_ROOT();
+  kata::testing::TempDir tmp;
+  kata::testing::WriteFile(tmp.Sub("config.yaml"), "runtime:\n  state_dir: " + tmp.Sub("state") + "\n");
+  kata::testing::MakeDirs(tmp.Sub("snapshot/fs/etc"));
+  kata::testing::WriteFile(tmp.Sub("snapshot/fs/etc/data"), "the container's files\n");
+  // What a crashed shim leaves: the rootfs mounted under the shared dir, and state files.
+  const std::string rootfs = tmp.Sub("state/crashed/shared/crashed/rootfs");
+  kata::testing::MakeDirs(rootfs);
+  kata::testing::WriteFile(tmp.Sub("state/crashed/qemu.pid"), "999999\n");
+  REQUIRE(::mount(tmp.Sub("snapshot/fs").c_str(), rootfs.c_str(), nullptr, MS_BIND, nullptr) == 0);
+  kata::testing::MakeDirs(tmp.Sub("bundle"));
+  const std::string raw = Capture("KATA_CONF_FILE=" + tmp.Sub("config.yaml") + " " + std::string(KATA_SHIM_BIN) +
+                                  " -namespace testns -address /none -id crashed -bundle " + tmp.Sub("bundle") + " delete");
+  task::DeleteResponse resp;
+  REQUIRE(resp.ParseFromString(raw));
+  CHECK(kata::testing::ReadFile(tmp.Sub("snapshot/fs/etc/data")) == "the container's files\n");
+  CHECK_FALSE(std::filesystem::exists(tmp.Sub("state/crashed")));
+  auto left = kata::mount::ListMountsUnder(tmp.path());
+  REQUIRE(left.ok());
+  CHECK(left->empty());
 }

@@ -54,6 +54,7 @@ absl::StatusOr<AttachedBlock> BlockDeviceManager::Attach(const BlockAttachReques
     return absl::InvalidArgumentError(StrCat("VMDK descriptor ", request.path, " is not a regular file"));
   }
 
+  ReclaimReleased();
   AttachedBlock block;
   {
     absl::MutexLock lock(&mu_);
@@ -90,6 +91,27 @@ absl::StatusOr<AttachedBlock> BlockDeviceManager::Attach(const BlockAttachReques
   return block;
 }
 
+void BlockDeviceManager::ReclaimReleased() {
+  std::vector<AttachedBlock> lingering;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const std::string& id : lingering_) {
+      if (auto it = attached_.find(id); it != attached_.end()) lingering.push_back(it->second);
+    }
+  }
+  for (const AttachedBlock& block : lingering) {
+    // Asked, not heard: the DEVICE_DELETED event came (or not) while nobody was listening.
+    auto still = qmp_.Execute("qom-list", json{{"path", StrCat("/machine/peripheral/", block.device_id)}});
+    if (!absl::IsNotFound(still.status())) continue;  // still the guest's, or QEMU did not answer
+    (void)qmp_.Execute("blockdev-del", json{{"node-name", block.node_name}});
+    absl::MutexLock lock(&mu_);
+    lingering_.erase(block.device_id);
+    attached_.erase(block.device_id);
+    port_used_[block.root_port] = false;
+    kLog.Info("detached late", {{"device", block.device_id}});
+  }
+}
+
 absl::Status BlockDeviceManager::Detach(const std::string& device_id, absl::Duration timeout) {
   AttachedBlock block;
   {
@@ -112,7 +134,11 @@ absl::Status BlockDeviceManager::Detach(const std::string& device_id, absl::Dura
     return absl::Status(del.status().code(), StrCat("detach ", device_id, ": ", del.status().message()));
   }
   if (auto event = deleted->Wait(timeout); !event.ok()) {
-    done_detaching();
+    {
+      absl::MutexLock lock(&mu_);
+      detaching_.erase(device_id);
+      lingering_.insert(device_id);  // the guest may let go later: ReclaimReleased
+    }
     return absl::Status(event.status().code(),
                         StrCat("detach ", device_id, ": the guest did not release it: ", event.status().message()));
   }

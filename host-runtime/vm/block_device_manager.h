@@ -49,7 +49,9 @@ class BlockDeviceManager {
 
   absl::StatusOr<AttachedBlock> Attach(const BlockAttachRequest& request) ABSL_LOCKS_EXCLUDED(mu_);
   // NotFound for an id this manager did not attach; DeadlineExceeded when the guest did not
-  // let go of it within `timeout` (the device then stays attached and accounted for).
+  // let go of it within `timeout`: the device stays accounted for until QEMU no longer has
+  // it, and then its node and root port are reclaimed (by the next Attach):
+  // a slow guest costs a port for a while, never for good.
   absl::Status Detach(const std::string& device_id, absl::Duration timeout = absl::Seconds(10)) ABSL_LOCKS_EXCLUDED(mu_);
 
   std::vector<AttachedBlock> Attached() const ABSL_LOCKS_EXCLUDED(mu_);
@@ -61,6 +63,10 @@ class BlockDeviceManager {
   uint64_t next_index_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<std::string, AttachedBlock> attached_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> detaching_ ABSL_GUARDED_BY(mu_);  // ids with a Detach under way
+  std::set<std::string> lingering_ ABSL_GUARDED_BY(mu_);  // device_del sent, the guest late to let go
+
+  // For each lingering device QEMU no longer has: blockdev-del, and its root port back.
+  void ReclaimReleased() ABSL_LOCKS_EXCLUDED(mu_);
 };
 
 }  // namespace kata::runtime

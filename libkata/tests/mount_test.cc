@@ -6,8 +6,10 @@
 #include <libmount/libmount.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "libkata/mount/mountinfo.h"
+#include "libkata/mount/remove_tree.h"
 #include "libkata/mount/options.h"
 #include "libkata/testing/test_support.h"
 
@@ -185,4 +187,24 @@ TEST_CASE("mountinfo: a real tmpfs mount shows up and goes", "[mount][root]") {
   REQUIRE(::umount(mp.c_str()) == 0);
   CHECK(*kata::mount::IsMountPoint(mp) == false);
   CHECK(kata::mount::ListMountsUnder(dir.path())->empty());
+}
+
+TEST_CASE("remove tree: mounts below are let go, never removed through", "[mount][root]") {
+  KATA_REQUIRE_ROOT();
+  kata::testing::TempDir tmp;
+  // The user's data (a snapshot) bind-mounted twice deep inside the state to remove.
+  kata::testing::MakeDirs(tmp.Sub("snapshot/etc"));
+  kata::testing::WriteFile(tmp.Sub("snapshot/etc/data"), "precious\n");
+  kata::testing::MakeDirs(tmp.Sub("state/sb/shared/c1/rootfs"));
+  kata::testing::WriteFile(tmp.Sub("state/sb/qemu.pid"), "1\n");
+  REQUIRE(::mount(tmp.Sub("snapshot").c_str(), tmp.Sub("state/sb/shared/c1/rootfs").c_str(), nullptr, MS_BIND, nullptr) == 0);
+  kata::testing::MakeDirs(tmp.Sub("state/sb/shared/c1/rootfs/etc/inner"));
+  REQUIRE(::mount("tmpfs", tmp.Sub("state/sb/shared/c1/rootfs/etc/inner").c_str(), "tmpfs", 0, "size=1m") == 0);
+  REQUIRE(kata::mount::UnmountAndRemoveTree(tmp.Sub("state/sb")).ok());
+  CHECK_FALSE(std::filesystem::exists(tmp.Sub("state/sb")));
+  CHECK(kata::testing::ReadFile(tmp.Sub("snapshot/etc/data")) == "precious\n");
+  auto left = kata::mount::ListMountsUnder(tmp.path());
+  REQUIRE(left.ok());
+  CHECK(left->empty());
+  CHECK(kata::mount::UnmountAndRemoveTree(tmp.Sub("state/sb")).ok());  // gone already: fine
 }
