@@ -350,3 +350,29 @@ TEST_CASE("containerd: RuntimeDefault seccomp and the device rules answer as und
   CHECK(disks.out.find("read=1") != std::string::npos);
   c.CheckClean();
 }
+
+// Issue 14, fault injection: QEMU dies under a running container. containerd hears of the
+// exit (the task is STOPPED), deletes it, and nothing of the shim or the VM stays.
+TEST_CASE("containerd faults: QEMU killed under a running container: the task stops, deletes, leaves nothing", "[containerd][e2e][faults]") {
+  KATA_REQUIRE_CONTAINERD();
+  PrivateContainerd c;
+  const std::string id = Id("qk");
+  REQUIRE(Run(c.ctr + " run -d --runtime io.containerd.kata.v2 " + kImage + " " + id + " sleep 1000").status == 0);
+  CHECK(Run(c.ctr + " task ls").out.find("RUNNING") != std::string::npos);
+  const std::string qemu = Capture("pgrep -f 'sandbox-" + id + "' | head -1");
+  REQUIRE_FALSE(qemu.empty());
+  REQUIRE(::kill(std::stoi(qemu), SIGKILL) == 0);
+  std::string tasks;
+  for (int i = 0; i < 200; ++i) {
+    tasks = Run(c.ctr + " task ls").out;
+    if (tasks.find("STOPPED") != std::string::npos) break;
+    ::usleep(100 * 1000);
+  }
+  INFO(tasks << "\ncontainerd log:\n" << kata::ReadFileTail(c.tmp.Sub("containerd.log"), 3000));
+  CHECK(tasks.find("STOPPED") != std::string::npos);
+  const Result deleted = Run("timeout 60 " + c.ctr + " task delete " + id);
+  INFO(deleted.out);
+  CHECK(deleted.status == 0);
+  REQUIRE(Run(c.ctr + " container delete " + id).status == 0);
+  c.CheckClean();
+}
