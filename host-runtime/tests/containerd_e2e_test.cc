@@ -90,6 +90,12 @@ int PidOfExe(const std::string& exe) {
   return found;
 }
 
+// A soak's length: `env` when ci/soak sets it, else the CI's short default.
+int SoakCount(const char* env, int fallback) {
+  const char* v = std::getenv(env);
+  return v != nullptr && std::atoi(v) > 0 ? std::atoi(v) : fallback;
+}
+
 int CountEntries(const std::string& dir) {
   std::error_code ec;
   int n = 0;
@@ -241,7 +247,7 @@ TEST_CASE("containerd: ctr run --rm prints and exits 7; -t; exec, metrics, pause
   c.CheckClean();
 }
 
-TEST_CASE("containerd: 20 ctr run --rm in a row leak no process, mount or fd", "[containerd][e2e]") {
+TEST_CASE("containerd: ctr run --rm in a row (20; ci/soak: 100) leak no process, mount or fd", "[containerd][e2e][soak]") {
   KATA_REQUIRE_CONTAINERD();
   PrivateContainerd c;
   const std::string run = c.ctr + " run --rm --runtime io.containerd.kata.v2 " + kImage + " ";
@@ -249,21 +255,61 @@ TEST_CASE("containerd: 20 ctr run --rm in a row leak no process, mount or fd", "
   c.CheckClean();
   const int fds = CountFds(c.daemon->pid());
   const int sockets = CountEntries("/run/containerd/s");
+  const int runs = SoakCount("KATA_SOAK_RUNS", 20);
   const absl::Time t = absl::Now();
-  for (int i = 0; i < 20; ++i) {
+  for (int i = 0; i < runs; ++i) {
     const Result r = Run(run + Id("seq" + std::to_string(i)) + " echo " + std::to_string(i));
     INFO("run " << i << ": " << r.out);
     REQUIRE(r.status == 0);
     CHECK(r.out == std::to_string(i) + "\n");
   }
-  std::printf("kata-measure: 20 x ctr run --rm: %lld ms each on average\n",
-              static_cast<long long>(absl::ToInt64Milliseconds(absl::Now() - t) / 20));
+  std::printf("kata-measure: %d x ctr run --rm: %lld ms each on average\n", runs,
+              static_cast<long long>(absl::ToInt64Milliseconds(absl::Now() - t) / runs));
   c.CheckClean();
   // containerd closes the last client's and shim's connections on its own time (CI once saw
   // one more fd right after the 20th run): a leak stays, a closing connection goes.
   for (int i = 0; i < 50 && CountFds(c.daemon->pid()) > fds; ++i) ::usleep(100 * 1000);
+  std::printf("kata-measure: soak runs=%d containerd fds after the first %d, at the end %d\n", runs, fds,
+              CountFds(c.daemon->pid()));
   CHECK(CountFds(c.daemon->pid()) <= fds);  // containerd holds nothing more for our shims
   CHECK(CountEntries("/run/containerd/s") == sockets);  // each shim removed its socket
+}
+
+// Issue 14's soak: execs into one container (30 here; ci/soak: 1,000) leave the shim's and
+// containerd's fds, the host's mounts and the state dir's files as they were after the first.
+TEST_CASE("containerd: execs in a row (30; ci/soak: 1000) into one container leak nothing", "[containerd][e2e][soak]") {
+  KATA_REQUIRE_CONTAINERD();
+  PrivateContainerd c;
+  const std::string id = Id("soak");
+  REQUIRE(Run(c.ctr + " run -d --runtime io.containerd.kata.v2 " + kImage + " " + id + " sleep 100000").status == 0);
+  auto exec = [&](int i) {
+    const Result r = Run(c.ctr + " task exec --exec-id e" + std::to_string(i) + " " + id + " echo " + std::to_string(i));
+    INFO("exec " << i << ": " << r.out);
+    REQUIRE(r.status == 0);
+    CHECK(r.out == std::to_string(i) + "\n");
+  };
+  const int shim = PidOfExe(std::filesystem::canonical(std::string(KATA_SHIM_DIR) + "/containerd-shim-kata-v2"));
+  auto host_mounts = [&] { return Capture("grep -c ' " + c.tmp.Sub("state") + "' /proc/self/mountinfo"); };
+  auto state_files = [&] { return Capture("find " + c.tmp.Sub("state") + " | wc -l"); };
+  exec(0);
+  const int shim_fds = CountFds(shim), containerd_fds = CountFds(c.daemon->pid());
+  const std::string mounts = host_mounts(), files = state_files();
+  const int execs = SoakCount("KATA_SOAK_EXECS", 30);
+  const absl::Time t = absl::Now();
+  for (int i = 1; i < execs; ++i) exec(i);
+  for (int i = 0; i < 50 && (CountFds(shim) > shim_fds || CountFds(c.daemon->pid()) > containerd_fds); ++i) ::usleep(100 * 1000);
+  std::printf("kata-measure: soak execs=%d (%lld ms each): shim fds %d -> %d, containerd fds %d -> %d\n", execs,
+              static_cast<long long>(absl::ToInt64Milliseconds(absl::Now() - t) / std::max(1, execs - 1)), shim_fds,
+              CountFds(shim), containerd_fds, CountFds(c.daemon->pid()));
+  CHECK(CountFds(shim) <= shim_fds);
+  CHECK(CountFds(c.daemon->pid()) <= containerd_fds);
+  CHECK(host_mounts() == mounts);
+  CHECK(state_files() == files);
+  REQUIRE(Run(c.ctr + " task kill -s SIGKILL " + id).status == 0);
+  for (int i = 0; i < 100 && Run(c.ctr + " task ls").out.find("RUNNING") != std::string::npos; ++i) ::usleep(100 * 1000);
+  REQUIRE(Run(c.ctr + " task delete " + id).status == 0);
+  REQUIRE(Run(c.ctr + " container delete " + id).status == 0);
+  c.CheckClean();
 }
 
 TEST_CASE("containerd: ctr run --mount binds host directories as runc does; ctr run --rootfs DIR", "[containerd][e2e]") {
