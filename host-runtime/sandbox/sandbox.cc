@@ -139,9 +139,7 @@ absl::Status Sandbox::CreateContainer(const std::string& cid, const oci::Spec& s
   if (absl::Status s = CallAgent(*Agent(), "CreateContainer", &AgentStub::CreateContainer, req); !s.ok()) {
     // The agent may have made it after all (the call timed out, the channel broke): it is
     // removed there before its disks are unplugged. NotFound is the usual answer.
-    const absl::Status removed = RemoveInGuest(cid);
-    const bool guest_let_go = removed.ok() || absl::IsNotFound(removed) || !vm_->health().ok();
-    (void)Undo(cid, c, guest_let_go);
+    (void)Undo(cid, c, GuestLetGo(RemoveInGuest(cid)));
     absl::MutexLock lock(&mu_);
     containers_.erase(cid);
     return s;
@@ -291,6 +289,10 @@ absl::Status Sandbox::RemoveInGuest(const std::string& cid) {
   return CallAgent(*Agent(), "RemoveContainer", &AgentStub::RemoveContainer, req);
 }
 
+bool Sandbox::GuestLetGo(const absl::Status& removed) {
+  return removed.ok() || absl::IsNotFound(removed) || !vm_->health().ok();
+}
+
 absl::Status Sandbox::RemoveContainer(const std::string& cid) {
   Container c;
   {
@@ -304,8 +306,11 @@ absl::Status Sandbox::RemoveContainer(const std::string& cid) {
   // A disk is unplugged only once the guest let go of it: a writable layer still mounted there
   // (the agent could not unmount it) would lose what the page cache has not written yet.
   // Such a disk stays attached until the VM stops; the host's own mounts go either way.
-  const bool guest_let_go = first.ok() || absl::IsNotFound(first) || !vm_->health().ok();
-  if (!guest_let_go) kLog.Warn("disks stay attached: the guest did not remove the container", {{"container", cid}, {"error", std::string(first.message())}});
+  const bool guest_let_go = GuestLetGo(first);
+  if (!guest_let_go) {
+    kLog.Warn("disks stay attached: the guest did not remove the container",
+              {{"container", cid}, {"error", std::string(first.message())}});
+  }
   if (absl::Status s = Undo(cid, c, guest_let_go); !s.ok() && first.ok()) first = s;
   (void)RunHooks(c.hook_spec.hooks().poststop(), "poststop",
                  HookState(c.hook_spec, cid, "stopped", vm_->qemu_pid(), c.bundle), false);

@@ -87,6 +87,9 @@ class Sandbox {
   absl::Status Undo(const std::string& container_id, Container& c, bool detach_devices = true);
   // RemoveContainer in the agent, killing what still runs.
   absl::Status RemoveInGuest(const std::string& container_id);
+  // Whether the guest is done with a container's disks after RemoveInGuest answered `removed`
+  // (removed, never there, or the VM gone): only then may they be unplugged.
+  bool GuestLetGo(const absl::Status& removed);
 
   std::string id_;
   std::unique_ptr<SandboxVm> vm_;
