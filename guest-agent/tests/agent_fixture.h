@@ -10,10 +10,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <optional>
 
 #include <grpcpp/grpcpp.h>
 
@@ -170,24 +172,34 @@ struct Fixture {
     grpc::ClientContext ctx;
     return agent.stub().SignalProcess(&ctx, req, &e);
   }
-  // Everything the process writes to stdout, until EOF.
-  std::string ReadAll(const std::string& id, const std::string& exec_id = "", bool stderr_stream = false) {
+  // A stream read to its end within `deadline`; nullopt if it did not end by then (or a
+  // read failed: the error is logged).
+  std::optional<std::string> ReadToEnd(const std::string& id, const std::string& exec_id, bool stderr_stream,
+                                       std::chrono::seconds deadline) {
+    const auto until = std::chrono::system_clock::now() + deadline;
     std::string out;
-    for (int i = 0; i < 10000; ++i) {
+    for (;;) {
       agent::ReadStreamRequest req;
       req.set_container_id(id);
       req.set_exec_id(exec_id);
       req.set_len(4096);
       agent::ReadStreamResponse resp;
       grpc::ClientContext ctx;
+      ctx.set_deadline(until);
       const grpc::Status s = stderr_stream ? agent.stub().ReadStderr(&ctx, req, &resp) : agent.stub().ReadStdout(&ctx, req, &resp);
       if (s.error_code() == grpc::StatusCode::OUT_OF_RANGE) return out;  // EOF
-      INFO(s.error_message());
-      REQUIRE(s.ok());
+      if (!s.ok()) {
+        UNSCOPED_INFO("read " << id << "/" << exec_id << ": " << s.error_message());
+        return std::nullopt;
+      }
       out += resp.data();
     }
-    FAIL("no EOF");
-    return out;
+  }
+  // Everything the process writes to stdout, until EOF.
+  std::string ReadAll(const std::string& id, const std::string& exec_id = "", bool stderr_stream = false) {
+    auto out = ReadToEnd(id, exec_id, stderr_stream, std::chrono::seconds(120));
+    REQUIRE(out.has_value());
+    return *out;
   }
   grpc::Status Remove(const std::string& id, uint32_t timeout = 0) {
     agent::RemoveContainerRequest req;

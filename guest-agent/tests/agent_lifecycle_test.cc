@@ -24,29 +24,6 @@ size_t OpenFds(pid_t pid) {
   return n;
 }
 
-// Reads a stream to its end within `deadline`; nullopt if it did not end by then.
-std::optional<std::string> ReadToEnd(Fixture& f, const std::string& id, const std::string& exec_id, bool stderr_stream,
-                                     std::chrono::seconds deadline) {
-  const auto until = std::chrono::system_clock::now() + deadline;
-  std::string out;
-  for (;;) {
-    agent::ReadStreamRequest req;
-    req.set_container_id(id);
-    req.set_exec_id(exec_id);
-    req.set_len(4096);
-    agent::ReadStreamResponse resp;
-    grpc::ClientContext ctx;
-    ctx.set_deadline(until);
-    const grpc::Status s = stderr_stream ? f.agent.stub().ReadStderr(&ctx, req, &resp) : f.agent.stub().ReadStdout(&ctx, req, &resp);
-    if (s.error_code() == grpc::StatusCode::OUT_OF_RANGE) return out;
-    if (!s.ok()) {
-      UNSCOPED_INFO("read " << exec_id << ": " << s.error_message());
-      return std::nullopt;
-    }
-    out += resp.data();
-  }
-}
-
 // One gauge of the agent's GetMetrics text.
 uint64_t Metric(Fixture& f, const std::string& name) {
   agent::GetMetricsRequest req;
@@ -88,8 +65,8 @@ TEST_CASE("agent lifecycle: finished execs are released; the agent's fds stay fl
     const std::string id = "probe" + std::to_string(i);
     REQUIRE(f.Exec("c1", id, {"echo", "alive"}).ok());
     // As the shim does: output and wait side by side.
-    auto out = std::async(std::launch::async, [&] { return ReadToEnd(f, "c1", id, false, std::chrono::seconds(20)); });
-    auto err = std::async(std::launch::async, [&] { return ReadToEnd(f, "c1", id, true, std::chrono::seconds(20)); });
+    auto out = std::async(std::launch::async, [&] { return f.ReadToEnd("c1", id, false, std::chrono::seconds(20)); });
+    auto err = std::async(std::launch::async, [&] { return f.ReadToEnd("c1", id, true, std::chrono::seconds(20)); });
     CHECK(f.Wait("c1", id) == 0);
     CHECK(out.get() == std::optional<std::string>("alive\n"));
     CHECK(err.get() == std::optional<std::string>(""));
@@ -127,12 +104,12 @@ TEST_CASE("agent lifecycle: an exec's output ends once its exit is reported, wha
   REQUIRE(f.Create("c1", {"sleep", "3600"}).ok());
   REQUIRE(f.Start("c1").ok());
   REQUIRE(f.Exec("c1", "bg", {"sh", "-c", "echo before; sleep 3600 & echo after"}).ok());
-  auto out = std::async(std::launch::async, [&] { return ReadToEnd(f, "c1", "bg", false, std::chrono::seconds(20)); });
+  auto out = std::async(std::launch::async, [&] { return f.ReadToEnd("c1", "bg", false, std::chrono::seconds(20)); });
   CHECK(f.Wait("c1", "bg") == 0);
   const auto text = out.get();
   REQUIRE(text.has_value());  // before the fix: no EOF while the sleep lives
   CHECK(*text == "before\nafter\n");
-  CHECK(ReadToEnd(f, "c1", "bg", true, std::chrono::seconds(20)) == std::optional<std::string>(""));
+  CHECK(f.ReadToEnd("c1", "bg", true, std::chrono::seconds(20)) == std::optional<std::string>(""));
   // The container's own output is unaffected: its init is not an exec.
   REQUIRE(f.Remove("c1", 5).ok());
 }

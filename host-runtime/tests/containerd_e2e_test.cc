@@ -236,6 +236,13 @@ TEST_CASE("containerd: ctr run --rm prints and exits 7; -t; exec, metrics, pause
   CHECK(paused_exec.status != 124);
   CHECK(paused_exec.out.find("paused") != std::string::npos);
   REQUIRE(Run(c.ctr + " task resume " + Id("r2")).status == 0);
+  // The same under runc's shim: refused too.
+  REQUIRE(Run(c.ctr + " task pause " + Id("r3")).status == 0);
+  const Result runc_paused_exec = Run("timeout 60 " + c.ctr + " task exec --exec-id p1 " + Id("r3") + " true");
+  INFO(runc_paused_exec.out);
+  CHECK(runc_paused_exec.status != 0);
+  CHECK(runc_paused_exec.status != 124);
+  REQUIRE(Run(c.ctr + " task resume " + Id("r3")).status == 0);
   CHECK(Run(c.ctr + " task ls").out.find("PAUSED") == std::string::npos);
   REQUIRE(Run(c.ctr + " task kill -s SIGKILL " + Id("r2")).status == 0);
   REQUIRE(Run(c.ctr + " task kill -s SIGKILL " + Id("r3")).status == 0);
