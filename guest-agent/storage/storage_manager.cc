@@ -2,8 +2,7 @@
 
 #include <algorithm>
 
-#include "guest-agent/storage/mount_point_validation.h"
-#include "libkata/base/identifiers.h"
+#include "guest-agent/storage/storage_validation.h"
 #include "libkata/base/status_macros.h"
 #include "libkata/base/str_cat.h"
 #include "libkata/log/log.h"
@@ -22,35 +21,11 @@ StorageManager::StorageManager(StorageManagerOptions options, const StorageHandl
       mounter_(mounter),
       devices_(devices) {}
 
-absl::Status StorageManager::ValidateAll(
-    const std::string& container_id, const google::protobuf::RepeatedPtrField<agent::Storage>& storages,
-    std::vector<const agent::Storage*>& group) const {
-  RETURN_IF_ERROR(ValidateId("container id", container_id));
-  for (const agent::Storage& s : storages) {
-    RETURN_IF_ERROR(ValidateMountPoint(s.mount_point(), options_.allowed_mount_roots));
-    StorageHandler* handler = registry_.Find(s.driver());
-    if (handler == nullptr) {
-      return absl::InvalidArgumentError(
-          StrCat("unknown storage driver \"", s.driver().substr(0, 64), "\" for ", s.mount_point()));
-    }
-    if (IsMultiLayer(s)) {
-      group.push_back(&s);  // checked as a group by PlanMultiLayer
-      continue;
-    }
-    RETURN_IF_ERROR(handler->Validate(s));
-  }
-  return absl::OkStatus();
-}
-
 absl::StatusOr<std::vector<std::string>> StorageManager::AddStorages(
     const std::string& container_id, const google::protobuf::RepeatedPtrField<agent::Storage>& storages,
     absl::Duration hotplug_timeout) {
-  std::vector<const agent::Storage*> group;
-  RETURN_IF_ERROR(ValidateAll(container_id, storages, group));
-  std::optional<MultiLayerPlan> plan;
-  if (!group.empty()) {
-    ASSIGN_OR_RETURN(plan, PlanMultiLayer(group));
-  }
+  ASSIGN_OR_RETURN(std::optional<MultiLayerPlan> plan,
+                   ValidateStorages(container_id, storages, registry_, options_.allowed_mount_roots));
 
   absl::MutexLock lock(&mu_);
   std::vector<std::string> held;  // mount points this call took a reference on, first-seen order

@@ -46,9 +46,6 @@ class StorageManager {
   size_t StorageCount() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  absl::Status ValidateAll(const std::string& container_id,
-                           const google::protobuf::RepeatedPtrField<agent::Storage>& storages,
-                           std::vector<const agent::Storage*>& group) const;
   absl::Status ReleaseLocked(const std::vector<std::string>& mount_points) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const StorageManagerOptions options_;
