@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <atomic>
 #include <future>
 
@@ -207,7 +208,8 @@ TEST_CASE("vmdk: descriptor extents for 1, 2, 3 blobs, rounding, a 5 GiB blob, r
   CHECK(three->find("ddb.geometry.cylinders = \"" + std::to_string((total + 1007) / 1008) + "\"") != std::string::npos);
   for (auto bad : std::vector<std::vector<kata::runtime::VmdkExtent>>{
            {}, {{"/l/a", 0}}, {{"/l/a", 0}, {"/l/b", 0}}, {{"rel/a", 512}}, {{"/l/a\"b", 512}}, {{"/l/a\nRW", 512}},
-           {{"/l/a", UINT64_MAX - 511}}, {{"/l/a", 40ull << 40}, {"/l/b", 40ull << 40}}}) {
+           {{"/l/a", UINT64_MAX - 511}}, {{"/l/a", 40ull << 40}, {"/l/b", 40ull << 40}},
+           {{std::string("/l/a\0/b", 6), 512}}}) {  // NUL: found by vmdk_fuzzer
     CHECK(BuildVmdkDescriptor(bad).status().code() == absl::StatusCode::kInvalidArgument);
   }
 
@@ -219,4 +221,8 @@ TEST_CASE("vmdk: descriptor extents for 1, 2, 3 blobs, rounding, a 5 GiB blob, r
   INFO(info);
   CHECK(json::parse(info)["virtual-size"] == (4 << 20));
   CHECK(kata::runtime::WriteVmdkDescriptor(dir.Sub("x.vmdk"), {dir.Sub("missing")}).code() == absl::StatusCode::kNotFound);
+  // A file named with a NUL: stat() sees the name cut there, the descriptor must not.
+  CHECK(kata::runtime::WriteVmdkDescriptor(dir.Sub("n.vmdk"), {dir.Sub("a") + std::string("\0/b", 3)}).code() ==
+        absl::StatusCode::kInvalidArgument);
+  CHECK(!std::filesystem::exists(dir.Sub("n.vmdk")));
 }

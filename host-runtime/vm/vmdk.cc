@@ -3,7 +3,9 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <string_view>
 
+#include "absl/strings/escaping.h"
 #include "libkata/base/errno_status.h"
 #include "libkata/base/file_util.h"
 #include "libkata/base/status_macros.h"
@@ -23,8 +25,11 @@ absl::StatusOr<std::string> BuildVmdkDescriptor(const std::vector<VmdkExtent>& e
   std::string lines;
   uint64_t total_sectors = 0;
   for (const VmdkExtent& e : extents) {
-    if (e.path.empty() || e.path.front() != '/' || e.path.find_first_of("\"\n\r") != std::string::npos) {
-      return absl::InvalidArgumentError(StrCat("VMDK extent \"", e.path, "\": want an absolute path without quotes or newlines"));
+    // QEMU reads the descriptor as a C string, line by line, the path between quotes: a NUL
+    // would end the descriptor there (the stat() before us already cut the path at it).
+    constexpr std::string_view kUnwritable("\"\n\r\0", 4);
+    if (e.path.empty() || e.path.front() != '/' || e.path.find_first_of(kUnwritable) != std::string::npos) {
+      return absl::InvalidArgumentError(StrCat("VMDK extent \"", absl::CEscape(ToAbsl(e.path)), "\": want an absolute path without quotes, newlines or NUL"));
     }
     const uint64_t sectors = e.size_bytes / kSector + (e.size_bytes % kSector != 0 ? 1 : 0);
     if (sectors > kMaxDiskSectors || total_sectors + sectors > kMaxDiskSectors) {

@@ -281,11 +281,19 @@ absl::StatusOr<Config> LoadConfig(const std::string& path, Arch arch) {
 
 std::string ConfigToYaml(const Config& c) {
   auto quote = [](const std::string& s) {
-    // Double-quoted YAML scalar; escape what YAML needs escaped.
+    // Double-quoted YAML scalar. Control characters are escaped too: a raw line break
+    // inside the quotes would read back folded into a space.
     std::string out = "\"";
     for (char ch : s) {
-      if (ch == '"' || ch == '\\') out.push_back('\\');
-      out.push_back(ch);
+      const auto byte = static_cast<unsigned char>(ch);
+      if (ch == '"' || ch == '\\') {
+        out.push_back('\\');
+        out.push_back(ch);
+      } else if (byte < 0x20 || byte == 0x7f) {
+        out += fmt::format("\\x{:02x}", byte);
+      } else {
+        out.push_back(ch);
+      }
     }
     return out + "\"";
   };

@@ -141,13 +141,17 @@ TEST_CASE("config: memory is aligned to the architecture's block", "[config]") {
 TEST_CASE("config: the effective configuration reads back the same", "[config]") {
   auto c = kata::config::LoadConfig(kTestdata + "/full-config.yaml", Arch::kX86_64);
   REQUIRE(c.ok());
-  c->hypervisor.kernel_params = "say \"hi\" \\ back";
+  // Quotes, backslashes and control characters (a raw line break in the quotes would fold
+  // into a space on the way back: found by config_yaml_fuzzer).
+  c->hypervisor.kernel_params = "say \"hi\" \\ back\nnext\tline\x01\x7f";
+  c->runtime.state_dir = "/run/kata\r\n";
   const std::string yaml = kata::config::ConfigToYaml(*c);
   auto again = ParseConfigYaml(yaml, "effective", Arch::kX86_64);
   INFO(yaml);
   REQUIRE(again.ok());
   CHECK(kata::config::ConfigToYaml(*again) == yaml);
   CHECK(again->hypervisor.kernel_params == c->hypervisor.kernel_params);
+  CHECK(again->runtime.state_dir == c->runtime.state_dir);
   CHECK(again->agent.dial_timeout == absl::Milliseconds(1500));
 }
 
