@@ -120,14 +120,28 @@ struct PrivateContainerd {
     const std::string path = std::string(KATA_SHIM_DIR) + ":" + std::getenv("PATH");
     ::setenv("PATH", path.c_str(), 1);
     ::setenv("KATA_CONF_FILE", tmp.Sub("kata.yaml").c_str(), 1);
-    daemon = std::make_unique<kata::testing::Daemon>(
-        std::vector<std::string>{"/usr/bin/containerd", "--config", tmp.Sub("config.toml")}, tmp.Sub("containerd.log"));
-    daemon->WaitForPath(sock, 10000);
+    StartDaemon("containerd.log");
     const std::string tar = tmp.Sub("image.tar");
     REQUIRE(Run(std::string("python3 ") + KATA_TESTS_DIR + "/make_oci_image.py " + tar + " " + kImage).status == 0);
     const Result imported = Run(ctr + " image import " + tar);
     INFO(imported.out);
     REQUIRE(imported.status == 0);
+  }
+
+  void StartDaemon(const std::string& log) {
+    daemon = std::make_unique<kata::testing::Daemon>(
+        std::vector<std::string>{"/usr/bin/containerd", "--config", tmp.Sub("config.toml")}, tmp.Sub(log));
+    daemon->WaitForPath(sock, 10000);
+  }
+
+  // containerd dies (SIGKILL: no chance to tidy) and comes back on the same root, state and
+  // socket; the shims it started keep running meanwhile.
+  void CrashAndRestart(int down_ms) {
+    ::kill(daemon->pid(), SIGKILL);
+    daemon->Stop();  // reaps it
+    std::filesystem::remove(sock);
+    ::usleep(down_ms * 1000);
+    StartDaemon("containerd-restarted.log");
   }
 
   // Whatever a failed test left running goes: its tasks, and any process (shim, QEMU) that
@@ -148,6 +162,23 @@ struct PrivateContainerd {
       if (cmdline.ok() && cmdline->find(tmp.path()) != std::string::npos) ::kill(std::atoi(e->d_name), SIGKILL);
     }
     ::closedir(proc);
+  }
+
+  // Waits up to 20 s for task `id` to show `status` in `ctr task ls`; its line.
+  std::string AwaitTaskStatus(const std::string& id, const std::string& status) {
+    std::string line;
+    for (int i = 0; i < 200 && line.find(status) == std::string::npos; ++i, ::usleep(100 * 1000)) {
+      line = Run(ctr + " task ls | grep " + id).out;
+    }
+    return line;
+  }
+
+  // ctr task delete, then ctr container delete: both must succeed.
+  void DeleteTask(const std::string& id) {
+    const Result deleted = Run("timeout 60 " + ctr + " task delete " + id);
+    INFO(id << ": " << deleted.out);
+    CHECK(deleted.status == 0);
+    CHECK(Run(ctr + " container delete " + id).status == 0);
   }
 
   // Nothing of ours is left: no shim, no QEMU, no mount, no task, no sandbox state.
@@ -415,17 +446,63 @@ TEST_CASE("containerd faults: QEMU killed under a running container: the task st
   const std::string qemu = Capture("pgrep -f 'sandbox-" + id + "' | head -1");
   REQUIRE_FALSE(qemu.empty());
   REQUIRE(::kill(std::stoi(qemu), SIGKILL) == 0);
-  std::string tasks;
-  for (int i = 0; i < 200; ++i) {
-    tasks = Run(c.ctr + " task ls").out;
-    if (tasks.find("STOPPED") != std::string::npos) break;
-    ::usleep(100 * 1000);
-  }
-  INFO(tasks << "\ncontainerd log:\n" << kata::ReadFileTail(c.tmp.Sub("containerd.log"), 3000));
-  CHECK(tasks.find("STOPPED") != std::string::npos);
-  const Result deleted = Run("timeout 60 " + c.ctr + " task delete " + id);
-  INFO(deleted.out);
-  CHECK(deleted.status == 0);
-  REQUIRE(Run(c.ctr + " container delete " + id).status == 0);
+  const std::string task = c.AwaitTaskStatus(id, "STOPPED");
+  INFO(task << "\ncontainerd log:\n" << kata::ReadFileTail(c.tmp.Sub("containerd.log"), 3000));
+  CHECK(task.find("STOPPED") != std::string::npos);
+  c.DeleteTask(id);
+  c.CheckClean();
+}
+
+TEST_CASE("containerd faults: containerd killed and restarted while shims run: tasks still answer, an exit while it "
+          "was down is seen, nothing left",
+          "[containerd][e2e][faults]") {
+  KATA_REQUIRE_CONTAINERD();
+  PrivateContainerd c;
+  const std::string running = Id("cr-run"), exits = Id("cr-exit");
+  REQUIRE(Run(c.ctr + " run -d --runtime io.containerd.kata.v2 " + kImage + " " + running + " sleep 1000").status == 0);
+  // Its process ends while containerd is down: the TaskExit the shim publishes is lost.
+  REQUIRE(Run(c.ctr + " run -d --runtime io.containerd.kata.v2 " + kImage + " " + exits + " sh -c 'sleep 3; exit 3'").status ==
+          0);
+  const int shims = CountProcesses("containerd-shim-kata-v2");
+  CHECK(shims == 2);
+  c.CrashAndRestart(6000);
+  CHECK(CountProcesses("containerd-shim-kata-v2") == shims);  // containerd reconnected to them, killed none
+  std::string tasks = Run(c.ctr + " task ls").out;
+  INFO(tasks << "\ncontainerd log:\n" << kata::ReadFileTail(c.tmp.Sub("containerd-restarted.log"), 3000));
+  CHECK(tasks.find(running) != std::string::npos);
+  CHECK(Run(c.ctr + " task ls | grep " + running).out.find("RUNNING") != std::string::npos);
+  CHECK(Run(c.ctr + " task ls | grep " + exits).out.find("STOPPED") != std::string::npos);
+  // The running one still takes execs, signals and deletes through the new containerd.
+  const Result exec = Run("timeout 60 " + c.ctr + " task exec --exec-id e1 " + running + " echo after-restart");
+  CHECK(exec.out == "after-restart\n");
+  CHECK(exec.status == 0);
+  REQUIRE(Run(c.ctr + " task kill -s SIGKILL " + running).status == 0);
+  CHECK(c.AwaitTaskStatus(running, "STOPPED").find("STOPPED") != std::string::npos);  // its TaskExit reached the new containerd
+  c.DeleteTask(running);
+  c.DeleteTask(exits);
+  c.CheckClean();
+}
+
+// The agent is the VM's PID 1: the guest kernel shields it from every signal sent inside the
+// VM, and its end (a crash) is a kernel panic, after which QEMU exits (panic=1, -no-reboot).
+// A privileged container crashes the guest kernel the same way (sysrq 'c').
+TEST_CASE("containerd faults: the guest panics under a running container (the agent's end): the task stops, deletes, "
+          "leaves nothing",
+          "[containerd][e2e][faults]") {
+  KATA_REQUIRE_CONTAINERD();
+  PrivateContainerd c;
+  const std::string id = Id("panic");
+  REQUIRE(Run(c.ctr + " run -d --privileged --runtime io.containerd.kata.v2 " + kImage + " " + id + " sleep 1000").status == 0);
+  const std::string qemu = Capture("pgrep -f 'sandbox-" + id + "' | head -1");
+  REQUIRE_FALSE(qemu.empty());
+  // The exec never gets its answer: the VM is gone under it.
+  const Result crashed = Run("timeout 60 " + c.ctr + " task exec --exec-id crash " + id + " sh -c 'echo c > /proc/sysrq-trigger'");
+  INFO(crashed.out);
+  CHECK(crashed.status != 0);
+  const std::string task = c.AwaitTaskStatus(id, "STOPPED");
+  INFO(task << "\ncontainerd log:\n" << kata::ReadFileTail(c.tmp.Sub("containerd.log"), 3000));
+  CHECK(task.find("STOPPED") != std::string::npos);
+  CHECK(::kill(std::stoi(qemu), 0) != 0);  // QEMU ended by itself
+  c.DeleteTask(id);
   c.CheckClean();
 }

@@ -3,8 +3,16 @@
 // multi-layer mount -> the container's process; afterwards the writable layer's image holds
 // what it wrote, and nothing is left attached or written under the runtime's state dir.
 
-#include <filesystem>
+#include <sys/mount.h>
+#include <sys/stat.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
 #include "host-runtime/sandbox/guest_spec.h"
 #include "host-runtime/sandbox/sandbox.h"
 #include "host-runtime/tests/erofs_fixture.h"
@@ -42,7 +50,9 @@ struct Ran {
 
 Ran RunToEnd(Sandbox& sb, const std::string& cid) {
   Ran r;
-  REQUIRE(sb.StartContainer(cid).ok());
+  const absl::Status started = sb.StartContainer(cid);
+  INFO(started);
+  REQUIRE(started.ok());
   for (;;) {
     auto chunk = sb.ReadOutput(cid, "", false);
     if (!chunk.ok()) break;
@@ -79,6 +89,14 @@ std::string MakeLayerTree(const kata::testing::TempDir& tmp) {
   kata::testing::MakeBusyboxRootfs(dir);
   kata::testing::WriteFile(dir + "/etc/base-note", "from the EROFS layer\n");
   return dir;
+}
+
+// A two-blob EROFS layer (busybox and a note): meta.erofs + blob.img in `tmp`, the device
+// table flattened by the test fixture so that a VMDK joining them reads as one disk.
+void MakeTwoBlobLayer(const kata::testing::TempDir& tmp) {
+  Sh("mkfs.erofs --quiet --chunksize=4096 --blobdev=" + tmp.Sub("blob.img") + " " + tmp.Sub("meta.erofs") + " " +
+     MakeLayerTree(tmp));
+  REQUIRE(kata::runtime::testing::FlattenErofsDeviceTable(tmp.Sub("meta.erofs"), tmp.Sub("blob.img")).ok());
 }
 
 // Nothing of the container or the sandbox stays on the host.
@@ -126,10 +144,7 @@ TEST_CASE("rootfs e2e: ext4 upper and one raw EROFS lower, merged by the agent; 
 TEST_CASE("rootfs e2e: two EROFS blobs joined by a VMDK mount as one lower; contents compared", "[rootfs][e2e]") {
   KATA_REQUIRE_VM();
   kata::testing::TempDir tmp;
-  // Metadata image + one blob device (erofs-utils 1.5), flattened by the test fixture.
-  Sh("mkfs.erofs --quiet --chunksize=4096 --blobdev=" + tmp.Sub("blob.img") + " " + tmp.Sub("meta.erofs") + " " +
-     MakeLayerTree(tmp));
-  REQUIRE(kata::runtime::testing::FlattenErofsDeviceTable(tmp.Sub("meta.erofs"), tmp.Sub("blob.img")).ok());
+  MakeTwoBlobLayer(tmp);  // metadata image + one blob device (erofs-utils 1.5)
   Sh("mkfs.ext4 -q -F " + tmp.Sub("rw.img") + " 32M");
   auto config = VmConfig(tmp);
   config.hypervisor.accel = kata::config::Accel::kTcg;
@@ -275,4 +290,76 @@ TEST_CASE("rootfs e2e: Destroy with a container still running keeps what it wrot
   REQUIRE(sb->Destroy().ok());  // the container still runs
   CheckStateGone(tmp, "ml-busy");
   CHECK(Capture("debugfs -R 'cat /upper/written' " + tmp.Sub("rw.img") + " 2>/dev/null") == "kept\n");
+}
+
+TEST_CASE("rootfs e2e faults: QEMU refuses a layer another process writes (its image lock); the upper is detached, "
+          "nothing is left, and the VM goes on",
+          "[rootfs][e2e][faults]") {
+  KATA_REQUIRE_VM();
+  kata::testing::TempDir tmp;
+  auto sb = BootWithOneLayer(tmp, "locked");
+  // qemu-io holds the layer open for writing (QEMU's image lock) until its stdin closes.
+  std::unique_ptr<FILE, int (*)(FILE*)> writer(
+      ::popen(("exec qemu-io -f raw " + tmp.Sub("layer.erofs") + " >/dev/null 2>&1").c_str(), "w"), ::pclose);
+  REQUIRE(writer != nullptr);
+  // Its locks show in /proc/locks (OFD locks on the image's inode); a probe that opens the
+  // image itself could take the lock first and make qemu-io give up.
+  struct stat st;
+  REQUIRE(::stat(tmp.Sub("layer.erofs").c_str(), &st) == 0);
+  const std::string inode = ":" + std::to_string(st.st_ino) + " ";
+  bool locked = false;
+  for (int i = 0; i < 200 && !locked; ++i, ::usleep(50 * 1000)) {
+    const std::string locks = kata::testing::ReadFile("/proc/locks");
+    for (absl::string_view line : absl::StrSplit(locks, '\n')) {
+      locked = locked || (absl::StrContains(line, "OFDLCK") && absl::StrContains(line, inode));
+    }
+  }
+  REQUIRE(locked);
+  const absl::Status created =
+      sb->CreateContainer("c1", Spec("true"), MultiLayerMounts(tmp.Sub("rw.img"), {tmp.Sub("layer.erofs")}));
+  INFO(created);
+  CHECK_FALSE(created.ok());
+  CHECK(created.message().find("lock") != absl::string_view::npos);  // QEMU's own words
+  CHECK(sb->vm().block_devices().Attached().empty());               // the upper went back
+  CHECK_FALSE(std::filesystem::exists(tmp.Sub("state/locked/c1")));
+  writer.reset();  // the other writer goes: the same layer now attaches
+  REQUIRE(sb->CreateContainer("c2", Spec("cat /etc/base-note"), MultiLayerMounts(tmp.Sub("rw.img"), {tmp.Sub("layer.erofs")}))
+              .ok());
+  CHECK(RunToEnd(*sb, "c2").out == "from the EROFS layer\n");
+  REQUIRE(sb->Destroy().ok());
+  CheckStateGone(tmp, "locked");
+}
+
+TEST_CASE("rootfs e2e faults: the state directory's disk is full: CreateContainer names the file and leaves nothing; "
+          "with space back it works",
+          "[rootfs][e2e][faults]") {
+  KATA_REQUIRE_VM();
+  kata::testing::TempDir tmp;
+  MakeTwoBlobLayer(tmp);  // the runtime writes a VMDK descriptor joining them under the state dir
+  Sh("mkfs.ext4 -q -F " + tmp.Sub("rw.img") + " 32M");
+  std::filesystem::create_directories(tmp.Sub("state"));
+  Sh("mount -t tmpfs -o size=1m tmpfs " + tmp.Sub("state"));
+  struct Unmount {
+    std::string path;
+    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+  } unmount{tmp.Sub("state")};
+  auto config = VmConfig(tmp);
+  config.hypervisor.accel = kata::config::Accel::kTcg;
+  auto sb = Sandbox::Create("full", config);
+  INFO(sb.status());
+  REQUIRE(sb.ok());
+  // Fill what is left of it (dd ends with ENOSPC).
+  (void)std::system(("dd if=/dev/zero of=" + tmp.Sub("state/filler") + " bs=4k >/dev/null 2>&1").c_str());
+  const auto mounts = MultiLayerMounts(tmp.Sub("rw.img"), {tmp.Sub("meta.erofs"), tmp.Sub("blob.img")});
+  const absl::Status created = (*sb)->CreateContainer("c1", Spec("true"), mounts);
+  INFO(created);
+  CHECK(created.code() == absl::StatusCode::kResourceExhausted);  // ENOSPC
+  CHECK(created.message().find(".vmdk") != absl::string_view::npos);
+  CHECK((*sb)->vm().block_devices().Attached().empty());
+  CHECK_FALSE(std::filesystem::exists(tmp.Sub("state/full/c1")));
+  std::filesystem::remove(tmp.Sub("state/filler"));
+  REQUIRE((*sb)->CreateContainer("c2", Spec("cat /etc/base-note"), mounts).ok());
+  CHECK(RunToEnd(**sb, "c2").out == "from the EROFS layer\n");
+  REQUIRE((*sb)->Destroy().ok());
+  CheckStateGone(tmp, "full");
 }

@@ -6,9 +6,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 
 #include "host-runtime/tests/vm_test_support.h"
+#include "host-runtime/vm/qemu_command.h"
 #include "host-runtime/vm/sandbox_vm.h"
 #include "host-runtime/vm/vmdk.h"
 #include "libkata/base/file_util.h"
@@ -255,4 +257,80 @@ TEST_CASE("vm: a guest that panics ends the boot at once, with the console's las
   CHECK(std::string(vm.status().message()).find("Kernel panic") != std::string::npos);
   CHECK(absl::Now() - start < config.hypervisor.boot_timeout / 2);  // noticed, not timed out
   CHECK_FALSE(std::filesystem::exists(tmp.Sub("state/e2e-panic")));
+}
+
+TEST_CASE("vm faults: a disk whose uevent never comes: CreateContainer fails after the hot-plug timeout naming it, "
+          "leaves nothing, and the agent goes on",
+          "[vm][e2e][faults]") {
+  KATA_REQUIRE_VM();
+  kata::testing::TempDir tmp;
+  kata::testing::MakeBusyboxRootfs(tmp.Sub("rootfs-src"));
+  const std::string ext4 = tmp.Sub("rootfs.ext4");
+  REQUIRE(std::system(("mkfs.ext4 -q -F -d " + tmp.Sub("rootfs-src") + " " + ext4 + " 32M >/dev/null").c_str()) == 0);
+  auto config = VmConfig(tmp);
+  config.hypervisor.accel = kata::config::Accel::kTcg;
+  config.agent.hotplug_timeout = absl::Seconds(2);
+  auto vm = SandboxVm::Start("e2e-nouevent", config);
+  INFO(vm.status());
+  REQUIRE(vm.ok());
+  auto agent = kata::agent::AgentService::NewStub((*vm)->agent_channel());
+  google::protobuf::Empty e;
+  {
+    kata::agent::CreateSandboxRequest req;
+    req.set_sandbox_id("e2e-nouevent");
+    grpc::ClientContext ctx;
+    REQUIRE(agent->CreateSandbox(&ctx, req, &e).ok());
+  }
+  const std::string mount_point = "/run/kata-containers/c1/rootfs";
+  auto request = [&](const std::string& pci_path) {
+    kata::agent::CreateContainerRequest req;
+    req.set_container_id("c1");
+    *req.mutable_oci() = ContainerSpec(mount_point, "echo on-the-disk");
+    req.mutable_oci()->mutable_linux()->clear_devices();
+    auto* storage = req.add_storages();
+    storage->set_driver("blk");
+    storage->set_source(pci_path);
+    storage->set_fstype("ext4");
+    storage->set_mount_point(mount_point);
+    return req;
+  };
+  // The first root port, with nothing plugged into it: no uevent will ever name it.
+  char empty_port[8];
+  std::snprintf(empty_port, sizeof(empty_port), "%02x/00", kata::runtime::RootPortSlot(0));
+  const absl::Time start = absl::Now();
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  const grpc::Status waited = agent->CreateContainer(&ctx, request(empty_port), &e);
+  const absl::Duration took = absl::Now() - start;
+  INFO(waited.error_message() << " after " << took);
+  CHECK(waited.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED);
+  CHECK(waited.error_message().find(empty_port) != std::string::npos);
+  CHECK(took >= absl::Seconds(2));
+  CHECK(took < absl::Seconds(30));
+  {
+    kata::agent::GetMetricsRequest req;
+    kata::agent::Metrics metrics;
+    grpc::ClientContext mctx;
+    REQUIRE(agent->GetMetrics(&mctx, req, &metrics).ok());
+    CHECK(metrics.metrics().find("kata_agent_containers 0\n") != std::string::npos);
+  }
+  // The same container, now with its disk there: nothing of the failed attempt is in the way.
+  auto rootfs = (*vm)->block_devices().Attach({ext4, BlockFormat::kRaw, false, "threads", false, "rootfs"});
+  INFO(rootfs.status());
+  REQUIRE(rootfs.ok());
+  {
+    grpc::ClientContext cctx;
+    const grpc::Status created = agent->CreateContainer(&cctx, request(rootfs->pci_path), &e);
+    INFO(created.error_message());
+    REQUIRE(created.ok());
+    kata::agent::RemoveContainerRequest rm;
+    rm.set_container_id("c1");
+    grpc::ClientContext rctx;
+    REQUIRE(agent->RemoveContainer(&rctx, rm, &e).ok());
+  }
+  REQUIRE((*vm)->block_devices().Detach(rootfs->device_id).ok());
+  const pid_t qemu = (*vm)->qemu_pid();
+  const std::string state = (*vm)->state_dir();
+  (*vm)->Stop();
+  CheckNothingLeft(qemu, state);
 }
