@@ -78,6 +78,7 @@ absl::Status Sandbox::DestroySandbox() {
     absl::MutexLock lock(&mu_);
     containers.swap(containers_);
     sandbox_storages.swap(sandbox_storages_);
+    cancelled_.clear();  // their creations find their slots gone and undo themselves
     created_ = false;
   }
   absl::Status first;
@@ -127,6 +128,7 @@ absl::Status Sandbox::CreateContainer(const agent::CreateContainerRequest& req) 
     if (!c->storages.empty()) (void)storages_.RemoveStorages(c->storages);
     absl::MutexLock lock(&mu_);
     containers_.erase(cid);
+    cancelled_.erase(cid);  // a RemoveContainer waiting for this creation is answered now
     return s;
   };
 
@@ -193,15 +195,23 @@ absl::Status Sandbox::CreateContainer(const agent::CreateContainerRequest& req) 
   {
     absl::MutexLock lock(&mu_);
     auto slot = containers_.find(cid);
-    if (slot != containers_.end()) {
+    if (slot != containers_.end() && !cancelled_.contains(cid)) {
       slot->second = std::move(c);
       return absl::OkStatus();
     }
   }
-  // DestroySandbox ran meanwhile: this container must not outlive its sandbox.
+  // DestroySandbox ran meanwhile, or the host removed the container (its CreateContainer
+  // gave up): it must not outlive that.
   KillAll(*c);
   (void)Teardown(std::move(c), options_.launch_timeout);
-  return absl::AbortedError(StrCat("container ", cid, ": the sandbox was destroyed while it was being created"));
+  bool removed;
+  {
+    absl::MutexLock lock(&mu_);
+    removed = cancelled_.erase(cid) > 0;
+    if (removed) containers_.erase(cid);  // still our reservation: DestroySandbox clears the marks
+  }
+  return absl::AbortedError(StrCat("container ", cid, removed ? ": removed while it was being created"
+                                                              : ": the sandbox was destroyed while it was being created"));
 }
 
 pid_t Sandbox::SandboxInitPid(const std::string& container_id) {
@@ -267,9 +277,21 @@ absl::Status Sandbox::RemoveContainer(const std::string& container_id, absl::Dur
     absl::MutexLock lock(&mu_);
     auto it = containers_.find(container_id);
     if (it == containers_.end()) return absl::NotFoundError(StrCat("container ", container_id, " does not exist"));
-    // Still being made (the host's CreateContainer gave up on us): not NotFound, so the host
-    // does not unplug disks it is mounting; DestroySandbox takes it with the rest.
-    if (it->second == nullptr) return absl::UnavailableError(StrCat("container ", container_id, " is still being created"));
+    if (it->second == nullptr) {
+      // Still being made (the host's CreateContainer gave up on it): its creation undoes
+      // itself when it ends. Answered once that is done, so the host unplugs no disk that is
+      // still being mounted; Unavailable (not NotFound) if it does not end in time.
+      cancelled_.insert(container_id);
+      auto creation_ended = [this, &container_id]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return !containers_.contains(container_id);
+      };
+      if (!mu_.AwaitWithTimeout(absl::Condition(&creation_ended), timeout == absl::ZeroDuration() ? kDestroyWait : timeout)) {
+        return absl::UnavailableError(
+            StrCat("container ", container_id, " is still being created; it is removed when that ends"));
+      }
+      kLog.Info("container removed while it was being created", {{"container_id", container_id}});
+      return absl::OkStatus();
+    }
     bool running = it->second->started && it->second->init->running();
     for (auto& [id, p] : it->second->execs) running = running || p->running();
     if (running && timeout == absl::ZeroDuration()) {

@@ -5,6 +5,7 @@
 // the gRPC service is a thin layer over this.
 
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <string>
@@ -117,6 +118,9 @@ class Sandbox {
   std::vector<std::string> sandbox_storages_ ABSL_GUARDED_BY(mu_);
   // Shared: an exec being launched (without mu_) keeps its container alive.
   std::map<std::string, std::shared_ptr<Container>> containers_ ABSL_GUARDED_BY(mu_);
+  // Containers still being created that RemoveContainer asked for: their creation undoes
+  // itself when it ends, and the removal waits for that.
+  std::set<std::string> cancelled_ ABSL_GUARDED_BY(mu_);
 };
 
 // The agent's answer to GetGuestDetails: memory block size, kernel release, agent details.

@@ -8,7 +8,9 @@
 #include <future>
 #include <optional>
 
+#include "guest-agent/testing/loop_device.h"
 #include "guest-agent/tests/agent_fixture.h"
+#include "libkata/mount/mountinfo.h"
 #include "libkata/base/str_cat.h"
 
 using namespace agent_test;  // NOLINT: the fixture is this test's vocabulary
@@ -112,4 +114,52 @@ TEST_CASE("agent lifecycle: an exec's output ends once its exit is reported, wha
   CHECK(f.ReadToEnd("c1", "bg", true, std::chrono::seconds(20)) == std::optional<std::string>(""));
   // The container's own output is unaffected: its init is not an exec.
   REQUIRE(f.Remove("c1", 5).ok());
+}
+
+// Issue 14: when the host's CreateContainer gave up (a timeout) and it sent RemoveContainer,
+// the agent answered Unavailable and finished the creation anyway: a container the host no
+// longer knew of stayed in the VM, holding its mounts, until the sandbox went.
+TEST_CASE("agent lifecycle: RemoveContainer during CreateContainer undoes the creation when it ends and answers then",
+          "[agent][root]") {
+  KATA_REQUIRE_ROOT();
+  Fixture f({"--hotplug-timeout", "30s"});
+  const std::string image = f.tmp.Sub("data.ext4");
+  REQUIRE(std::system(("mkfs.ext4 -q -F " + image + " 8M >/dev/null 2>&1").c_str()) == 0);
+  auto index = kata::guest::testing::LoopDevice::FreeIndex();
+  REQUIRE(index.ok());
+  const std::string mount_point = f.agent.sandbox_dir() + "/late/data";
+  // Its storage's disk is not there yet: the creation waits for it.
+  auto creating = std::async(std::launch::async, [&] {
+    agent::CreateContainerRequest req;
+    req.set_container_id("late");
+    *req.mutable_oci() = MakeSpec(f.RootfsOf("late"), {"sleep", "3600"});
+    *req.add_storages() = LocalRootfs(f.RootfsOf("late"));
+    agent::Storage* s = req.add_storages();
+    s->set_driver("blk");
+    s->set_source("/dev/loop" + std::to_string(*index));
+    s->set_fstype("ext4");
+    s->set_mount_point(mount_point);
+    google::protobuf::Empty e;
+    grpc::ClientContext ctx;
+    return f.agent.stub().CreateContainer(&ctx, req, &e);
+  });
+  ::usleep(500 * 1000);
+  auto removing = std::async(std::launch::async, [&] { return f.Remove("late", 30); });
+  // The removal waits for the creation, which waits for its disk.
+  CHECK(removing.wait_for(std::chrono::milliseconds(500)) == std::future_status::timeout);
+  auto disk = kata::guest::testing::LoopDevice::Attach(image, false, *index);  // the disk comes
+  INFO(disk.status());
+  REQUIRE(disk.ok());
+  const grpc::Status created = creating.get();
+  INFO(created.error_message());
+  CHECK(created.error_code() == grpc::StatusCode::ABORTED);
+  CHECK(created.error_message().find("removed while it was being created") != std::string::npos);
+  const grpc::Status removed = removing.get();
+  INFO(removed.error_message());
+  CHECK(removed.ok());
+  // Nothing of it is left: no container, no mount of its disk, its id free again.
+  CHECK(Metric(f, "kata_agent_containers") == 0);
+  CHECK_FALSE(kata::mount::IsMountPoint(mount_point).value_or(false));
+  CHECK(kata::testing::ReadFile("/proc/self/mountinfo").find(disk->name()) == std::string::npos);
+  CHECK(f.Start("late").error_code() == grpc::StatusCode::NOT_FOUND);
 }
