@@ -21,7 +21,8 @@ int main(int argc, char** argv) {
     std::error_code ec;
     if (std::filesystem::is_directory(arg, ec)) {
       for (const auto& entry : std::filesystem::recursive_directory_iterator(arg)) {
-        if (entry.is_regular_file()) inputs.push_back(entry.path());
+        // .gitkeep holds an empty regressions/ directory in the repository.
+        if (entry.is_regular_file() && entry.path().filename().string().front() != '.') inputs.push_back(entry.path());
       }
     } else if (std::filesystem::is_regular_file(arg, ec)) {
       inputs.push_back(arg);
