@@ -25,11 +25,8 @@
 #include "guest-agent/server/agent_server.h"
 #include "guest-agent/server/channel_select.h"
 #include "guest-agent/server/agent_service.h"
-#include "guest-agent/storage/blk_handler.h"
-#include "guest-agent/storage/ephemeral_handler.h"
-#include "guest-agent/storage/local_handler.h"
+#include "guest-agent/storage/builtin_handlers.h"
 #include "guest-agent/storage/multi_layer_erofs.h"
-#include "guest-agent/storage/virtio_9p_handler.h"
 #include "guest-agent/uevent/uevent_monitor.h"
 #include "kata_version.h"
 #include "libkata/base/file_util.h"
@@ -172,11 +169,7 @@ int main(int argc, char** argv) {
   StorageHandlerRegistry storage_handlers;
   MultiLayerErofsHandler multi_layer;
   DeviceHandlerRegistry device_handlers;
-  for (auto s : {storage_handlers.Register(std::make_shared<BlkStorageHandler>()),
-                 storage_handlers.Register(std::make_shared<LocalStorageHandler>()),
-                 storage_handlers.Register(std::make_shared<EphemeralStorageHandler>()),
-                 storage_handlers.Register(std::make_shared<Virtio9pStorageHandler>()),
-                 storage_handlers.Register(std::shared_ptr<StorageHandler>(&multi_layer, [](StorageHandler*) {})),
+  for (auto s : {RegisterBuiltinStorageHandlers(storage_handlers, multi_layer),
                  device_handlers.Register(std::make_shared<BlkDeviceHandler>()),
                  device_handlers.Register(std::make_shared<VfioDeviceHandler>()),
                  device_handlers.Register(std::make_shared<GenericDeviceHandler>())}) {

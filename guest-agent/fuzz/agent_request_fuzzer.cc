@@ -16,7 +16,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
-#include <memory>
 #include <string>
 
 #include "guest-agent/device/spec_device_updater.h"
@@ -24,11 +23,8 @@
 #include "guest-agent/process/launch_plan.h"
 #include "guest-agent/sandbox/path_contract.h"
 #include "guest-agent/setup/init_plan_builder.h"
-#include "guest-agent/storage/blk_handler.h"
-#include "guest-agent/storage/ephemeral_handler.h"
-#include "guest-agent/storage/local_handler.h"
+#include "guest-agent/storage/builtin_handlers.h"
 #include "guest-agent/storage/storage_validation.h"
-#include "guest-agent/storage/virtio_9p_handler.h"
 #include "libkata/base/identifiers.h"
 #include "libkata/oci/validate.h"
 #include "libkata/testing/fuzz_check.h"
@@ -67,13 +63,7 @@ absl::StatusOr<PathFacts> Probe(const std::string& path) {
 struct Handlers {
   StorageHandlerRegistry registry;
   MultiLayerErofsHandler multi_layer;
-  Handlers() {
-    (void)registry.Register(std::make_shared<BlkStorageHandler>());
-    (void)registry.Register(std::make_shared<LocalStorageHandler>());
-    (void)registry.Register(std::make_shared<EphemeralStorageHandler>());
-    (void)registry.Register(std::make_shared<Virtio9pStorageHandler>());
-    (void)registry.Register(std::shared_ptr<StorageHandler>(&multi_layer, [](StorageHandler*) {}));
-  }
+  Handlers() { KATA_FUZZ_CHECK(RegisterBuiltinStorageHandlers(registry, multi_layer).ok(), "the agent's storage drivers"); }
 };
 
 void CreateContainer(const kata::agent::CreateContainerRequest& req, const Handlers& handlers) {
