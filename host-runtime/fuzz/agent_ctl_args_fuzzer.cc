@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <string_view>
@@ -19,13 +20,23 @@
 
 namespace {
 
-const std::string& FileDir() {
-  static const std::string dir = [] {
+// A directory of this process's own, removed when it exits.
+struct FileDirectory {
+  std::string path;
+  FileDirectory() {
     char tmpl[] = "/tmp/agent-ctl-fuzz-XXXXXX";
     KATA_FUZZ_CHECK(::mkdtemp(tmpl) != nullptr, "mkdtemp");
-    return std::string(tmpl);
-  }();
-  return dir;
+    path = tmpl;
+  }
+  ~FileDirectory() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+const std::string& FileDir() {
+  static const FileDirectory dir;
+  return dir.path;
 }
 
 // Points every file an argument names at the input's file contents.
