@@ -132,12 +132,14 @@ def strip_module_signature(module_bytes):
 def initrd_entries(init, modules, busybox=None):
     """(path, mode, content) in archive order; content None for a directory, str for a symlink.
     modules: [(name, condition, bytes)]; the load order file says "name.ko [condition]"."""
-    entries = [(d, 0o40755, None) for d in ("dev", "proc", "sys", "run", "tmp", "lib", "lib/modules")]
+    entries = [(d, 0o40755, None) for d in ("dev", "proc", "sys", "run", "tmp")]
     entries.append(("init", 0o100755, init))
-    for name, _, data in modules:
-        entries.append((f"lib/modules/{name}.ko", 0o100644, data))
-    lines = "".join(f"{n}.ko {c}\n" if c else f"{n}.ko\n" for n, c, _ in modules)
-    entries.append((LOAD_ORDER_PATH, 0o100644, lines.encode()))
+    if modules:  # a kernel with everything built in gets no lib/modules at all
+        entries += [("lib", 0o40755, None), ("lib/modules", 0o40755, None)]
+        for name, _, data in modules:
+            entries.append((f"lib/modules/{name}.ko", 0o100644, data))
+        lines = "".join(f"{n}.ko {c}\n" if c else f"{n}.ko\n" for n, c, _ in modules)
+        entries.append((LOAD_ORDER_PATH, 0o100644, lines.encode()))
     if busybox is not None:
         entries.append(("bin", 0o40755, None))
         entries.append(("bin/busybox", 0o100755, busybox))
@@ -170,3 +172,28 @@ def newc_archive(entries):
         pad4()
     header(0, 0, 0, "TRAILER!!!", 1)
     return bytes(out)
+
+
+KCONFIG_SET_RE = re.compile(r"^(CONFIG_[A-Za-z0-9_]+)=(.*)$")
+KCONFIG_UNSET_RE = re.compile(r"^# (CONFIG_[A-Za-z0-9_]+) is not set$")
+
+
+def parse_kconfig(text):
+    """A kernel .config (or a fragment) as {CONFIG_NAME: value}; "is not set" reads as "n"."""
+    values = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if m := KCONFIG_SET_RE.match(line):
+            values[m.group(1)] = m.group(2)
+        elif m := KCONFIG_UNSET_RE.match(line):
+            values[m.group(1)] = "n"
+    return values
+
+
+def unmet_fragment_options(fragment_text, config_text):
+    """The fragment's settings the resulting .config does not have, as (name, wanted, got):
+    Kconfig drops an option whose dependencies are off without a word, so the build checks."""
+    config = parse_kconfig(config_text)
+    return [(name, wanted, config.get(name, "n"))
+            for name, wanted in parse_kconfig(fragment_text).items()
+            if config.get(name, "n") != wanted]

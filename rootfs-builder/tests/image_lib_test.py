@@ -110,6 +110,34 @@ class CpioTest(unittest.TestCase):
             self.assertEqual(os.readlink(os.path.join(d, "bin", "sh")), "busybox")
             self.assertTrue(os.path.isdir(os.path.join(d, "proc")))
 
+    def test_a_kernel_without_modules_gets_no_lib_modules(self):
+        archive = image_lib.newc_archive(image_lib.initrd_entries(b"#!init", []))
+        with tempfile.TemporaryDirectory() as d:
+            subprocess.run(["cpio", "-id", "--quiet"], input=archive, cwd=d, check=True)
+            self.assertEqual(sorted(os.listdir(d)), ["dev", "init", "proc", "run", "sys", "tmp"])
+
+
+FRAGMENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "kernel", "guest.config")
+
+
+class KconfigTest(unittest.TestCase):
+    def test_parse(self):
+        c = image_lib.parse_kconfig('CONFIG_A=y\n# CONFIG_B is not set\nCONFIG_S="-x"\n# comment\nCONFIG_M=m\n')
+        self.assertEqual(c, {"CONFIG_A": "y", "CONFIG_B": "n", "CONFIG_S": '"-x"', "CONFIG_M": "m"})
+
+    def test_unmet_names_what_kconfig_dropped(self):
+        fragment = "CONFIG_MISC_FILESYSTEMS=y\nCONFIG_EROFS_FS=y\nCONFIG_LOCALVERSION=\"-k\"\n# CONFIG_MODULES is not set\n"
+        # What allnoconfig gives when EROFS's menu is off: EROFS_FS absent from .config.
+        config = "# CONFIG_MISC_FILESYSTEMS is not set\nCONFIG_LOCALVERSION=\"-k\"\n"
+        self.assertEqual(image_lib.unmet_fragment_options(fragment, config),
+                         [("CONFIG_MISC_FILESYSTEMS", "y", "n"), ("CONFIG_EROFS_FS", "y", "n")])
+        self.assertEqual(image_lib.unmet_fragment_options(fragment, fragment), [])
+
+    def test_the_fragment_builds_everything_in(self):
+        values = image_lib.parse_kconfig(open(FRAGMENT).read())
+        self.assertNotIn("m", values.values())
+        self.assertNotIn("CONFIG_MODULES", values)  # allnoconfig leaves modules off
+
 
 if __name__ == "__main__":
     result = unittest.main(exit=False).result
