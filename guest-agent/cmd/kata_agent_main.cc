@@ -19,6 +19,7 @@
 #include "guest-agent/init/boot_params.h"
 #include "guest-agent/init/early_mounts.h"
 #include "guest-agent/init/leave_initramfs.h"
+#include "guest-agent/init/kernel_probe.h"
 #include "guest-agent/init/module_loader.h"
 #include "guest-agent/sandbox/agent_metrics.h"
 #include "guest-agent/sandbox/sandbox.h"
@@ -82,6 +83,9 @@ absl::Status InitVm(Flags& flags, const kata::log::Subsystem& log) {
   if (!modules.ok()) return modules.status();
   for (const std::string& failure : modules->failures) log.Warn("module failed to load", {{"error", failure}});
   if (auto s = LeaveInitramfs(); !s.ok()) return s;
+  // A kernel built without what the agent needs fails later, in one container's request;
+  // say it here too, by option name.
+  for (const std::string& lack : KernelLacks()) log.Warn("guest kernel lacks an option", {{"option", lack}});
   log.Info("vm initialised", {{"modules_loaded", static_cast<int64_t>(modules->loaded.size())},
                               {"modules_failed", static_cast<int64_t>(modules->failures.size())},
                               {"modules_skipped", static_cast<int64_t>(modules->skipped.size())},

@@ -3,6 +3,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "guest-agent/init/kernel_probe.h"
 #include "guest-agent/sandbox/sandbox.h"
 #include "kata_version.h"
 #include "libkata/base/file_util.h"
@@ -25,7 +26,13 @@ agent::GuestDetailsResponse GuestDetails(const agent::GuestDetailsRequest& req,
   }
   struct utsname u;
   if (::uname(&u) == 0) resp.set_kernel_release(u.release);
+  bool seccomp = true;
+  for (const std::string& lack : KernelLacks()) {
+    seccomp = seccomp && !lack.starts_with("CONFIG_SECCOMP_FILTER ");
+    resp.add_kernel_lacks(lack);
+  }
   auto* d = resp.mutable_agent_details();
+  d->set_supports_seccomp(seccomp);  // the agent always has libseccomp; the kernel decides
   d->set_version(KATA_VERSION);
   d->set_init_daemon(::getpid() == 1);
   for (const auto& h : device_handlers) d->add_device_handlers(h);

@@ -123,7 +123,8 @@ class Sandbox {
   std::set<std::string> cancelled_ ABSL_GUARDED_BY(mu_);
 };
 
-// The agent's answer to GetGuestDetails: memory block size, kernel release, agent details.
+// The agent's answer to GetGuestDetails: memory block size, kernel release and what the
+// kernel lacks (probed now), agent details.
 agent::GuestDetailsResponse GuestDetails(const agent::GuestDetailsRequest& req,
                                          const std::vector<std::string>& storage_handlers,
                                          const std::vector<std::string>& device_handlers,

@@ -3,12 +3,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <set>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "host-runtime/vm/accel_probe.h"
 #include "host-runtime/vm/run_command.h"
 #include "libkata/base/file_util.h"
 #include "libkata/base/str_cat.h"
+#include "libkata/kernel/guest_kernel_requirements.h"
 
 namespace kata::runtime {
 namespace {
@@ -66,18 +69,25 @@ CheckItem CheckVmdk(const config::HypervisorConfig& hv) {
 
 }  // namespace
 
-CheckItem CheckGuestKernelConfig(const std::string& path) {
-  const std::string what = "guest kernel options";
-  auto text = ReadFileToString(path, 1 << 22);
-  if (!text.ok()) return {what, false, StrCat(path, " is missing: cannot tell (rootfs-builder/build-image writes it)"), false};
-  std::string missing;
-  for (const char* option : {"CONFIG_SECCOMP_FILTER", "CONFIG_BPF_SYSCALL", "CONFIG_CGROUP_BPF"}) {
-    if (text->find(StrCat("\n", option, "=y")) == std::string::npos) missing += StrCat(missing.empty() ? "" : ", ", option);
+std::vector<CheckItem> CheckGuestKernelConfig(const std::string& config_path,
+                                              const std::vector<std::string>& initrd_modules) {
+  auto text = ReadFileToString(config_path, 1 << 22);
+  if (!text.ok()) {
+    return {{"guest kernel options", false,
+             StrCat(config_path, " is missing: cannot tell (rootfs-builder/build-image writes it)"), false}};
   }
-  if (!missing.empty()) {
-    return {what, false, StrCat(path, ": not set: ", missing, " (linux.seccomp or linux.resources.devices would fail)")};
+  const std::set<std::string, std::less<>> modules(initrd_modules.begin(), initrd_modules.end());
+  std::string required, optional;
+  for (const auto& s : kernel::ConfigShortfalls(kernel::ParseKernelConfig(*text), modules)) {
+    std::string& list = s.requirement->required ? required : optional;
+    list += StrCat(list.empty() ? "" : "; ", kernel::Describe(*s.requirement), ": ", s.detail);
   }
-  return {what, true, StrCat(path, ": CONFIG_SECCOMP_FILTER, CONFIG_BPF_SYSCALL, CONFIG_CGROUP_BPF (seccomp, device rules)")};
+  return {
+      {"guest kernel options", required.empty(),
+       required.empty() ? StrCat(config_path, ": every option the agent needs") : StrCat(config_path, ": ", required)},
+      {"guest kernel optional options", optional.empty(),
+       optional.empty() ? "all present" : StrCat(config_path, ": ", optional), false},
+  };
 }
 
 absl::StatusOr<std::vector<std::string>> InitrdModules(const std::string& initrd) {
@@ -101,9 +111,13 @@ absl::StatusOr<std::vector<std::string>> InitrdModules(const std::string& initrd
     archive = std::move(out->output);
   }
   auto order = NewcEntry(archive, "lib/modules/load-order");
+  if (absl::IsNotFound(order.status())) return std::vector<std::string>{};  // no modules at all
   if (!order.ok()) return absl::Status(order.status().code(), StrCat(initrd, ": ", order.status().message()));
+  // Lines are "name.ko [condition]".
   std::vector<std::string> modules;
-  for (absl::string_view line : absl::StrSplit(*order, '\n', absl::SkipEmpty())) modules.emplace_back(line);
+  for (absl::string_view line : absl::StrSplit(*order, '\n', absl::SkipEmpty())) {
+    modules.emplace_back(line.substr(0, line.find(' ')));
+  }
   return modules;
 }
 
@@ -130,21 +144,14 @@ std::vector<CheckItem> CheckHost(const config::Config& config) {
       items.push_back({"accelerator", false, std::string(decision.status().message())});
     }
   }
-  if (kernel) items.push_back(CheckGuestKernelConfig(hv.kernel + ".config"));
   const bool vsock = ::access("/dev/vhost-vsock", R_OK | W_OK) == 0;
   items.push_back({"vhost-vsock", vsock, vsock ? "/dev/vhost-vsock: agent over vsock" : "no /dev/vhost-vsock: agent over virtio-serial", false});
-
-  if (initrd) {
+  if (kernel && initrd) {
     auto modules = InitrdModules(hv.initrd);
-    for (const char* fs : {"erofs", "overlay"}) {
-      const std::string file = StrCat(fs, ".ko");
-      if (!modules.ok()) {
-        items.push_back({StrCat(fs, " in the guest"), false, std::string(modules.status().message())});
-        continue;
-      }
-      const bool has = std::find(modules->begin(), modules->end(), file) != modules->end();
-      items.push_back({StrCat(fs, " in the guest"), has,
-                       has ? StrCat(file, " is in the initrd's module load order") : StrCat("the initrd does not load ", file)});
+    if (!modules.ok()) {
+      items.push_back({"guest initrd modules", false, std::string(modules.status().message())});
+    } else {
+      for (auto& item : CheckGuestKernelConfig(hv.kernel + ".config", *modules)) items.push_back(std::move(item));
     }
   }
   return items;

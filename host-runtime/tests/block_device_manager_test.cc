@@ -20,21 +20,8 @@ using kata::runtime::BlockFormat;
 using kata::runtime::QmpClient;
 using kata::runtime::testing::Event;
 using kata::runtime::testing::ScriptedQmp;
+using kata::testing::Capture;
 using nlohmann::json;
-
-namespace {
-
-std::string Capture(const std::string& command) {
-  std::string out;
-  FILE* p = ::popen(command.c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  while (size_t n = std::fread(buf, 1, sizeof(buf), p)) out.append(buf, n);
-  ::pclose(p);
-  return out;
-}
-
-}  // namespace
 
 TEST_CASE("block: QMP arguments for raw files, block nodes and VMDK", "[block]") {
   BlockAttachRequest raw{"/img/rootfs.ext4", BlockFormat::kRaw, false, "io_uring", true, "rootfs"};

@@ -8,12 +8,14 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <set>
 
 #include "host-runtime/tests/vm_test_support.h"
 #include "host-runtime/vm/qemu_command.h"
 #include "host-runtime/vm/sandbox_vm.h"
 #include "host-runtime/vm/vmdk.h"
 #include "libkata/base/file_util.h"
+#include "libkata/kernel/guest_kernel_requirements.h"
 #include "libkata/oci/spec.h"
 #include "libkata/testing/test_support.h"
 #include "protocols/agent.grpc.pb.h"
@@ -86,6 +88,30 @@ TEST_CASE("vm: boots, the agent answers over virtio-serial, survives reconnects,
   REQUIRE(agent->GetGuestDetails(&ctx, req, &details).ok());
   CHECK(details.kernel_release().rfind("6.12.", 0) == 0);
   CHECK(details.agent_details().init_daemon());
+  // What the agent finds missing in the kernel it runs on is what the kernel's own .config
+  // says is missing (options built as modules aside: the initrd decides those). For our
+  // minimal kernel both are empty.
+  {
+    auto config_text = kata::ReadFileToString(kata::runtime::testing::ImageDir() + "/vmlinux.config", 1 << 22);
+    REQUIRE(config_text.ok());
+    const auto config = kata::kernel::ParseKernelConfig(*config_text);
+    std::set<std::string> expected, reported;
+    for (const auto& s : kata::kernel::ConfigShortfalls(config, {})) {
+      if (s.requirement->probe == kata::kernel::ProbeKind::kNone || s.detail != "not set") continue;
+      expected.insert(std::string(s.requirement->option));
+    }
+    for (const auto& lack : details.kernel_lacks()) {
+      const std::string option = lack.substr(0, lack.find(' '));
+      auto it = config.find(option);
+      if (it == config.end() || it->second != "m") reported.insert(option);
+    }
+    CHECK(reported == expected);
+    CHECK(details.agent_details().supports_seccomp() == !expected.contains("CONFIG_SECCOMP_FILTER"));
+    if (config.contains("CONFIG_LOCALVERSION") && config.at("CONFIG_LOCALVERSION") == "\"-kata-guest\"") {
+      CHECK(details.kernel_release().ends_with("-kata-guest"));
+      CHECK(details.kernel_lacks().empty());
+    }
+  }
 
   // The host goes away and comes back, twice: the agent serves each new connection.
   for (int i = 0; i < 2; ++i) {

@@ -76,15 +76,7 @@ inline grpc::Status WaitForDeviceInGuest(const std::shared_ptr<grpc::Channel>& c
 }
 
 // A shell command's stdout.
-inline std::string Capture(const std::string& command) {
-  std::string out;
-  FILE* p = ::popen(command.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  while (size_t n = std::fread(buf, 1, sizeof(buf), p)) out.append(buf, n);
-  ::pclose(p);
-  return out;
-}
+using kata::testing::Capture;
 
 inline std::string Md5(const std::string& path) { return Capture("md5sum < " + path).substr(0, 32); }
 

@@ -1,5 +1,7 @@
 #include "libkata/testing/test_support.h"
 
+#include <cstdio>
+
 #include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
@@ -130,6 +132,16 @@ std::string ReadFile(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+std::string Capture(const std::string& command) {
+  std::string out;
+  FILE* p = ::popen(command.c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof(buf), p)) out.append(buf, n);
+  ::pclose(p);
+  return out;
 }
 
 }  // namespace kata::testing

@@ -62,6 +62,8 @@ void MakeBusyboxRootfs(const std::string& dir);
 // Writes `content` to `path` (creating or truncating it); REQUIREs success.
 void WriteFile(const std::string& path, std::string_view content);
 std::string ReadFile(const std::string& path);
+// What a shell command prints on stdout (empty when it cannot run).
+std::string Capture(const std::string& command);
 
 }  // namespace kata::testing
 
