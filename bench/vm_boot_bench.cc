@@ -142,7 +142,7 @@ int main(int argc, char** argv) {
     kata::agent::CreateContainerRequest req;
     req.set_container_id("probe");
     req.mutable_oci()->set_oci_version("1.1.0");
-    req.mutable_oci()->mutable_root()->set_path("/run/kata-containers/none");
+    req.mutable_oci()->mutable_root()->set_path("/run/kata-containers/probe/rootfs");  // allowed, absent: fails after the device wait
     req.mutable_oci()->mutable_process()->add_args("true");
     auto* dev = req.add_devices();
     dev->set_type("blk");
