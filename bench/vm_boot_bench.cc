@@ -20,7 +20,7 @@
 #include "host-runtime/vm/sandbox_vm.h"
 #include "libkata/base/file_util.h"
 #include "libkata/base/str_cat.h"
-#include "protocols/agent.grpc.pb.h"
+#include "libkata/agent_api/agent_api.h"
 
 namespace {
 
@@ -128,13 +128,12 @@ int main(int argc, char** argv) {
     auto vm = kata::runtime::SandboxVm::Start(StrCat("bench", r), config);
     if (!vm.ok()) return Fail(std::string(vm.status().message()));
     agent.ms.push_back(absl::ToDoubleMilliseconds((*vm)->timings().agent_ready));
-    auto stub = kata::agent::AgentService::NewStub((*vm)->agent_channel());
+    const kata::agent_api::AgentStub stub((*vm)->agent_client());
     {
       kata::agent::CreateSandboxRequest req;
       req.set_sandbox_id("bench");
       google::protobuf::Empty e;
-      grpc::ClientContext ctx;
-      if (!stub->CreateSandbox(&ctx, req, &e).ok()) return Fail("CreateSandbox failed");
+      if (!stub.CreateSandbox(req, &e).ok()) return Fail("CreateSandbox failed");
     }
     const absl::Time plugged = absl::Now();
     auto block = (*vm)->block_devices().Attach({disk, kata::runtime::BlockFormat::kRaw, true, "threads", false, ""});
@@ -152,9 +151,8 @@ int main(int argc, char** argv) {
     spec_dev->set_path("/dev/probe");
     spec_dev->set_type("b");
     google::protobuf::Empty e;
-    grpc::ClientContext ctx;
-    const grpc::Status s = stub->CreateContainer(&ctx, req, &e);
-    if (s.error_code() != grpc::StatusCode::FAILED_PRECONDITION) return Fail("CreateContainer: " + s.error_message());
+    const absl::Status s = stub.CreateContainer(req, &e);
+    if (s.code() != absl::StatusCode::kFailedPrecondition) return Fail(StrCat("CreateContainer: ", s.message()));
     hotplug.ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - plugged));
   }
   std::printf("kernel %s, firmware %s, shared fs %s, TCG, 1 vCPU, 512 MiB\n", config.hypervisor.kernel.c_str(),

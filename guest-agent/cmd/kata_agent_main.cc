@@ -199,17 +199,20 @@ int main(int argc, char** argv) {
   }
   Sandbox sandbox(options, storages, device_handlers, block_devices, **reaper);
   AgentServiceImpl agent_service(sandbox, storage_handlers.Names(), device_handlers.Names());
-  HealthServiceImpl health_service;
+  auto ttrpc_server = std::make_unique<kata::ttrpc::Server>();
+  RegisterAgentApi(*ttrpc_server, agent_service);
 
   auto listener = OpenListener(flags);
   if (!listener.ok()) return Fail(std::string(listener.status().message()));
-  auto server = AgentServer::Start({&agent_service, &health_service}, std::move(*listener));
+  auto server = AgentServer::Start(std::move(ttrpc_server), std::move(*listener));
   if (!server.ok()) return Fail(std::string(server.status().message()));
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
   log.Info("stopping", {{"signal", sig}});
-  (*server)->Shutdown();
+  // The containers go first: a WaitProcess still running returns once its process is gone,
+  // so the server's shutdown has no handler left to wait for.
   (void)sandbox.DestroySandbox();
+  (*server)->Shutdown();
   return 0;
 }

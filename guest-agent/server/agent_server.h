@@ -2,30 +2,30 @@
 
 #include <memory>
 #include <thread>
-#include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
 #include "guest-agent/server/listener.h"
+#include "libkata/ttrpc/server.h"
 
 namespace kata::guest {
 
-// A gRPC server with no ports of its own: every connection the listener accepts is handed
-// to it with AddInsecureChannelFromFd, so any stream socket (unix, vsock, a virtio-serial
-// bridge) serves the same services.
+// The agent's ttrpc server with no socket of its own: every connection the listener accepts
+// (unix, vsock, a virtio-serial session) is handed to it, so each transport serves the same
+// methods.
 class AgentServer {
  public:
-  static absl::StatusOr<std::unique_ptr<AgentServer>> Start(const std::vector<grpc::Service*>& services,
+  // `server` has its methods registered; it is served from now on.
+  static absl::StatusOr<std::unique_ptr<AgentServer>> Start(std::unique_ptr<ttrpc::Server> server,
                                                             std::unique_ptr<Listener> listener);
   ~AgentServer();
+  // Stops accepting, cancels the calls still running, waits for their handlers.
   void Shutdown();
 
  private:
-  AgentServer(std::unique_ptr<grpc::Server> server, std::unique_ptr<Listener> listener);
+  AgentServer(std::unique_ptr<ttrpc::Server> server, std::unique_ptr<Listener> listener);
   void AcceptLoop();
 
-  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<ttrpc::Server> server_;
   std::unique_ptr<Listener> listener_;
   std::thread acceptor_;
   bool shut_down_ = false;

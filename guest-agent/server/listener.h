@@ -1,9 +1,8 @@
 #pragma once
 
 // Where connections come from: a unix socket (tests), vsock, or a virtio-serial port bridged
-// to socketpairs. Each yields connected, non-blocking stream fds for
-// grpc::AddInsecureChannelFromFd (gRPC 1.51 has no vsock: scheme, and cannot serve a char
-// device).
+// to socketpairs (a char device has no accept(), and one port carries one host connection
+// after another). Each yields connected stream sockets for the ttrpc server.
 
 #include <memory>
 #include <cstdint>

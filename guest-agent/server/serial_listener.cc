@@ -1,9 +1,9 @@
-// The agent channel over virtio-serial. A port is a char device gRPC cannot serve, and it has
+// The agent channel over virtio-serial. A port is a char device, not a socket, and it has
 // no accept(): the host "connects" when something opens QEMU's chardev socket. Seen from the
 // guest, while the host is away read() returns 0 and poll() reports POLLHUP; when it comes
 // back POLLHUP clears, with no event of its own (../shared/reference/guest-boot-and-channel.md).
-// A quick leave-and-return can pass unseen, so sessions are told apart by their HTTP/2
-// preface (serial_session_splitter.h), not by the port's state alone.
+// A quick leave-and-return can pass unseen, so sessions are told apart by the preface each
+// host connection starts with (serial_session_splitter.h), not by the port's state alone.
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -79,8 +79,8 @@ ReadResult ReadInto(int fd, Pending& into) {
 }
 
 // One bridge thread per port, for the listener's life: it copies bytes between the port and
-// the current session's socketpair, starts a session at each HTTP/2 client preface
-// (SerialSessionSplitter), and queues the gRPC end of each new session for Accept().
+// the current session's socketpair, starts a session at each session preface
+// (SerialSessionSplitter), and queues the server's end of each new session for Accept().
 class SerialListener : public Listener {
  public:
   SerialListener(std::string device, UniqueFd port, UniqueFd stop)
@@ -147,7 +147,7 @@ class SerialListener : public Listener {
 
   void EndSession(const char* why) {
     if (!session_.valid()) return;
-    session_.reset();  // gRPC reads EOF and drops the connection
+    session_.reset();  // the server reads EOF, drops the connection and cancels its calls
     to_sock_ = {};
     to_port_ = {};
     kLog.Info("host connection ended", {{"device", device_}, {"reason", why}});
@@ -176,6 +176,7 @@ class SerialListener : public Listener {
             if (piece.new_session) StartSession();
             if (session_.valid()) to_sock_.data += piece.data;
           }
+          if (!splitter_.in_session()) EndSession("the host's bytes lost their frame boundary");
         }
         if (host_gone || (fds[0].revents & (POLLHUP | POLLERR))) {
           EndSession("host went away");
@@ -210,7 +211,7 @@ class SerialListener : public Listener {
 
   absl::Mutex mu_;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
-  std::deque<UniqueFd> sessions_ ABSL_GUARDED_BY(mu_);  // gRPC ends not yet accepted
+  std::deque<UniqueFd> sessions_ ABSL_GUARDED_BY(mu_);  // server ends not yet accepted
 };
 
 }  // namespace

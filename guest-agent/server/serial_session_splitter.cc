@@ -1,40 +1,99 @@
 #include "guest-agent/server/serial_session_splitter.h"
 
+#include <algorithm>
+
+#include "libkata/agent_api/serial_session.h"
+#include "libkata/ttrpc/frame.h"
+
 namespace kata::guest {
+namespace {
+
+using agent_api::kSerialSessionPreface;
+
+uint32_t Be32(std::string_view s) {
+  uint32_t v = 0;
+  for (size_t i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(s[i]);
+  return v;
+}
+
+// A header a host sends: a request (or stream data) within the size limit.
+bool PlausibleHeader(std::string_view h) {
+  const uint8_t type = static_cast<uint8_t>(h[8]);
+  return Be32(h) <= ttrpc::kMaxPayload && (type == ttrpc::kTypeRequest || type == ttrpc::kTypeData);
+}
+
+}  // namespace
 
 void SerialSessionSplitter::EndSession() {
   in_session_ = false;
-  tail_.clear();
+  payload_left_ = 0;
+  pending_.clear();
+}
+
+void SerialSessionSplitter::Deliver(std::vector<Piece>& out, std::string_view data) {
+  if (data.empty()) return;
+  if (out.empty()) out.push_back({false, ""});
+  out.back().data.append(data);
+}
+
+bool SerialSessionSplitter::Search(std::vector<Piece>& out) {
+  const size_t at = pending_.find(kSerialSessionPreface);
+  if (at == std::string::npos) {
+    // Keep what could be the start of a preface; the rest is dropped.
+    const size_t keep = std::min(pending_.size(), kSerialSessionPreface.size() - 1);
+    pending_.erase(0, pending_.size() - keep);
+    return false;
+  }
+  pending_.erase(0, at + kSerialSessionPreface.size());
+  in_session_ = true;
+  payload_left_ = 0;
+  out.push_back({true, ""});
+  return true;
+}
+
+bool SerialSessionSplitter::AtBoundary(std::vector<Piece>& out) {
+  const size_t n = std::min(pending_.size(), kSerialSessionPreface.size());
+  if (pending_.compare(0, n, kSerialSessionPreface.substr(0, n)) == 0) {
+    if (n < kSerialSessionPreface.size()) return false;  // a preface, maybe: wait for the rest
+    pending_.erase(0, kSerialSessionPreface.size());
+    out.push_back({true, ""});  // a new connection, seen by its preface alone
+    return true;
+  }
+  if (pending_.size() < ttrpc::kHeaderSize) return false;
+  if (!PlausibleHeader(pending_)) {
+    // Not a frame: the stream lost its place. Drop the session; its server sees the end.
+    in_session_ = false;
+    payload_left_ = 0;
+    pending_.erase(0, 1);
+    return true;
+  }
+  payload_left_ = Be32(pending_);
+  Deliver(out, std::string_view(pending_).substr(0, ttrpc::kHeaderSize));
+  pending_.erase(0, ttrpc::kHeaderSize);
+  return true;
 }
 
 std::vector<SerialSessionSplitter::Piece> SerialSessionSplitter::Feed(std::string_view bytes) {
   std::vector<Piece> out;
-  auto deliver = [&](std::string_view data) {
-    if (!in_session_ || data.empty()) return;  // outside a session: dropped
-    if (!out.empty()) {
-      out.back().data.append(data);
-    } else {
-      out.push_back({false, std::string(data)});
+  for (;;) {
+    if (in_session_ && payload_left_ > 0) {
+      // Payload passes straight through, whatever it holds.
+      const size_t from_pending = std::min(payload_left_, pending_.size());
+      Deliver(out, std::string_view(pending_).substr(0, from_pending));
+      pending_.erase(0, from_pending);
+      payload_left_ -= from_pending;
+      const size_t from_bytes = std::min(payload_left_, bytes.size());
+      Deliver(out, bytes.substr(0, from_bytes));
+      bytes.remove_prefix(from_bytes);
+      payload_left_ -= from_bytes;
+      if (payload_left_ > 0) break;
+      continue;
     }
-  };
-  // The carried tail (already delivered or dropped) and the new bytes, searched together.
-  std::string window = tail_;
-  window.append(bytes);
-  const size_t carried = tail_.size();
-  size_t pos = carried;  // window[pos, ...) is not yet dealt with
-  for (size_t at = window.find(kHttp2ClientPreface); at != std::string::npos;
-       at = window.find(kHttp2ClientPreface, at + kHttp2ClientPreface.size())) {
-    if (at > pos) deliver(std::string_view(window).substr(pos, at - pos));
-    // A preface that began in the carried tail went partly to the old session; the new
-    // session gets it whole.
-    in_session_ = true;
-    out.push_back({true, std::string(kHttp2ClientPreface)});
-    pos = at + kHttp2ClientPreface.size();
+    pending_.append(bytes);
+    bytes = {};
+    const bool progressed = in_session_ ? AtBoundary(out) : Search(out);
+    if (!progressed) break;
   }
-  if (pos < window.size()) deliver(std::string_view(window).substr(pos));
-  // The preface does not overlap itself, so a match never starts inside an earlier one.
-  const size_t keep = std::min(window.size(), kHttp2ClientPreface.size() - 1);
-  tail_ = window.substr(window.size() - keep);
   return out;
 }
 

@@ -18,18 +18,15 @@ TEST_CASE("agent: health, version and guest details", "[agent][root]") {
   AgentProcess a(tmp);
   agent::CheckRequest req;
   agent::HealthCheckResponse resp;
-  grpc::ClientContext ctx;
-  REQUIRE(a.health().Check(&ctx, req, &resp).ok());
+  REQUIRE(a.stub().Check(req, &resp).ok());
   CHECK(resp.status() == agent::HealthCheckResponse::SERVING);
   agent::VersionCheckResponse version;
-  grpc::ClientContext ctx2;
-  REQUIRE(a.health().Version(&ctx2, req, &version).ok());
+  REQUIRE(a.stub().Version(req, &version).ok());
   CHECK_FALSE(version.agent_version().empty());
   agent::GuestDetailsRequest dreq;
   dreq.set_mem_block_size(true);
   agent::GuestDetailsResponse details;
-  grpc::ClientContext ctx3;
-  REQUIRE(a.stub().GetGuestDetails(&ctx3, dreq, &details).ok());
+  REQUIRE(a.stub().GetGuestDetails(dreq, &details).ok());
   CHECK_FALSE(details.kernel_release().empty());
   CHECK(details.agent_details().version() == version.agent_version());
   CHECK_FALSE(details.agent_details().init_daemon());
@@ -41,8 +38,8 @@ TEST_CASE("agent: health, version and guest details", "[agent][root]") {
 TEST_CASE("agent: a container prints, exits 3, and is removed", "[agent][root]") {
   KATA_REQUIRE_ROOT();
   Fixture f;
-  const grpc::Status created = f.Create("c1", {"sh", "-c", "echo hello; echo oops >&2; exit 3"});
-  INFO(created.error_message() << "\n" << f.agent.log());
+  const absl::Status created = f.Create("c1", {"sh", "-c", "echo hello; echo oops >&2; exit 3"});
+  INFO(created.message() << "\n" << f.agent.log());
   REQUIRE(created.ok());
   REQUIRE(f.Start("c1").ok());
   CHECK(f.ReadAll("c1") == "hello\n");
@@ -50,7 +47,7 @@ TEST_CASE("agent: a container prints, exits 3, and is removed", "[agent][root]")
   CHECK(f.Wait("c1") == 3);
   CHECK(f.Wait("c1") == 3);  // the status stays for later waiters
   REQUIRE(f.Remove("c1").ok());
-  CHECK(f.Remove("c1").error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(f.Remove("c1").code() == absl::StatusCode::kNotFound);
 }
 
 TEST_CASE("agent: the container sees its own rootfs, hostname and PID 1", "[agent][root]") {
@@ -75,8 +72,8 @@ TEST_CASE("agent: exec joins the container, stdin round trip, SIGTERM", "[agent]
   REQUIRE(f.Create("c1", {"sleep", "1000"}).ok());
   REQUIRE(f.Start("c1").ok());
   // ps in the same PID namespace sees the first process as PID 1.
-  const grpc::Status exec = f.Exec("c1", "ps", {"ps"});
-  INFO(exec.error_message() << "\n" << f.agent.log());
+  const absl::Status exec = f.Exec("c1", "ps", {"ps"});
+  INFO(exec.message() << "\n" << f.agent.log());
   REQUIRE(exec.ok());
   const std::string ps = f.ReadAll("c1", "ps");
   INFO(ps);
@@ -89,15 +86,13 @@ TEST_CASE("agent: exec joins the container, stdin round trip, SIGTERM", "[agent]
   w.set_exec_id("cat");
   w.set_data("ping\n");
   agent::WriteStreamResponse wr;
-  grpc::ClientContext wctx;
-  REQUIRE(f.agent.stub().WriteStdin(&wctx, w, &wr).ok());
+  REQUIRE(f.agent.stub().WriteStdin(w, &wr).ok());
   CHECK(wr.len() == 5);
   agent::CloseStdinRequest c;
   c.set_container_id("c1");
   c.set_exec_id("cat");
   google::protobuf::Empty e;
-  grpc::ClientContext cctx;
-  REQUIRE(f.agent.stub().CloseStdin(&cctx, c, &e).ok());
+  REQUIRE(f.agent.stub().CloseStdin(c, &e).ok());
   CHECK(f.ReadAll("c1", "cat") == "ping\n");
   CHECK(f.Wait("c1", "cat") == 0);
   // SIGTERM to a sleeping exec: 128 + 15.
@@ -105,7 +100,7 @@ TEST_CASE("agent: exec joins the container, stdin round trip, SIGTERM", "[agent]
   REQUIRE(f.Signal("c1", "sleeper", SIGTERM).ok());
   CHECK(f.Wait("c1", "sleeper") == 143);
   // A running container is not removed without a timeout; SIGKILL ends its init.
-  CHECK(f.Remove("c1").error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK(f.Remove("c1").code() == absl::StatusCode::kFailedPrecondition);
   REQUIRE(f.Signal("c1", "", SIGKILL).ok());
   CHECK(f.Wait("c1") == 137);
   REQUIRE(f.Remove("c1").ok());
@@ -122,8 +117,8 @@ TEST_CASE("agent: hostile requests fail and leave nothing behind", "[agent][root
   const auto before = kata::mount::ListMountsUnder(f.tmp.path())->size();
   struct Case {
     std::string name;
-    std::function<grpc::Status()> call;
-    grpc::StatusCode want;
+    std::function<absl::Status()> call;
+    absl::StatusCode want;
   };
   auto create = [&](std::function<void(agent::CreateContainerRequest&)> mutate) {
     return [&f, mutate] {
@@ -133,47 +128,45 @@ TEST_CASE("agent: hostile requests fail and leave nothing behind", "[agent][root
       *req.add_storages() = LocalRootfs(f.RootfsOf("c2"));
       mutate(req);
       google::protobuf::Empty e;
-      grpc::ClientContext ctx;
-      return f.agent.stub().CreateContainer(&ctx, req, &e);
+      return f.agent.stub().CreateContainer(req, &e);
     };
   };
   const std::vector<Case> cases = {
-      {"container id ../x", create([](auto& r) { r.set_container_id("../x"); }), grpc::StatusCode::INVALID_ARGUMENT},
+      {"container id ../x", create([](auto& r) { r.set_container_id("../x"); }), absl::StatusCode::kInvalidArgument},
       {"mount point outside", create([](auto& r) { r.mutable_storages(0)->set_mount_point("/etc/evil"); }),
-       grpc::StatusCode::INVALID_ARGUMENT},
-      {"unknown driver", create([](auto& r) { r.mutable_storages(0)->set_driver("nfs"); }), grpc::StatusCode::INVALID_ARGUMENT},
+       absl::StatusCode::kInvalidArgument},
+      {"unknown driver", create([](auto& r) { r.mutable_storages(0)->set_driver("nfs"); }), absl::StatusCode::kInvalidArgument},
       {"malformed spec", create([](auto& r) { r.mutable_oci()->mutable_mounts(0)->set_destination("proc"); }),
-       grpc::StatusCode::INVALID_ARGUMENT},
-      {"no spec", create([](auto& r) { r.clear_oci(); }), grpc::StatusCode::INVALID_ARGUMENT},
+       absl::StatusCode::kInvalidArgument},
+      {"no spec", create([](auto& r) { r.clear_oci(); }), absl::StatusCode::kInvalidArgument},
       {"relative root", create([](auto& r) { r.mutable_oci()->mutable_root()->set_path("rootfs"); }),
-       grpc::StatusCode::INVALID_ARGUMENT},
+       absl::StatusCode::kInvalidArgument},
       {"missing executable", [&] {
          auto s = f.Create("c3", {"/bin/nonexistent"});
          if (!s.ok()) return s;
          auto started = f.Start("c3");
          (void)f.Remove("c3", 5);
          return started;
-       }, grpc::StatusCode::NOT_FOUND},
-      {"exec in a missing container", [&] { return f.Exec("nope", "e1", {"true"}); }, grpc::StatusCode::NOT_FOUND},
+       }, absl::StatusCode::kNotFound},
+      {"exec in a missing container", [&] { return f.Exec("nope", "e1", {"true"}); }, absl::StatusCode::kNotFound},
       {"wait for a missing exec", [&] {
          agent::WaitProcessRequest req;
          req.set_container_id("nope");
          req.set_exec_id("e1");
          agent::WaitProcessResponse resp;
-         grpc::ClientContext ctx;
-         return f.agent.stub().WaitProcess(&ctx, req, &resp);
-       }, grpc::StatusCode::NOT_FOUND},
-      {"signal 0", [&] { return f.Signal("nope", "", 0); }, grpc::StatusCode::INVALID_ARGUMENT},
+         return f.agent.stub().WaitProcess(req, &resp);
+       }, absl::StatusCode::kNotFound},
+      {"signal 0", [&] { return f.Signal("nope", "", 0); }, absl::StatusCode::kInvalidArgument},
   };
   for (const Case& c : cases) {
-    const grpc::Status s = c.call();
-    INFO(c.name << ": " << s.error_code() << " " << s.error_message());
-    CHECK(s.error_code() == c.want);
-    CHECK_FALSE(s.error_message().empty());
+    const absl::Status s = c.call();
+    INFO(c.name << ": " << s.code() << " " << s.message());
+    CHECK(s.code() == c.want);
+    CHECK_FALSE(s.message().empty());
   }
   // A second CreateContainer with the same id.
   REQUIRE(f.Create("c1", {"sleep", "1000"}).ok());
-  CHECK(f.Create("c1", {"true"}).error_code() == grpc::StatusCode::ALREADY_EXISTS);
+  CHECK(f.Create("c1", {"true"}).code() == absl::StatusCode::kAlreadyExists);
   REQUIRE(f.Remove("c1", 5).ok());  // created, never started: killed and removed
   CHECK(kata::mount::ListMountsUnder(f.tmp.path())->size() == before);
   // Only the rootfs the test made is left in their directories.
@@ -207,14 +200,12 @@ TEST_CASE("agent: DestroySandbox with running containers leaves nothing", "[agen
     *req.mutable_oci() = MakeSpec(f.RootfsOf("c3"), {"sleep", m4});
     *req.add_storages() = shm;
     google::protobuf::Empty e;
-    grpc::ClientContext ctx;
-    REQUIRE(f.agent.stub().CreateContainer(&ctx, req, &e).ok());
+    REQUIRE(f.agent.stub().CreateContainer(req, &e).ok());
   }
   CHECK(*kata::mount::IsMountPoint(f.agent.sandbox_dir() + "/shared/shm"));
   agent::DestroySandboxRequest req;
   google::protobuf::Empty e;
-  grpc::ClientContext ctx;
-  REQUIRE(f.agent.stub().DestroySandbox(&ctx, req, &e).ok());
+  REQUIRE(f.agent.stub().DestroySandbox(req, &e).ok());
   // No process of ours is left.
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     const std::string cmdline = kata::testing::ReadFile(entry.path().string() + "/cmdline");
@@ -242,20 +233,17 @@ TEST_CASE("agent: DestroySandbox while a container is being created", "[agent][r
     s->set_fstype("ext4");
     s->set_mount_point(f.agent.sandbox_dir() + "/slow/data");
     google::protobuf::Empty e;
-    grpc::ClientContext ctx;
-    return f.agent.stub().CreateContainer(&ctx, req, &e);
+    return f.agent.stub().CreateContainer(req, &e);
   });
   ::usleep(300 * 1000);
   agent::DestroySandboxRequest req;
   google::protobuf::Empty e;
-  grpc::ClientContext ctx;
-  REQUIRE(f.agent.stub().DestroySandbox(&ctx, req, &e).ok());
-  const grpc::Status created = pending.get();
-  CHECK(created.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED);
+  REQUIRE(f.agent.stub().DestroySandbox(req, &e).ok());
+  const absl::Status created = pending.get();
+  CHECK(created.code() == absl::StatusCode::kDeadlineExceeded);
   agent::CheckRequest check;
   agent::HealthCheckResponse health;
-  grpc::ClientContext hctx;
-  CHECK(f.agent.health().Check(&hctx, check, &health).ok());  // still serving
+  CHECK(f.agent.stub().Check(check, &health).ok());  // still serving
   CHECK_FALSE(std::filesystem::exists(f.agent.sandbox_dir() + "/slow/data"));
 }
 
@@ -274,14 +262,12 @@ TEST_CASE("agent: stdin of an exited process is an error, not the agent's death;
   w.set_container_id("c1");
   w.set_data("nobody reads this\n");
   agent::WriteStreamResponse wr;
-  grpc::ClientContext wctx;
-  const grpc::Status written = f.agent.stub().WriteStdin(&wctx, w, &wr);
+  const absl::Status written = f.agent.stub().WriteStdin(w, &wr);
   CHECK_FALSE(written.ok());
-  CHECK(written.error_code() != grpc::StatusCode::UNAVAILABLE);  // answered by a living agent
+  CHECK(written.code() != absl::StatusCode::kUnavailable);  // answered by a living agent
   agent::CheckRequest check;
   agent::HealthCheckResponse health;
-  grpc::ClientContext hctx;
-  CHECK(f.agent.health().Check(&hctx, check, &health).ok());
+  CHECK(f.agent.stub().Check(check, &health).ok());
   REQUIRE(f.Remove("c1").ok());
 }
 
@@ -296,11 +282,56 @@ TEST_CASE("agent: a read the client gave up on does not take the output that com
     r.set_container_id("c1");
     r.set_len(4096);
     agent::ReadStreamResponse resp;
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
-    CHECK(f.agent.stub().ReadStdout(&ctx, r, &resp).error_code() == grpc::StatusCode::DEADLINE_EXCEEDED);
+    CHECK(f.agent.stub().ReadStdout(r, &resp, absl::Milliseconds(100)).code() == absl::StatusCode::kDeadlineExceeded);
   }
   CHECK(f.ReadAll("c1") == "late\n");  // not swallowed by an abandoned read
+  CHECK(f.Wait("c1") == 0);
+  REQUIRE(f.Remove("c1").ok());
+}
+
+TEST_CASE("agent: served under Kata's ttrpc names only; unknown and unimplemented methods say so", "[agent][root]") {
+  KATA_REQUIRE_ROOT();
+  kata::testing::TempDir tmp;
+  AgentProcess a(tmp);
+  agent::GuestDetailsRequest details_req;
+  const std::string payload = details_req.SerializeAsString();
+  CHECK(a.client().Call("grpc.AgentService", "GetGuestDetails", payload).ok());
+  for (const char* service : {"kata.agent.AgentService", "AgentService", "grpc.AgentServic"}) {
+    INFO(service);
+    CHECK(a.client().Call(service, "GetGuestDetails", payload).status().code() == absl::StatusCode::kUnimplemented);
+  }
+  CHECK(a.client().Call("grpc.AgentService", "UpdateInterface", "").status().code() == absl::StatusCode::kUnimplemented);
+  const auto online = a.client().Call("grpc.AgentService", "OnlineCPUMem", "");
+  CHECK(online.status().code() == absl::StatusCode::kUnimplemented);
+  CHECK(std::string(online.status().message()).find("OnlineCPUMem") != std::string::npos);
+  // Bytes that are no CreateContainerRequest: refused, naming the method; nothing created.
+  const auto garbled = a.client().Call("grpc.AgentService", "CreateContainer", std::string("\x0a\xff\xff", 3));
+  CHECK(garbled.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(std::string(garbled.status().message()).find("grpc.AgentService/CreateContainer") != std::string::npos);
+  agent::CheckRequest check;
+  agent::HealthCheckResponse health;
+  CHECK(a.client().Call("grpc.Health", "Check", check.SerializeAsString()).ok());
+}
+
+TEST_CASE("agent: a read whose client went away is cancelled and takes no output", "[agent][root]") {
+  KATA_REQUIRE_ROOT();
+  Fixture f;
+  REQUIRE(f.Create("c1", {"sh", "-c", "sleep 1; echo late"}).ok());
+  REQUIRE(f.Start("c1").ok());
+  auto other = kata::ttrpc::Client::Connect(f.agent.socket());
+  REQUIRE(other.ok());
+  std::shared_ptr<kata::ttrpc::Client> leaving = std::move(*other);
+  auto abandoned = std::async(std::launch::async, [&] {
+    agent::ReadStreamRequest r;
+    r.set_container_id("c1");
+    r.set_len(4096);
+    agent::ReadStreamResponse resp;
+    return kata::agent_api::AgentStub(leaving).ReadStdout(r, &resp);  // no timeout: only leaving ends it
+  });
+  ::usleep(200 * 1000);
+  leaving->Close();
+  CHECK(abandoned.get().code() == absl::StatusCode::kUnavailable);
+  CHECK(f.ReadAll("c1") == "late\n");  // the agent gave up that read: the output is still there
   CHECK(f.Wait("c1") == 0);
   REQUIRE(f.Remove("c1").ok());
 }

@@ -61,10 +61,9 @@ agent::CreateContainerRequest Request(Fixture& f, const std::string& id, const s
   return req;
 }
 
-grpc::Status Create(Fixture& f, const agent::CreateContainerRequest& req) {
+absl::Status Create(Fixture& f, const agent::CreateContainerRequest& req) {
   google::protobuf::Empty e;
-  grpc::ClientContext ctx;
-  return f.agent.stub().CreateContainer(&ctx, req, &e);
+  return f.agent.stub().CreateContainer(req, &e);
 }
 
 bool Exists(const std::string& path) {
@@ -93,9 +92,8 @@ TEST_CASE("agent cgroups: a container and its execs run in its cgroup, which goe
   agent::StatsContainerRequest sreq;
   sreq.set_container_id("c1");
   agent::StatsContainerResponse stats;
-  grpc::ClientContext sctx;
-  const grpc::Status got = f.agent.stub().StatsContainer(&sctx, sreq, &stats);
-  INFO(got.error_message());
+  const absl::Status got = f.agent.stub().StatsContainer(sreq, &stats);
+  INFO(got.message());
   REQUIRE(got.ok());
   CHECK(stats.cgroup_stats().cpu_stats().cpu_usage().total_usage() > 0);  // the shell and cat ran there
 
@@ -104,15 +102,14 @@ TEST_CASE("agent cgroups: a container and its execs run in its cgroup, which goe
   ureq.set_container_id("c1");
   ureq.mutable_resources()->mutable_pids()->set_limit(32);
   google::protobuf::Empty e;
-  grpc::ClientContext uctx;
-  const grpc::Status updated = f.agent.stub().UpdateContainer(&uctx, ureq, &e);
+  const absl::Status updated = f.agent.stub().UpdateContainer(ureq, &e);
   if (root.Controllers().find("pids") != std::string::npos) {
-    INFO(updated.error_message());
+    INFO(updated.message());
     CHECK(updated.ok());
     CHECK(kata::testing::ReadFile(cg + "/pids.max") == "32\n");
   } else {
-    CHECK(updated.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
-    CHECK(updated.error_message().find(cg + "/pids.max") != std::string::npos);
+    CHECK(updated.code() == absl::StatusCode::kFailedPrecondition);
+    CHECK(updated.message().find(cg + "/pids.max") != std::string::npos);
   }
   REQUIRE(f.Remove("c1", 5).ok());
   CHECK_FALSE(Exists(cg));
@@ -131,29 +128,24 @@ TEST_CASE("agent cgroups: PauseContainer freezes every process of the container,
     r.set_container_id("c1");
     r.set_len(4096);
     agent::ReadStreamResponse resp;
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
-    return f.agent.stub().ReadStdout(&ctx, r, &resp).ok() ? resp.data() : std::string();
+    return f.agent.stub().ReadStdout(r, &resp, absl::Milliseconds(500)).ok() ? resp.data() : std::string();
   };
   CHECK_FALSE(read_some().empty());
   google::protobuf::Empty e;
   agent::PauseContainerRequest pause;
   pause.set_container_id("c1");
-  grpc::ClientContext pctx;
-  const grpc::Status paused = f.agent.stub().PauseContainer(&pctx, pause, &e);
-  INFO(paused.error_message());
+  const absl::Status paused = f.agent.stub().PauseContainer(pause, &e);
+  INFO(paused.message());
   REQUIRE(paused.ok());
   CHECK(kata::testing::ReadFile(root.path + "/c1/cgroup.events").find("frozen 1") != std::string::npos);
   read_some();  // what was written before the freeze
   CHECK(read_some().empty());  // nothing while frozen
   agent::ResumeContainerRequest resume;
   resume.set_container_id("c1");
-  grpc::ClientContext rctx;
-  REQUIRE(f.agent.stub().ResumeContainer(&rctx, resume, &e).ok());
+  REQUIRE(f.agent.stub().ResumeContainer(resume, &e).ok());
   CHECK_FALSE(read_some().empty());
   // A paused container can still be removed.
-  grpc::ClientContext p2;
-  REQUIRE(f.agent.stub().PauseContainer(&p2, pause, &e).ok());
+  REQUIRE(f.agent.stub().PauseContainer(pause, &e).ok());
   REQUIRE(f.Remove("c1", 5).ok());
   CHECK_FALSE(Exists(root.path + "/c1"));
 }
@@ -182,9 +174,9 @@ TEST_CASE("agent cgroups: resources the cgroup cannot take fail the create and l
   auto req = Request(f, "c1", {"true"});
   // A file no cgroup has: the write fails whatever the host's controllers are.
   (*req.mutable_oci()->mutable_linux()->mutable_resources()->mutable_unified())["nosuch.file"] = "1";
-  const grpc::Status s = Create(f, req);
-  CHECK(s.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
-  CHECK(s.error_message().find("nosuch.file") != std::string::npos);
+  const absl::Status s = Create(f, req);
+  CHECK(s.code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(s.message().find("nosuch.file") != std::string::npos);
   CHECK_FALSE(Exists(root.path + "/c1"));
   // The id is free again and the sandbox works.
   REQUIRE(f.Create("c1", {"true"}).ok());
@@ -200,26 +192,22 @@ TEST_CASE("agent cgroups: without a cgroup root, update and stats say why; hosti
   agent::StatsContainerRequest sreq;
   sreq.set_container_id("c1");
   agent::StatsContainerResponse stats;
-  grpc::ClientContext sctx;
-  const grpc::Status s = f.agent.stub().StatsContainer(&sctx, sreq, &stats);
-  CHECK(s.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
-  CHECK(s.error_message().find("no cgroup") != std::string::npos);
+  const absl::Status s = f.agent.stub().StatsContainer(sreq, &stats);
+  CHECK(s.code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(s.message().find("no cgroup") != std::string::npos);
   sreq.set_container_id("nosuch");
-  grpc::ClientContext nctx;
-  CHECK(f.agent.stub().StatsContainer(&nctx, sreq, &stats).error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(f.agent.stub().StatsContainer(sreq, &stats).code() == absl::StatusCode::kNotFound);
   // Hostile ids name nothing and reach no file.
   agent::UpdateContainerRequest ureq;
   ureq.set_container_id("../../etc");
   ureq.mutable_resources()->mutable_pids()->set_limit(1);
   google::protobuf::Empty e;
-  grpc::ClientContext uctx;
-  const grpc::Status bad_id = f.agent.stub().UpdateContainer(&uctx, ureq, &e);
-  CHECK(bad_id.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
-  CHECK(bad_id.error_message().find("../../etc") != std::string::npos);
+  const absl::Status bad_id = f.agent.stub().UpdateContainer(ureq, &e);
+  CHECK(bad_id.code() == absl::StatusCode::kInvalidArgument);
+  CHECK(bad_id.message().find("../../etc") != std::string::npos);
   agent::PauseContainerRequest preq;
   preq.set_container_id("nosuch");
-  grpc::ClientContext pctx;
-  CHECK(f.agent.stub().PauseContainer(&pctx, preq, &e).error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(f.agent.stub().PauseContainer(preq, &e).code() == absl::StatusCode::kNotFound);
   REQUIRE(f.Remove("c1", 5).ok());
 }
 
@@ -262,9 +250,8 @@ TEST_CASE("agent cgroups: linux.resources.devices is enforced, and UpdateContain
   allow->set_minor(0);
   allow->set_access("r");
   google::protobuf::Empty e;
-  grpc::ClientContext uctx;
-  const grpc::Status updated = f.agent.stub().UpdateContainer(&uctx, ureq, &e);
-  INFO(updated.error_message());
+  const absl::Status updated = f.agent.stub().UpdateContainer(ureq, &e);
+  INFO(updated.message());
   REQUIRE(updated.ok());
   const std::string allowed = open_probe("e2");
   INFO(allowed);
@@ -275,10 +262,9 @@ TEST_CASE("agent cgroups: linux.resources.devices is enforced, and UpdateContain
   agent::UpdateContainerRequest bad;
   bad.set_container_id("c1");
   bad.mutable_resources()->add_devices()->set_type("z");
-  grpc::ClientContext bctx;
-  const grpc::Status refused = f.agent.stub().UpdateContainer(&bctx, bad, &e);
-  CHECK(refused.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
-  CHECK(refused.error_message().find("linux.resources.devices[0].type") != std::string::npos);
+  const absl::Status refused = f.agent.stub().UpdateContainer(bad, &e);
+  CHECK(refused.code() == absl::StatusCode::kInvalidArgument);
+  CHECK(refused.message().find("linux.resources.devices[0].type") != std::string::npos);
   CHECK(open_probe("e3").find("No such device") != std::string::npos);
   REQUIRE(f.Remove("c1", 5).ok());
 }
@@ -296,19 +282,16 @@ TEST_CASE("agent cgroups: exec into a paused container is refused and the agent 
   google::protobuf::Empty e;
   agent::PauseContainerRequest pause;
   pause.set_container_id("c1");
-  grpc::ClientContext pctx;
-  REQUIRE(f.agent.stub().PauseContainer(&pctx, pause, &e).ok());
+  REQUIRE(f.agent.stub().PauseContainer(pause, &e).ok());
   // Bounded, so a hang fails the test instead of stalling it.
   auto exec = std::async(std::launch::async, [&] { return f.Exec("c1", "e1", {"true"}); });
   REQUIRE(exec.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
-  const grpc::Status refused = exec.get();
-  CHECK(refused.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
-  CHECK(refused.error_message().find("paused") != std::string::npos);
+  const absl::Status refused = exec.get();
+  CHECK(refused.code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(refused.message().find("paused") != std::string::npos);
   agent::ResumeContainerRequest resume;
   resume.set_container_id("c1");
-  grpc::ClientContext rctx;
-  rctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  REQUIRE(f.agent.stub().ResumeContainer(&rctx, resume, &e).ok());
+  REQUIRE(f.agent.stub().ResumeContainer(resume, &e, absl::Seconds(10)).ok());
   REQUIRE(f.Exec("c1", "e1", {"true"}).ok());
   CHECK(f.Wait("c1", "e1") == 0);
   REQUIRE(f.Remove("c1", 5).ok());

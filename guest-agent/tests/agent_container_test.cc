@@ -28,18 +28,16 @@ TEST_CASE("agent: linux.devices appear in the container at their paths", "[agent
   };
   // As runc: the node is made whether or not the VM has such a device (opening it then fails).
   google::protobuf::Empty e;
-  grpc::ClientContext absent_ctx;
-  const grpc::Status absent = f.agent.stub().CreateContainer(&absent_ctx, request("c0", "/dev/absent", 250), &e);
-  INFO(absent.error_message());
+  const absl::Status absent = f.agent.stub().CreateContainer(request("c0", "/dev/absent", 250), &e);
+  INFO(absent.message());
   REQUIRE(absent.ok());
   REQUIRE(f.Start("c0").ok());
   CHECK(f.ReadAll("c0").find("1, 250") != std::string::npos);
   CHECK(f.Wait("c0") == 0);
   REQUIRE(f.Remove("c0").ok());
 
-  grpc::ClientContext ctx;
-  const grpc::Status created = f.agent.stub().CreateContainer(&ctx, request("c1", "/dev/myzero", 5), &e);  // 1:5 is /dev/zero
-  INFO(created.error_message() << "\n" << f.agent.log());
+  const absl::Status created = f.agent.stub().CreateContainer(request("c1", "/dev/myzero", 5), &e);  // 1:5 is /dev/zero
+  INFO(created.message() << "\n" << f.agent.log());
   REQUIRE(created.ok());
   REQUIRE(f.Start("c1").ok());
   const std::string out = f.ReadAll("c1");
@@ -72,14 +70,12 @@ TEST_CASE("agent: a user namespace maps the container's root to an unprivileged 
     return req;
   };
   google::protobuf::Empty e;
-  grpc::ClientContext bad_ctx;
-  const grpc::Status unmapped = f.agent.stub().CreateContainer(&bad_ctx, request(false), &e);
-  CHECK(unmapped.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
-  CHECK(unmapped.error_message().find("uidMappings") != std::string::npos);
+  const absl::Status unmapped = f.agent.stub().CreateContainer(request(false), &e);
+  CHECK(unmapped.code() == absl::StatusCode::kInvalidArgument);
+  CHECK(unmapped.message().find("uidMappings") != std::string::npos);
 
-  grpc::ClientContext ctx;
-  const grpc::Status created = f.agent.stub().CreateContainer(&ctx, request(true), &e);
-  INFO(created.error_message() << "\n" << f.agent.log());
+  const absl::Status created = f.agent.stub().CreateContainer(request(true), &e);
+  INFO(created.message() << "\n" << f.agent.log());
   REQUIRE(created.ok());
   REQUIRE(f.Start("u1").ok());
   // Read until the three lines are there (the process then sleeps).
@@ -89,8 +85,7 @@ TEST_CASE("agent: a user namespace maps the container's root to an unprivileged 
     r.set_container_id("u1");
     r.set_len(1024);
     agent::ReadStreamResponse resp;
-    grpc::ClientContext rctx;
-    REQUIRE(f.agent.stub().ReadStdout(&rctx, r, &resp).ok());
+    REQUIRE(f.agent.stub().ReadStdout(r, &resp).ok());
     out += resp.data();
   }
   INFO(out);
@@ -111,8 +106,8 @@ TEST_CASE("agent: a user namespace maps the container's root to an unprivileged 
   }
   CHECK(seen);
   // An exec joins the user namespace too.
-  const grpc::Status exec = f.Exec("u1", "e1", {"id", "-u"});
-  INFO(exec.error_message());
+  const absl::Status exec = f.Exec("u1", "e1", {"id", "-u"});
+  INFO(exec.message());
   REQUIRE(exec.ok());
   CHECK(f.ReadAll("u1", "e1") == "0\n");
   REQUIRE(f.Remove("u1", 5).ok());
@@ -129,35 +124,30 @@ TEST_CASE("agent: a terminal process gets a pty that TtyWinResize sizes and ^D e
   *req.mutable_oci() = spec;
   *req.add_storages() = LocalRootfs(f.RootfsOf("t1"));
   google::protobuf::Empty e;
-  grpc::ClientContext ctx;
-  const grpc::Status created = f.agent.stub().CreateContainer(&ctx, req, &e);
-  INFO(created.error_message() << "\n" << f.agent.log());
+  const absl::Status created = f.agent.stub().CreateContainer(req, &e);
+  INFO(created.message() << "\n" << f.agent.log());
   REQUIRE(created.ok());
   agent::TtyWinResizeRequest resize;
   resize.set_container_id("t1");
   resize.set_row(33);
   resize.set_column(101);
-  grpc::ClientContext rctx;
-  const grpc::Status resized = f.agent.stub().TtyWinResize(&rctx, resize, &e);
-  INFO(resized.error_message());
+  const absl::Status resized = f.agent.stub().TtyWinResize(resize, &e);
+  INFO(resized.message());
   REQUIRE(resized.ok());
   agent::TtyWinResizeRequest huge = resize;
   huge.set_row(70000);  // would wrap to 4464 rows in struct winsize
-  grpc::ClientContext hctx;
-  const grpc::Status refused = f.agent.stub().TtyWinResize(&hctx, huge, &e);
-  CHECK(refused.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
-  CHECK(refused.error_message().find("70000") != std::string::npos);
+  const absl::Status refused = f.agent.stub().TtyWinResize(huge, &e);
+  CHECK(refused.code() == absl::StatusCode::kInvalidArgument);
+  CHECK(refused.message().find("70000") != std::string::npos);
   REQUIRE(f.Start("t1").ok());
   agent::WriteStreamRequest w;
   w.set_container_id("t1");
   w.set_data("hello\n");
   agent::WriteStreamResponse wr;
-  grpc::ClientContext wctx;
-  REQUIRE(f.agent.stub().WriteStdin(&wctx, w, &wr).ok());
+  REQUIRE(f.agent.stub().WriteStdin(w, &wr).ok());
   agent::CloseStdinRequest close;
   close.set_container_id("t1");
-  grpc::ClientContext cctx;
-  REQUIRE(f.agent.stub().CloseStdin(&cctx, close, &e).ok());
+  REQUIRE(f.agent.stub().CloseStdin(close, &e).ok());
   const std::string out = f.ReadAll("t1");  // EOF once the pty's last slave is closed
   INFO(out);
   CHECK(out.find("33 101\r\n") != std::string::npos);
@@ -168,8 +158,7 @@ TEST_CASE("agent: a terminal process gets a pty that TtyWinResize sizes and ^D e
   // A process without a terminal cannot be resized.
   REQUIRE(f.Create("p1", {"true"}).ok());
   resize.set_container_id("p1");
-  grpc::ClientContext pctx;
-  CHECK(f.agent.stub().TtyWinResize(&pctx, resize, &e).error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK(f.agent.stub().TtyWinResize(resize, &e).code() == absl::StatusCode::kFailedPrecondition);
   REQUIRE(f.Remove("p1", 5).ok());
   REQUIRE(f.Remove("t1").ok());
 }
@@ -202,17 +191,15 @@ TEST_CASE("agent: image symlinks cannot lead a mount, a mask or a read-only path
   };
   google::protobuf::Empty e;
   // /evil names <root>/<outside> inside the root, which does not exist there: a clear error.
-  grpc::ClientContext evil_ctx;
-  const grpc::Status evil = f.agent.stub().CreateContainer(&evil_ctx, request("c0", "/evil", "true"), &e);
-  CHECK(evil.error_code() == grpc::StatusCode::NOT_FOUND);
-  CHECK(evil.error_message().find("mount /evil (mounts[3], tmpfs") != std::string::npos);
+  const absl::Status evil = f.agent.stub().CreateContainer(request("c0", "/evil", "true"), &e);
+  CHECK(evil.code() == absl::StatusCode::kNotFound);
+  CHECK(evil.message().find("mount /evil (mounts[3], tmpfs") != std::string::npos);
   CHECK(kata::testing::ReadFile("/proc/self/mountinfo").find(outside) == std::string::npos);
 
-  grpc::ClientContext ctx;
-  const grpc::Status created = f.agent.stub().CreateContainer(
-      &ctx, request("c1", "/up/sub", "grep -c ' /tmp/sub ' /proc/self/mountinfo; cat /x/file; (echo w > /x/new) 2>/dev/null || echo denied"),
+  const absl::Status created = f.agent.stub().CreateContainer(
+      request("c1", "/up/sub", "grep -c ' /tmp/sub ' /proc/self/mountinfo; cat /x/file; (echo w > /x/new) 2>/dev/null || echo denied"),
       &e);
-  INFO(created.error_message() << "\n" << f.agent.log());
+  INFO(created.message() << "\n" << f.agent.log());
   REQUIRE(created.ok());
   REQUIRE(f.Start("c1").ok());
   const std::string out = f.ReadAll("c1");
@@ -239,9 +226,8 @@ TEST_CASE("agent: process.consoleSize sizes the terminal from the start; /dev/co
   *req.mutable_oci() = spec;
   *req.add_storages() = LocalRootfs(f.RootfsOf("t1"));
   google::protobuf::Empty e;
-  grpc::ClientContext ctx;
-  const grpc::Status created = f.agent.stub().CreateContainer(&ctx, req, &e);
-  INFO(created.error_message() << "\n" << f.agent.log());
+  const absl::Status created = f.agent.stub().CreateContainer(req, &e);
+  INFO(created.message() << "\n" << f.agent.log());
   REQUIRE(created.ok());
   REQUIRE(f.Start("t1").ok());
   const std::string out = f.ReadAll("t1");
@@ -256,10 +242,9 @@ TEST_CASE("agent: process.consoleSize sizes the terminal from the start; /dev/co
   *req.mutable_oci() = spec;
   req.set_container_id("t2");
   *req.mutable_storages(0) = LocalRootfs(f.RootfsOf("t2"));
-  grpc::ClientContext bad_ctx;
-  const grpc::Status refused = f.agent.stub().CreateContainer(&bad_ctx, req, &e);
-  CHECK(refused.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
-  CHECK(refused.error_message().find("process.consoleSize") != std::string::npos);
+  const absl::Status refused = f.agent.stub().CreateContainer(req, &e);
+  CHECK(refused.code() == absl::StatusCode::kInvalidArgument);
+  CHECK(refused.message().find("process.consoleSize") != std::string::npos);
 }
 
 TEST_CASE("agent: an image's /proc symlinks: /proc itself is refused, /proc/sys -> /x is covered by procfs", "[agent][root]") {
@@ -279,13 +264,12 @@ TEST_CASE("agent: an image's /proc symlinks: /proc itself is refused, /proc/sys 
   ::mkdir((c2 + "/x").c_str(), 0755);
   ::rmdir((c2 + "/proc").c_str());
   ::symlink("/x", (c2 + "/proc").c_str());
-  const grpc::Status refused = f.Create("c2", {"true"});
-  CHECK(refused.error_code() == grpc::StatusCode::UNKNOWN);
-  CHECK(refused.error_message().find("mount /proc (mounts[0], proc from proc)") != std::string::npos);
-  CHECK(refused.error_message().find("symbolic links") != std::string::npos);
+  const absl::Status refused = f.Create("c2", {"true"});
+  CHECK(refused.code() == absl::StatusCode::kUnknown);
+  CHECK(refused.message().find("mount /proc (mounts[0], proc from proc)") != std::string::npos);
+  CHECK(refused.message().find("symbolic links") != std::string::npos);
   CHECK(kata::testing::ReadFile("/proc/self/mountinfo").find(f.tmp.path()) == std::string::npos);
   agent::StartContainerRequest start;
   start.set_container_id("c2");
-  grpc::ClientContext sctx;
-  CHECK(f.agent.stub().StartContainer(&sctx, start, &e).error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(f.agent.stub().StartContainer(start, &e).code() == absl::StatusCode::kNotFound);
 }

@@ -1,7 +1,7 @@
 #pragma once
 
 // What the agent API tests share: a real kata-agent on the host in test mode (unix socket, a
-// sandbox dir under a temp dir, not PID 1) driven through the generated gRPC client, and a
+// sandbox dir under a temp dir, not PID 1) driven over ttrpc through the typed client, and a
 // fixture with one sandbox whose containers run busybox-static in real namespaces.
 
 #include <signal.h>
@@ -17,13 +17,11 @@
 #include <future>
 #include <optional>
 
-#include <grpcpp/grpcpp.h>
 
 #include "libkata/mount/mountinfo.h"
 #include "libkata/oci/spec.h"
 #include "libkata/testing/test_support.h"
-#include "protocols/agent.grpc.pb.h"
-#include "protocols/health.grpc.pb.h"
+#include "libkata/agent_api/agent_api.h"
 
 using kata::testing::MakeDirs;
 using kata::testing::WriteFile;
@@ -40,29 +38,29 @@ class AgentProcess {
       : socket_(tmp.Sub("agent.sock")), sandbox_dir_(tmp.Sub("sandbox")), log_(tmp.Sub("agent.log")),
         daemon_(Args(extra_args), log_) {
     daemon_.WaitForPath(socket_);
-    channel_ = grpc::CreateChannel("unix:" + socket_, grpc::InsecureChannelCredentials());
-    stub_ = agent::AgentService::NewStub(channel_);
-    health_ = agent::Health::NewStub(channel_);
+    auto client = kata::ttrpc::Client::Connect(socket_);
+    REQUIRE(client.ok());
+    client_ = std::move(*client);
   }
 
-  agent::AgentService::Stub& stub() { return *stub_; }
+  // Both services' methods (Check and Version are grpc.Health's).
+  kata::agent_api::AgentStub stub() const { return kata::agent_api::AgentStub(client_); }
+  kata::ttrpc::Client& client() const { return *client_; }
   std::vector<std::string> Args(const std::vector<std::string>& extra) const {
     std::vector<std::string> args{kAgentBin, "--listen", "unix:" + socket_, "--sandbox-dir", sandbox_dir_, "--log-level", "debug",
                                   "--hotplug-timeout", "1s"};
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
   }
-  agent::Health::Stub& health() { return *health_; }
   const std::string& sandbox_dir() const { return sandbox_dir_; }
+  const std::string& socket() const { return socket_; }
   pid_t pid() const { return daemon_.pid(); }
   std::string log() const { return kata::testing::ReadFile(log_); }
 
  private:
   std::string socket_, sandbox_dir_, log_;
   kata::testing::Daemon daemon_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<agent::AgentService::Stub> stub_;
-  std::unique_ptr<agent::Health::Stub> health_;
+  std::shared_ptr<kata::ttrpc::Client> client_;
 };
 
 // A busybox-static rootfs at `dir` with a file only the container has.
@@ -110,9 +108,8 @@ struct Fixture {
     req.set_hostname("sandbox");
     req.set_sandbox_id("sb1");
     google::protobuf::Empty e;
-    grpc::ClientContext ctx;
-    const grpc::Status s = agent.stub().CreateSandbox(&ctx, req, &e);
-    INFO(s.error_message());
+    const absl::Status s = agent.stub().CreateSandbox(req, &e);
+    INFO(s.message());
     REQUIRE(s.ok());
   }
 
@@ -124,59 +121,54 @@ struct Fixture {
     return dir;
   }
 
-  grpc::Status Create(const std::string& id, const std::vector<std::string>& args, std::string root = "") {
+  absl::Status Create(const std::string& id, const std::vector<std::string>& args, std::string root = "") {
     if (root.empty()) root = RootfsOf(id);
     agent::CreateContainerRequest req;
     req.set_container_id(id);
     *req.mutable_oci() = MakeSpec(root, args);
     *req.add_storages() = LocalRootfs(root);
     google::protobuf::Empty e;
-    grpc::ClientContext ctx;
-    return agent.stub().CreateContainer(&ctx, req, &e);
+    return agent.stub().CreateContainer(req, &e);
   }
-  grpc::Status Start(const std::string& id) {
+  absl::Status Start(const std::string& id) {
     agent::StartContainerRequest req;
     req.set_container_id(id);
     google::protobuf::Empty e;
-    grpc::ClientContext ctx;
-    const grpc::Status s = agent.stub().StartContainer(&ctx, req, &e);
-    if (!s.ok()) UNSCOPED_INFO("StartContainer " << id << ": " << s.error_message());
+    const absl::Status s = agent.stub().StartContainer(req, &e);
+    if (!s.ok()) UNSCOPED_INFO("StartContainer " << id << ": " << s.message());
     return s;
   }
-  grpc::Status Exec(const std::string& id, const std::string& exec_id, const std::vector<std::string>& args) {
+  absl::Status Exec(const std::string& id, const std::string& exec_id, const std::vector<std::string>& args) {
     agent::ExecProcessRequest req;
     req.set_container_id(id);
     req.set_exec_id(exec_id);
     *req.mutable_process() = MakeSpec(rootfs, args).process();
     google::protobuf::Empty e;
-    grpc::ClientContext ctx;
-    return agent.stub().ExecProcess(&ctx, req, &e);
+    return agent.stub().ExecProcess(req, &e);
   }
   int Wait(const std::string& id, const std::string& exec_id = "") {
     agent::WaitProcessRequest req;
     req.set_container_id(id);
     req.set_exec_id(exec_id);
     agent::WaitProcessResponse resp;
-    grpc::ClientContext ctx;
-    const grpc::Status s = agent.stub().WaitProcess(&ctx, req, &resp);
-    INFO(s.error_message());
+    const absl::Status s = agent.stub().WaitProcess(req, &resp);
+    INFO(s.message());
     REQUIRE(s.ok());
     return resp.status();
   }
-  grpc::Status Signal(const std::string& id, const std::string& exec_id, int sig) {
+  absl::Status Signal(const std::string& id, const std::string& exec_id, int sig) {
     agent::SignalProcessRequest req;
     req.set_container_id(id);
     req.set_exec_id(exec_id);
     req.set_signal(static_cast<uint32_t>(sig));
     google::protobuf::Empty e;
-    grpc::ClientContext ctx;
-    return agent.stub().SignalProcess(&ctx, req, &e);
+    return agent.stub().SignalProcess(req, &e);
   }
   // A stream read to its end within `deadline`; nullopt if it did not end by then (or a
   // read failed: the error is logged).
   std::optional<std::string> ReadToEnd(const std::string& id, const std::string& exec_id, bool stderr_stream,
                                        std::chrono::seconds deadline) {
-    const auto until = std::chrono::system_clock::now() + deadline;
+    const absl::Time until = absl::Now() + absl::FromChrono(deadline);
     std::string out;
     for (;;) {
       agent::ReadStreamRequest req;
@@ -184,12 +176,11 @@ struct Fixture {
       req.set_exec_id(exec_id);
       req.set_len(4096);
       agent::ReadStreamResponse resp;
-      grpc::ClientContext ctx;
-      ctx.set_deadline(until);
-      const grpc::Status s = stderr_stream ? agent.stub().ReadStderr(&ctx, req, &resp) : agent.stub().ReadStdout(&ctx, req, &resp);
-      if (s.error_code() == grpc::StatusCode::OUT_OF_RANGE) return out;  // EOF
+      const absl::Duration left = until - absl::Now();
+      const absl::Status s = stderr_stream ? agent.stub().ReadStderr(req, &resp, left) : agent.stub().ReadStdout(req, &resp, left);
+      if (s.code() == absl::StatusCode::kOutOfRange) return out;  // EOF
       if (!s.ok()) {
-        UNSCOPED_INFO("read " << id << "/" << exec_id << ": " << s.error_message());
+        UNSCOPED_INFO("read " << id << "/" << exec_id << ": " << s.message());
         return std::nullopt;
       }
       out += resp.data();
@@ -201,13 +192,12 @@ struct Fixture {
     REQUIRE(out.has_value());
     return *out;
   }
-  grpc::Status Remove(const std::string& id, uint32_t timeout = 0) {
+  absl::Status Remove(const std::string& id, uint32_t timeout = 0) {
     agent::RemoveContainerRequest req;
     req.set_container_id(id);
     req.set_timeout(timeout);
     google::protobuf::Empty e;
-    grpc::ClientContext ctx;
-    return agent.stub().RemoveContainer(&ctx, req, &e);
+    return agent.stub().RemoveContainer(req, &e);
   }
 };
 

@@ -42,7 +42,7 @@ std::string Children(pid_t pid) {
 struct Row {
   std::string name;
   std::function<void(agent::CreateContainerRequest&)> mutate;  // of a good request for "h1"
-  grpc::StatusCode code;
+  absl::StatusCode code;
   std::string names;  // in the error message
 };
 
@@ -103,8 +103,8 @@ TEST_CASE("agent: hostile requests, each a clear error that leaves nothing behin
       d->set_container_path("/dev/xda");
     };
   };
-  using grpc::StatusCode;
-  const StatusCode kInvalid = StatusCode::INVALID_ARGUMENT;
+  using absl::StatusCode;
+  const StatusCode kInvalid = StatusCode::kInvalidArgument;
   const std::vector<Row> rows = {
       // root.path: only S/<id>/rootfs or S/shared/containers/<id>/rootfs, never through a symlink.
       {"root.path /", [](auto& r) { r.mutable_oci()->mutable_root()->set_path("/"); }, kInvalid, "root.path \"/\""},
@@ -127,7 +127,7 @@ TEST_CASE("agent: hostile requests, each a clear error that leaves nothing behin
       {"bind the agent's sandbox dir", bind(S), kInvalid, "is outside"},
       {"bind /dev/kmsg", bind("/dev/kmsg"), kInvalid, "is device c 1:11"},
       {"bind a disk", bind("/dev/loop0"), kInvalid, "is device b 7:0"},
-      {"bind a missing node", bind("/dev/nonexistent-node"), StatusCode::NOT_FOUND, "/dev/nonexistent-node"},
+      {"bind a missing node", bind("/dev/nonexistent-node"), StatusCode::kNotFound, "/dev/nonexistent-node"},
       {"bind the whole /dev", bind("/dev"), kInvalid, "whole /dev"},
       {"bind /proc/1/root", bind("/proc/1/root"), kInvalid, "a process's /proc directory"},
       {"bind /proc/self/fd", bind("/proc/self/fd"), kInvalid, "a process's /proc directory"},
@@ -147,7 +147,7 @@ TEST_CASE("agent: hostile requests, each a clear error that leaves nothing behin
       // Device rules and devices.
       {"device rule type x", device_rule("x", "rwm"), kInvalid, "linux.resources.devices[0].type"},
       {"device rule access rwx", device_rule("c", "rwx"), kInvalid, "linux.resources.devices[0].access"},
-      {"generic device /dev/mem", device("generic", "mem", "/dev/mem"), StatusCode::DEADLINE_EXCEEDED, "/dev/mem"},
+      {"generic device /dev/mem", device("generic", "mem", "/dev/mem"), StatusCode::kDeadlineExceeded, "/dev/mem"},
       {"generic device outside /dev", device("generic", "pw", "/dev/../etc/passwd"), kInvalid, "/dev/../etc/passwd"},
       {"blk device with a bad PCI path", device("blk", "zz/yy", ""), kInvalid, "zz/yy"},
       // The spec itself.
@@ -157,7 +157,7 @@ TEST_CASE("agent: hostile requests, each a clear error that leaves nothing behin
          for (auto& ns : *r.mutable_oci()->mutable_linux()->mutable_namespaces()) {
            if (ns.type() == "pid") ns.set_path("/proc/1/ns/pid");
          }
-       }, StatusCode::FAILED_PRECONDITION, "pid"},
+       }, StatusCode::kFailedPrecondition, "pid"},
       {"relative cwd", [](auto& r) { r.mutable_oci()->mutable_process()->set_cwd("tmp"); }, kInvalid, "cwd"},
       {"unknown rlimit", [](auto& r) { r.mutable_oci()->mutable_process()->mutable_rlimits(0)->set_type("RLIMIT_EVERYTHING"); }, kInvalid,
        "RLIMIT_EVERYTHING"},
@@ -174,20 +174,18 @@ TEST_CASE("agent: hostile requests, each a clear error that leaves nothing behin
     *req.add_storages() = LocalRootfs(rootfs);
     row.mutate(req);
     google::protobuf::Empty e;
-    grpc::ClientContext ctx;
-    const grpc::Status s = f.agent.stub().CreateContainer(&ctx, req, &e);
-    INFO(s.error_code() << " " << s.error_message());
-    CHECK(s.error_code() == row.code);
-    CHECK(s.error_message().find(row.names) != std::string::npos);
+    const absl::Status s = f.agent.stub().CreateContainer(req, &e);
+    INFO(s.code() << " " << s.message());
+    CHECK(s.code() == row.code);
+    CHECK(s.message().find(row.names) != std::string::npos);
     // Nothing left: mounts, files, processes, the container.
     CHECK(kata::mount::ListMountsUnder(f.tmp.path())->size() == mounts_before);
     CHECK(Tree(S) == tree_before);
     CHECK(Children(f.agent.pid()).empty());
     agent::StartContainerRequest start;
     start.set_container_id(req.container_id());
-    grpc::ClientContext sctx;
-    const grpc::Status started = f.agent.stub().StartContainer(&sctx, start, &e);
-    CHECK((started.error_code() == StatusCode::NOT_FOUND || started.error_code() == kInvalid));
+    const absl::Status started = f.agent.stub().StartContainer(start, &e);
+    CHECK((started.code() == StatusCode::kNotFound || started.code() == kInvalid));
   }
   // The same request without the hostile part works: the rows failed for their own reason.
   REQUIRE(f.Create("h1", {"true"}).ok());

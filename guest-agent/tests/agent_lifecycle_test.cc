@@ -30,9 +30,8 @@ size_t OpenFds(pid_t pid) {
 uint64_t Metric(Fixture& f, const std::string& name) {
   agent::GetMetricsRequest req;
   agent::Metrics resp;
-  grpc::ClientContext ctx;
-  const grpc::Status s = f.agent.stub().GetMetrics(&ctx, req, &resp);
-  INFO(s.error_message());
+  const absl::Status s = f.agent.stub().GetMetrics(req, &resp);
+  INFO(s.message());
   REQUIRE(s.ok());
   const size_t at = resp.metrics().find("\n" + name + " ");
   INFO(resp.metrics());
@@ -92,8 +91,7 @@ TEST_CASE("agent lifecycle: finished execs are released; the agent's fds stay fl
   w.set_container_id("c1");
   w.set_exec_id("probe1");
   agent::WaitProcessResponse resp;
-  grpc::ClientContext ctx;
-  CHECK(f.agent.stub().WaitProcess(&ctx, w, &resp).error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(f.agent.stub().WaitProcess(w, &resp).code() == absl::StatusCode::kNotFound);
   REQUIRE(f.Exec("c1", "probe1", {"true"}).ok());
   CHECK(f.Wait("c1", "probe1") == 0);
   REQUIRE(f.Remove("c1", 5).ok());
@@ -140,8 +138,7 @@ TEST_CASE("agent lifecycle: RemoveContainer during CreateContainer undoes the cr
     s->set_fstype("ext4");
     s->set_mount_point(mount_point);
     google::protobuf::Empty e;
-    grpc::ClientContext ctx;
-    return f.agent.stub().CreateContainer(&ctx, req, &e);
+    return f.agent.stub().CreateContainer(req, &e);
   });
   ::usleep(500 * 1000);
   auto removing = std::async(std::launch::async, [&] { return f.Remove("late", 30); });
@@ -150,16 +147,16 @@ TEST_CASE("agent lifecycle: RemoveContainer during CreateContainer undoes the cr
   auto disk = kata::guest::testing::LoopDevice::Attach(image, false, *index);  // the disk comes
   INFO(disk.status());
   REQUIRE(disk.ok());
-  const grpc::Status created = creating.get();
-  INFO(created.error_message());
-  CHECK(created.error_code() == grpc::StatusCode::ABORTED);
-  CHECK(created.error_message().find("removed while it was being created") != std::string::npos);
-  const grpc::Status removed = removing.get();
-  INFO(removed.error_message());
+  const absl::Status created = creating.get();
+  INFO(created.message());
+  CHECK(created.code() == absl::StatusCode::kAborted);
+  CHECK(created.message().find("removed while it was being created") != std::string::npos);
+  const absl::Status removed = removing.get();
+  INFO(removed.message());
   CHECK(removed.ok());
   // Nothing of it is left: no container, no mount of its disk, its id free again.
   CHECK(Metric(f, "kata_agent_containers") == 0);
   CHECK_FALSE(kata::mount::IsMountPoint(mount_point).value_or(false));
   CHECK(kata::testing::ReadFile("/proc/self/mountinfo").find(disk->name()) == std::string::npos);
-  CHECK(f.Start("late").error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(f.Start("late").code() == absl::StatusCode::kNotFound);
 }

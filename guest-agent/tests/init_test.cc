@@ -5,7 +5,6 @@
 #include "guest-agent/init/module_loader.h"
 #include "guest-agent/server/channel_select.h"
 #include "guest-agent/server/listener.h"
-#include "guest-agent/server/serial_session_splitter.h"
 #include "libkata/testing/test_support.h"
 
 using kata::guest::ChannelKind;
@@ -99,57 +98,4 @@ TEST_CASE("init: auto prefers vsock, then the serial port; a forced channel must
   auto none = ChooseChannel(ChannelKind::kAuto, nothing);
   CHECK(none.status().code() == absl::StatusCode::kFailedPrecondition);
   CHECK(std::string(none.status().message()).find("agent.channel.0") != std::string::npos);
-}
-
-TEST_CASE("serial sessions: each HTTP/2 preface starts one; bytes before the first are dropped", "[serial]") {
-  using kata::guest::kHttp2ClientPreface;
-  using kata::guest::SerialSessionSplitter;
-  const std::string preface(kHttp2ClientPreface);
-  SerialSessionSplitter s;
-  // The tail of a connection the agent already dropped: nothing to deliver.
-  CHECK(s.Feed(std::string("\0\0\4old-frame-bytes", 18)).empty());
-  CHECK_FALSE(s.in_session());
-  // A new connection, then more of it.
-  auto first = s.Feed(preface + "SETTINGS");
-  REQUIRE(first.size() == 1);
-  CHECK(first[0].new_session);
-  CHECK(first[0].data == preface + "SETTINGS");
-  auto more = s.Feed("HEADERS");
-  REQUIRE(more.size() == 1);
-  CHECK_FALSE(more[0].new_session);
-  CHECK(more[0].data == "HEADERS");
-  // The host left and came back unseen: the rest of the old connection, then a new one.
-  auto both = s.Feed("old-tail" + preface + "new");
-  REQUIRE(both.size() == 2);
-  CHECK_FALSE(both[0].new_session);
-  CHECK(both[0].data == "old-tail");
-  CHECK(both[1].new_session);
-  CHECK(both[1].data == preface + "new");
-}
-
-TEST_CASE("serial sessions: a preface split across reads still starts a session whole", "[serial]") {
-  using kata::guest::kHttp2ClientPreface;
-  const std::string preface(kHttp2ClientPreface);
-  for (size_t cut = 1; cut < preface.size(); ++cut) {
-    INFO("cut at " << cut);
-    kata::guest::SerialSessionSplitter s;
-    REQUIRE(s.Feed(preface + "a").size() == 1);
-    auto before = s.Feed("b" + preface.substr(0, cut));
-    REQUIRE(before.size() == 1);
-    CHECK(before[0].data == "b" + preface.substr(0, cut));  // went to the old session
-    auto after = s.Feed(preface.substr(cut) + "c");
-    REQUIRE(after.size() == 1);
-    CHECK(after[0].new_session);
-    CHECK(after[0].data == preface + "c");
-  }
-  // After the session ended, bytes are dropped until the next preface, even one that is split.
-  kata::guest::SerialSessionSplitter s;
-  REQUIRE(s.Feed(preface).size() == 1);
-  s.EndSession();
-  CHECK(s.Feed("rest of the old one").empty());
-  CHECK(s.Feed(preface.substr(0, 5)).empty());
-  auto next = s.Feed(preface.substr(5));
-  REQUIRE(next.size() == 1);
-  CHECK(next[0].new_session);
-  CHECK(next[0].data == preface);
 }

@@ -9,14 +9,15 @@
 #include <cstring>
 #include <thread>
 
-#include <grpcpp/create_channel_posix.h>
-
 #include "absl/strings/numbers.h"
+#include "libkata/agent_api/agent_api.h"
+#include "libkata/agent_api/serial_session.h"
 #include "libkata/base/errno_status.h"
+#include "libkata/base/file_util.h"
+#include "libkata/base/status_macros.h"
 #include "libkata/base/str_cat.h"
 #include "libkata/base/unique_fd.h"
 #include "libkata/base/unix_socket.h"
-#include "protocols/health.grpc.pb.h"
 
 namespace kata::runtime {
 namespace {
@@ -33,16 +34,6 @@ absl::StatusOr<UniqueFd> ConnectVsockSocket(uint32_t cid, uint32_t port) {
   return fd;
 }
 
-// gRPC needs the fd non-blocking, or every call ends in DEADLINE_EXCEEDED.
-absl::StatusOr<AgentConnection> ChannelOnFd(UniqueFd fd, const std::string& target) {
-  const int flags = ::fcntl(fd.get(), F_GETFL);
-  if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK) != 0) return ErrnoStatus(errno, StrCat("fcntl ", target));
-  AgentConnection c;
-  c.socket.reset(::fcntl(fd.get(), F_DUPFD_CLOEXEC, 0));
-  if (!c.socket.valid()) return ErrnoStatus(errno, StrCat("dup the socket for ", target));
-  c.channel = grpc::CreateInsecureChannelFromFd(target, fd.release());
-  return c;
-}
 
 }  // namespace
 
@@ -82,27 +73,25 @@ absl::StatusOr<AgentAddress> ParseAgentAddress(const std::string& address) {
 }
 
 void AgentConnection::Close() {
-  if (socket.valid()) ::shutdown(socket.get(), SHUT_RDWR);
-  socket.reset();
-  channel.reset();
+  if (client) client->Close();  // the client stays: calls on it fail Unavailable
 }
 
 absl::StatusOr<AgentConnection> ConnectAgent(const AgentAddress& address) {
   absl::StatusOr<UniqueFd> fd = address.kind == AgentAddress::Kind::kVsock ? ConnectVsockSocket(address.cid, address.port)
                                                                           : ConnectUnixSocket(address.path);
   if (!fd.ok()) return fd.status();
-  return ChannelOnFd(std::move(*fd), address.ToString());
+  if (address.kind == AgentAddress::Kind::kSerial) {
+    // Waits in the socket until the guest opens its port: QEMU reads nothing before that.
+    RETURN_IF_ERROR(SendAll(fd->get(), agent_api::kSerialSessionPreface, StrCat("the session preface to ", address.ToString())));
+  }
+  return AgentConnection{ttrpc::Client::Adopt(std::move(*fd))};
 }
 
-absl::Status CheckAgentHealth(grpc::Channel& channel, absl::Duration timeout) {
-  auto stub = agent::Health::NewStub(std::shared_ptr<grpc::ChannelInterface>(&channel, [](grpc::ChannelInterface*) {}));
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
-  ctx.set_wait_for_ready(true);
+absl::Status CheckAgentHealth(ttrpc::Client& client, absl::Duration timeout) {
   agent::CheckRequest req;
   agent::HealthCheckResponse resp;
-  const grpc::Status s = stub->Check(&ctx, req, &resp);
-  if (!s.ok()) return absl::Status(static_cast<absl::StatusCode>(s.error_code()), StrCat("Health.Check: ", s.error_message()));
+  const absl::Status s = agent_api::CallMethod(client, agent_api::kHealthService, "Check", req, &resp, timeout);
+  if (!s.ok()) return absl::Status(s.code(), StrCat("Health.Check: ", s.message()));
   if (resp.status() != agent::HealthCheckResponse::SERVING) {
     return absl::UnavailableError(StrCat("Health.Check: agent is ", agent::HealthCheckResponse::ServingStatus_Name(resp.status())));
   }
@@ -122,7 +111,7 @@ absl::StatusOr<AgentConnection> DialAgent(const AgentAddress& address, const Dia
       for (;;) {
         const absl::Duration left = deadline - absl::Now();
         if (left <= absl::ZeroDuration()) break;
-        last = CheckAgentHealth(*conn->channel, std::min(left, absl::Milliseconds(500)));
+        last = CheckAgentHealth(*conn->client, std::min(left, absl::Milliseconds(500)));
         if (last.ok()) return std::move(*conn);
         if (!absl::IsDeadlineExceeded(last)) break;  // the connection broke: connect again
         if (policy.abort_check) {

@@ -1,19 +1,17 @@
 #pragma once
 
 // The host's end of the agent channel: one connection attempt (unix, vsock, or the unix socket
-// of QEMU's virtio-serial chardev) as a gRPC channel on our own fd (gRPC 1.51 has no vsock:
-// scheme), and dialling with a retry budget until Health.Check answers.
+// of QEMU's virtio-serial chardev, where each connection starts with the session preface) as
+// a ttrpc client, and dialling with a retry budget until grpc.Health/Check answers.
 
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 
-#include <grpcpp/grpcpp.h>
-
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "libkata/base/unique_fd.h"
+#include "libkata/ttrpc/client.h"
 
 namespace kata::runtime {
 
@@ -29,16 +27,15 @@ struct AgentAddress {
 // "unix://PATH" (or "unix:PATH"), "vsock://CID:PORT", "serial://PATH" (pure).
 absl::StatusOr<AgentAddress> ParseAgentAddress(const std::string& address);
 
-// A gRPC channel on a socket of ours. gRPC closes its fd only when the last reference to the
-// channel goes, and asynchronously; Close() shuts the socket down at once instead, so the
-// agent (and QEMU's chardev, which takes one host connection at a time) see us leave now.
+// A ttrpc client on a socket of ours, shared by whoever calls the agent. Close() shuts the
+// socket down at once, so the agent (and QEMU's chardev, which takes one host connection at a
+// time) see us leave now, and calls on it fail from then on.
 struct AgentConnection {
-  std::shared_ptr<grpc::Channel> channel;
-  UniqueFd socket;  // a dup of the channel's socket
+  std::shared_ptr<ttrpc::Client> client;
   void Close();
 };
 
-// One attempt: connects a socket and makes a channel on it.
+// One attempt: connects a socket (over serial, sends the preface) and makes a client on it.
 absl::StatusOr<AgentConnection> ConnectAgent(const AgentAddress& address);
 
 struct DialPolicy {
@@ -55,6 +52,6 @@ struct DialPolicy {
 absl::StatusOr<AgentConnection> DialAgent(const AgentAddress& address, const DialPolicy& policy);
 
 // One Health.Check; OK when it answers SERVING.
-absl::Status CheckAgentHealth(grpc::Channel& channel, absl::Duration timeout);
+absl::Status CheckAgentHealth(ttrpc::Client& client, absl::Duration timeout);
 
 }  // namespace kata::runtime

@@ -113,12 +113,12 @@ int main(int argc, char** argv) {
     Usage(stderr);
     return 2;
   }
-  auto channel = kata::agentctl::Connect(address);
-  if (!channel.ok()) {
-    std::fprintf(stderr, "kata-agent-ctl: %s\n", std::string(channel.status().message()).c_str());
+  auto connection = kata::agentctl::Connect(address);
+  if (!connection.ok()) {
+    std::fprintf(stderr, "kata-agent-ctl: %s\n", std::string(connection.status().message()).c_str());
     return 1;
   }
-  AgentClient client(*channel);
+  AgentClient client(*connection);
   for (const auto& c : commands) {
     if (!Run(client, c, repeat, timeout)) return 1;
   }

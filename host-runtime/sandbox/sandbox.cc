@@ -19,33 +19,30 @@ namespace kata::runtime {
 namespace {
 
 const log::Subsystem kLog("sandbox");
-constexpr auto kRpcTimeout = std::chrono::seconds(60);
+constexpr absl::Duration kRpcTimeout = absl::Seconds(60);
 // How long the guest may take to kill and reap a container's processes when it is removed.
 constexpr absl::Duration kGuestRemoveTimeout = absl::Seconds(10);
 
-absl::Status FromGrpc(std::string_view what, const grpc::Status& s) {
+// The agent's status with the RPC's name in front.
+absl::Status Named(std::string_view what, const absl::Status& s) {
   if (s.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), StrCat(what, ": ", s.error_message()));
+  return absl::Status(s.code(), StrCat(what, ": ", s.message()));
 }
 
-void SetDeadline(grpc::ClientContext& ctx) { ctx.set_deadline(std::chrono::system_clock::now() + kRpcTimeout); }
-
-using AgentStub = agent::AgentService::Stub;
+using agent_api::AgentStub;
 
 // One agent RPC within kRpcTimeout; a failure is named after `what` (the RPC).
 template <typename Req, typename Resp>
-absl::Status CallAgent(AgentStub& stub, std::string_view what,
-                       grpc::Status (AgentStub::*method)(grpc::ClientContext*, const Req&, Resp*), const Req& req,
+absl::Status CallAgent(const AgentStub& stub, std::string_view what,
+                       absl::Status (AgentStub::*method)(const Req&, Resp*, absl::Duration) const, const Req& req,
                        Resp& resp) {
-  grpc::ClientContext ctx;
-  SetDeadline(ctx);
-  return FromGrpc(what, (stub.*method)(&ctx, req, &resp));
+  return Named(what, (stub.*method)(req, &resp, kRpcTimeout));
 }
 
 // The same for the RPCs that answer google.protobuf.Empty.
 template <typename Req>
-absl::Status CallAgent(AgentStub& stub, std::string_view what,
-                       grpc::Status (AgentStub::*method)(grpc::ClientContext*, const Req&, google::protobuf::Empty*),
+absl::Status CallAgent(const AgentStub& stub, std::string_view what,
+                       absl::Status (AgentStub::*method)(const Req&, google::protobuf::Empty*, absl::Duration) const,
                        const Req& req) {
   google::protobuf::Empty e;
   return CallAgent(stub, what, method, req, e);
@@ -68,7 +65,7 @@ absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Create(const std::string& id, 
     share->set_mount_point(kGuestSharedDir);
     for (const char* o : {"trans=virtio", "version=9p2000.L", "cache=mmap", "msize=262144", "nodev"}) share->add_options(o);
   }
-  if (absl::Status s = CallAgent(*sandbox->Agent(), "CreateSandbox", &AgentStub::CreateSandbox, req); !s.ok()) {
+  if (absl::Status s = CallAgent(sandbox->Agent(), "CreateSandbox", &AgentStub::CreateSandbox, req); !s.ok()) {
     sandbox->vm_->Stop();
     return s;
   }
@@ -77,7 +74,7 @@ absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Create(const std::string& id, 
 
 Sandbox::~Sandbox() { (void)Destroy(); }
 
-std::unique_ptr<agent::AgentService::Stub> Sandbox::Agent() { return agent::AgentService::NewStub(vm_->agent_channel()); }
+agent_api::AgentStub Sandbox::Agent() { return agent_api::AgentStub(vm_->agent_client()); }
 
 absl::Status Sandbox::CreateContainer(const std::string& cid, const oci::Spec& spec, const std::vector<RootfsMount>& rootfs,
                                       const std::string& bundle) {
@@ -136,7 +133,7 @@ absl::Status Sandbox::CreateContainer(const std::string& cid, const oci::Spec& s
   *req.mutable_oci() = std::move(guest.spec);
   for (const agent::Storage& s : c.rootfs.storages) *req.add_storages() = s;
   t = absl::Now();
-  if (absl::Status s = CallAgent(*Agent(), "CreateContainer", &AgentStub::CreateContainer, req); !s.ok()) {
+  if (absl::Status s = CallAgent(Agent(), "CreateContainer", &AgentStub::CreateContainer, req); !s.ok()) {
     // The agent may have made it after all (the call timed out, the channel broke): it is
     // removed there before its disks are unplugged. NotFound is the usual answer.
     (void)Undo(cid, c, GuestLetGo(RemoveInGuest(cid)));
@@ -157,7 +154,7 @@ absl::Status Sandbox::StartContainer(const std::string& cid) {
   agent::StartContainerRequest req;
   req.set_container_id(cid);
   const absl::Time t = absl::Now();
-  RETURN_IF_ERROR(CallAgent(*Agent(), "StartContainer", &AgentStub::StartContainer, req));
+  RETURN_IF_ERROR(CallAgent(Agent(), "StartContainer", &AgentStub::StartContainer, req));
   oci::Spec hook_spec;
   std::string bundle;
   {
@@ -180,7 +177,7 @@ absl::Status Sandbox::ExecProcess(const std::string& cid, const std::string& exe
   req.set_container_id(cid);
   req.set_exec_id(exec_id);
   *req.mutable_process() = process;
-  return CallAgent(*Agent(), "ExecProcess", &AgentStub::ExecProcess, req);
+  return CallAgent(Agent(), "ExecProcess", &AgentStub::ExecProcess, req);
 }
 
 absl::StatusOr<int> Sandbox::WaitProcess(const std::string& cid, const std::string& exec_id) {
@@ -188,8 +185,8 @@ absl::StatusOr<int> Sandbox::WaitProcess(const std::string& cid, const std::stri
   req.set_container_id(cid);
   req.set_exec_id(exec_id);
   agent::WaitProcessResponse resp;
-  grpc::ClientContext ctx;  // no deadline: a container may run for as long as it likes
-  RETURN_IF_ERROR(FromGrpc("WaitProcess", Agent()->WaitProcess(&ctx, req, &resp)));
+  // No timeout: a container may run for as long as it likes.
+  RETURN_IF_ERROR(Named("WaitProcess", Agent().WaitProcess(req, &resp)));
   return resp.status();
 }
 
@@ -198,7 +195,7 @@ absl::Status Sandbox::SignalProcess(const std::string& cid, const std::string& e
   req.set_container_id(cid);
   req.set_exec_id(exec_id);
   req.set_signal(static_cast<uint32_t>(signal));
-  return CallAgent(*Agent(), "SignalProcess", &AgentStub::SignalProcess, req);
+  return CallAgent(Agent(), "SignalProcess", &AgentStub::SignalProcess, req);
 }
 
 absl::StatusOr<std::string> Sandbox::ReadOutput(const std::string& cid, const std::string& exec_id, bool stderr_stream) {
@@ -207,10 +204,10 @@ absl::StatusOr<std::string> Sandbox::ReadOutput(const std::string& cid, const st
   req.set_exec_id(exec_id);
   req.set_len(64 * 1024);
   agent::ReadStreamResponse resp;
-  grpc::ClientContext ctx;  // blocks until output or its end
-  auto agent = Agent();
-  const grpc::Status s = stderr_stream ? agent->ReadStderr(&ctx, req, &resp) : agent->ReadStdout(&ctx, req, &resp);
-  RETURN_IF_ERROR(FromGrpc(stderr_stream ? "ReadStderr" : "ReadStdout", s));
+  // No timeout: blocks until output or its end.
+  const AgentStub agent = Agent();
+  const absl::Status s = stderr_stream ? agent.ReadStderr(req, &resp) : agent.ReadStdout(req, &resp);
+  RETURN_IF_ERROR(Named(stderr_stream ? "ReadStderr" : "ReadStdout", s));
   return std::move(*resp.mutable_data());
 }
 
@@ -220,14 +217,14 @@ absl::Status Sandbox::WriteStdin(const std::string& cid, const std::string& exec
   req.set_exec_id(exec_id);
   req.set_data(std::string(data));
   agent::WriteStreamResponse resp;
-  return CallAgent(*Agent(), "WriteStdin", &AgentStub::WriteStdin, req, resp);
+  return CallAgent(Agent(), "WriteStdin", &AgentStub::WriteStdin, req, resp);
 }
 
 absl::Status Sandbox::CloseStdin(const std::string& cid, const std::string& exec_id) {
   agent::CloseStdinRequest req;
   req.set_container_id(cid);
   req.set_exec_id(exec_id);
-  return CallAgent(*Agent(), "CloseStdin", &AgentStub::CloseStdin, req);
+  return CallAgent(Agent(), "CloseStdin", &AgentStub::CloseStdin, req);
 }
 
 absl::Status Sandbox::ResizeTerminal(const std::string& cid, const std::string& exec_id, uint32_t rows, uint32_t columns) {
@@ -236,32 +233,32 @@ absl::Status Sandbox::ResizeTerminal(const std::string& cid, const std::string& 
   req.set_exec_id(exec_id);
   req.set_row(rows);
   req.set_column(columns);
-  return CallAgent(*Agent(), "TtyWinResize", &AgentStub::TtyWinResize, req);
+  return CallAgent(Agent(), "TtyWinResize", &AgentStub::TtyWinResize, req);
 }
 
 absl::Status Sandbox::UpdateContainer(const std::string& cid, const oci::LinuxResources& resources) {
   agent::UpdateContainerRequest req;
   req.set_container_id(cid);
   *req.mutable_resources() = resources;
-  return CallAgent(*Agent(), "UpdateContainer", &AgentStub::UpdateContainer, req);
+  return CallAgent(Agent(), "UpdateContainer", &AgentStub::UpdateContainer, req);
 }
 
 absl::Status Sandbox::PauseContainer(const std::string& cid, bool paused) {
   if (paused) {
     agent::PauseContainerRequest req;
     req.set_container_id(cid);
-    return CallAgent(*Agent(), "PauseContainer", &AgentStub::PauseContainer, req);
+    return CallAgent(Agent(), "PauseContainer", &AgentStub::PauseContainer, req);
   }
   agent::ResumeContainerRequest req;
   req.set_container_id(cid);
-  return CallAgent(*Agent(), "ResumeContainer", &AgentStub::ResumeContainer, req);
+  return CallAgent(Agent(), "ResumeContainer", &AgentStub::ResumeContainer, req);
 }
 
 absl::StatusOr<agent::CgroupStats> Sandbox::StatsContainer(const std::string& cid) {
   agent::StatsContainerRequest req;
   req.set_container_id(cid);
   agent::StatsContainerResponse resp;
-  RETURN_IF_ERROR(CallAgent(*Agent(), "StatsContainer", &AgentStub::StatsContainer, req, resp));
+  RETURN_IF_ERROR(CallAgent(Agent(), "StatsContainer", &AgentStub::StatsContainer, req, resp));
   return resp.cgroup_stats();
 }
 
@@ -286,7 +283,7 @@ absl::Status Sandbox::RemoveInGuest(const std::string& cid) {
   // Whatever still runs is killed and awaited, then its storages are unmounted (flushing a
   // writable layer): a running container on Destroy included.
   req.set_timeout(static_cast<uint32_t>(absl::ToInt64Seconds(kGuestRemoveTimeout)));
-  return CallAgent(*Agent(), "RemoveContainer", &AgentStub::RemoveContainer, req);
+  return CallAgent(Agent(), "RemoveContainer", &AgentStub::RemoveContainer, req);
 }
 
 bool Sandbox::GuestLetGo(const absl::Status& removed) {
@@ -337,7 +334,7 @@ absl::Status Sandbox::Destroy() {
   }
   if (vm_->health().ok()) {
     agent::DestroySandboxRequest req;
-    if (absl::Status s = CallAgent(*Agent(), "DestroySandbox", &AgentStub::DestroySandbox, req); !s.ok() && first.ok()) {
+    if (absl::Status s = CallAgent(Agent(), "DestroySandbox", &AgentStub::DestroySandbox, req); !s.ok() && first.ok()) {
       first = s;
     }
   }

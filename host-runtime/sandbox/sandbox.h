@@ -19,7 +19,7 @@
 #include "host-runtime/rootfs/rootfs_plan.h"
 #include "host-runtime/vm/sandbox_vm.h"
 #include "libkata/config/config.h"
-#include "protocols/agent.grpc.pb.h"
+#include "libkata/agent_api/agent_api.h"
 #include "protocols/oci.pb.h"
 
 namespace kata::runtime {
@@ -82,7 +82,7 @@ class Sandbox {
 
   Sandbox(std::string id, std::unique_ptr<SandboxVm> vm, bool disable_guest_seccomp)
       : id_(std::move(id)), vm_(std::move(vm)), disable_guest_seccomp_(disable_guest_seccomp) {}
-  std::unique_ptr<agent::AgentService::Stub> Agent();
+  agent_api::AgentStub Agent();
   // The host's side of a container: its disks (when `detach_devices`), shared mounts, state.
   absl::Status Undo(const std::string& container_id, Container& c, bool detach_devices = true);
   // RemoveContainer in the agent, killing what still runs.

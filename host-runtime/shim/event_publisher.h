@@ -12,7 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "google/protobuf/any.pb.h"
 #include "google/protobuf/message.h"
-#include "host-runtime/ttrpc/client.h"
+#include "libkata/ttrpc/client.h"
 
 namespace kata::shim {
 

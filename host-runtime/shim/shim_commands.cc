@@ -22,7 +22,7 @@
 #include "host-runtime/shim/event_publisher.h"
 #include "host-runtime/shim/pod_role.h"
 #include "host-runtime/shim/task_service.h"
-#include "host-runtime/ttrpc/server.h"
+#include "libkata/ttrpc/server.h"
 #include "kata_version.h"
 #include "libkata/base/file_util.h"
 #include "libkata/base/identifiers.h"

@@ -32,7 +32,7 @@ constexpr absl::Duration kDrainTimeout = absl::Seconds(5);
 template <typename Req, typename Fn>
 void Route(ttrpc::Server& server, const char* method, Fn fn) {
   server.Register("containerd.task.v2.Task", method,
-                  [fn](const std::string& payload, const ttrpc::Metadata&) -> absl::StatusOr<std::string> {
+                  [fn](const std::string& payload, const ttrpc::CallContext&) -> absl::StatusOr<std::string> {
                     Req req;
                     if (!req.ParseFromString(payload)) return absl::InvalidArgumentError(StrCat("malformed ", Req::descriptor()->name()));
                     auto result = fn(req);

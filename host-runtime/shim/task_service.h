@@ -21,7 +21,7 @@
 #include "google/protobuf/timestamp.pb.h"
 #include "host-runtime/sandbox/sandbox.h"
 #include "host-runtime/shim/event_publisher.h"
-#include "host-runtime/ttrpc/server.h"
+#include "libkata/ttrpc/server.h"
 #include "libkata/config/config.h"
 #include "protocols/containerd_task.pb.h"
 #include "protocols/oci.pb.h"

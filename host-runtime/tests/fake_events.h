@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "host-runtime/ttrpc/server.h"
+#include "libkata/ttrpc/server.h"
 #include "libkata/base/unix_socket.h"
 #include "libkata/testing/test_support.h"
 #include "protocols/containerd_task.pb.h"
@@ -23,12 +23,12 @@ struct FakeEvents {
   std::vector<std::string> namespaces;
   explicit FakeEvents(const std::string& path) {
     server.Register("containerd.services.events.ttrpc.v1.Events", "Forward",
-                    [this](const std::string& payload, const kata::ttrpc::Metadata& md) -> absl::StatusOr<std::string> {
+                    [this](const std::string& payload, const kata::ttrpc::CallContext& ctx) -> absl::StatusOr<std::string> {
                       task::ForwardRequest req;
                       if (!req.ParseFromString(payload)) return absl::InvalidArgumentError("bad ForwardRequest");
                       std::lock_guard<std::mutex> l(mu);
                       topics.push_back(req.envelope().topic() + " " + req.envelope().event().type_url());
-                      for (const auto& [k, v] : md) {
+                      for (const auto& [k, v] : ctx.metadata()) {
                         if (k == "containerd-namespace-ttrpc") namespaces.push_back(v + "/" + req.envelope().namespace_());
                       }
                       return std::string();

@@ -19,7 +19,7 @@
 #include "host-runtime/tests/vm_test_support.h"
 #include "libkata/oci/spec.h"
 #include "libkata/testing/test_support.h"
-#include "protocols/agent.grpc.pb.h"
+#include "libkata/agent_api/agent_api.h"
 
 using kata::runtime::RootfsMount;
 using kata::runtime::Sandbox;
@@ -201,8 +201,8 @@ TEST_CASE("rootfs e2e: one block image; container-ready for 1 and 2 devices next
   const absl::Time t = absl::Now();
   auto dev = (*sb)->vm().block_devices().Attach({tmp.Sub("plain.raw"), kata::runtime::BlockFormat::kRaw, true, "threads", false, ""});
   REQUIRE(dev.ok());
-  CHECK(kata::runtime::testing::WaitForDeviceInGuest((*sb)->vm().agent_channel(), dev->pci_path).error_code() ==
-        grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK(kata::runtime::testing::WaitForDeviceInGuest((*sb)->vm().agent_client(), dev->pci_path).code() ==
+        absl::StatusCode::kFailedPrecondition);
   const absl::Duration seen = absl::Now() - t;
   REQUIRE((*sb)->vm().block_devices().Detach(dev->device_id).ok());
   std::printf("kata-measure: hot-plug round trip: device_add->agent_has_it_ms=%lld, +detach_ms=%lld\n",

@@ -7,7 +7,7 @@
 #include "host-runtime/shim/pod_role.h"
 #include "host-runtime/shim/task_metrics.h"
 #include "host-runtime/shim/task_service.h"
-#include "host-runtime/ttrpc/client.h"
+#include "libkata/ttrpc/client.h"
 #include "libkata/base/unix_socket.h"
 #include "libkata/oci/spec.h"
 #include "libkata/testing/test_support.h"

@@ -18,8 +18,7 @@
 #include "libkata/kernel/guest_kernel_requirements.h"
 #include "libkata/oci/spec.h"
 #include "libkata/testing/test_support.h"
-#include "protocols/agent.grpc.pb.h"
-#include "protocols/health.grpc.pb.h"
+#include "libkata/agent_api/agent_api.h"
 
 using kata::runtime::BlockAttachRequest;
 using kata::runtime::BlockFormat;
@@ -39,13 +38,10 @@ void CheckNothingLeft(pid_t qemu, const std::string& state_dir) {
   CHECK_FALSE(std::filesystem::exists(state_dir));
 }
 
-grpc::Status Check(grpc::Channel& channel) {
-  auto health = kata::agent::Health::NewStub(std::shared_ptr<grpc::ChannelInterface>(&channel, [](auto*) {}));
+absl::Status Check(const std::shared_ptr<kata::ttrpc::Client>& client) {
   kata::agent::CheckRequest req;
   kata::agent::HealthCheckResponse resp;
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  return health->Check(&ctx, req, &resp);
+  return kata::agent_api::AgentStub(client).Check(req, &resp, absl::Seconds(10));
 }
 
 kata::oci::Spec ContainerSpec(const std::string& rootfs, const std::string& script) {
@@ -81,11 +77,10 @@ TEST_CASE("vm: boots, the agent answers over virtio-serial, survives reconnects,
   CHECK((*vm)->agent_address().kind == kata::runtime::AgentAddress::Kind::kSerial);
 
   // Kept across the reconnects: a stub on the old channel must not hold the port.
-  auto agent = kata::agent::AgentService::NewStub((*vm)->agent_channel());
+  const kata::agent_api::AgentStub agent((*vm)->agent_client());
   kata::agent::GuestDetailsRequest req;
   kata::agent::GuestDetailsResponse details;
-  grpc::ClientContext ctx;
-  REQUIRE(agent->GetGuestDetails(&ctx, req, &details).ok());
+  REQUIRE(agent.GetGuestDetails(req, &details).ok());
   CHECK(details.kernel_release().rfind("6.12.", 0) == 0);
   CHECK(details.agent_details().init_daemon());
   // What the agent finds missing in the kernel it runs on is what the kernel's own .config
@@ -119,15 +114,13 @@ TEST_CASE("vm: boots, the agent answers over virtio-serial, survives reconnects,
     const absl::Status reconnected = (*vm)->ReconnectAgent();
     INFO(reconnected << "\nconsole: " << kata::ReadFileTail((*vm)->console_log(), 2000));
     REQUIRE(reconnected.ok());
-    const grpc::Status s = Check(*(*vm)->agent_channel());
-    INFO(s.error_message());
+    const absl::Status s = Check((*vm)->agent_client());
+    INFO(s.message());
     CHECK(s.ok());
     std::printf("kata-measure: reconnect_ms=%lld\n", static_cast<long long>(absl::ToInt64Milliseconds(absl::Now() - start)));
   }
   // The first connection is gone for good: its stub fails, it does not hang.
-  grpc::ClientContext old_ctx;
-  old_ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  CHECK_FALSE(agent->GetGuestDetails(&old_ctx, req, &details).ok());
+  CHECK_FALSE(agent.GetGuestDetails(req, &details, absl::Seconds(10)).ok());
   const pid_t qemu = (*vm)->qemu_pid();
   const std::string state = (*vm)->state_dir();
   (*vm)->Stop();
@@ -152,14 +145,13 @@ TEST_CASE("vm: a raw ext4 rootfs and a two-extent VMDK, hot-plugged, found by PC
   INFO(vm.status());
   REQUIRE(vm.ok());
   auto& blocks = (*vm)->block_devices();
-  auto agent = kata::agent::AgentService::NewStub((*vm)->agent_channel());
+  const kata::agent_api::AgentStub agent((*vm)->agent_client());
   {
     kata::agent::CreateSandboxRequest req;
     req.set_sandbox_id("e2e-disks");
     req.set_hostname("e2e");
     google::protobuf::Empty e;
-    grpc::ClientContext ctx;
-    REQUIRE(agent->CreateSandbox(&ctx, req, &e).ok());
+    REQUIRE(agent.CreateSandbox(req, &e).ok());
   }
 
   // First: how long from device_add until the agent has the device. CreateContainer waits for
@@ -169,10 +161,10 @@ TEST_CASE("vm: a raw ext4 rootfs and a two-extent VMDK, hot-plugged, found by PC
   INFO(layers.status());
   REQUIRE(layers.ok());
   {
-    const grpc::Status s = kata::runtime::testing::WaitForDeviceInGuest((*vm)->agent_channel(), layers->pci_path);
-    CHECK(s.error_code() == grpc::StatusCode::FAILED_PRECONDITION);  // got past the device, not the rootfs
-    INFO(s.error_message());
-    CHECK(s.error_message().find("rootfs") != std::string::npos);
+    const absl::Status s = kata::runtime::testing::WaitForDeviceInGuest((*vm)->agent_client(), layers->pci_path);
+    CHECK(s.code() == absl::StatusCode::kFailedPrecondition);  // got past the device, not the rootfs
+    INFO(s.message());
+    CHECK(s.message().find("rootfs") != std::string::npos);
     std::printf("kata-measure: device_add_to_agent_ms=%lld (pci %s)\n",
                 static_cast<long long>(absl::ToInt64Milliseconds(absl::Now() - plugged)), layers->pci_path.c_str());
   }
@@ -199,15 +191,13 @@ TEST_CASE("vm: a raw ext4 rootfs and a two-extent VMDK, hot-plugged, found by PC
   dev->set_id(layers->pci_path);
   dev->set_container_path("/dev/layers");
   google::protobuf::Empty e;
-  grpc::ClientContext cctx;
-  const grpc::Status created = agent->CreateContainer(&cctx, req, &e);
-  INFO(created.error_message() << "\nconsole: " << kata::ReadFileTail((*vm)->console_log(), 3000));
+  const absl::Status created = agent.CreateContainer(req, &e);
+  INFO(created.message() << "\nconsole: " << kata::ReadFileTail((*vm)->console_log(), 3000));
   REQUIRE(created.ok());
   {
     kata::agent::StartContainerRequest start;
     start.set_container_id("c1");
-    grpc::ClientContext ctx;
-    REQUIRE(agent->StartContainer(&ctx, start, &e).ok());
+    REQUIRE(agent.StartContainer(start, &e).ok());
   }
   std::string out;
   for (;;) {
@@ -215,9 +205,8 @@ TEST_CASE("vm: a raw ext4 rootfs and a two-extent VMDK, hot-plugged, found by PC
     r.set_container_id("c1");
     r.set_len(4096);
     kata::agent::ReadStreamResponse resp;
-    grpc::ClientContext ctx;
-    const grpc::Status s = agent->ReadStdout(&ctx, r, &resp);
-    if (s.error_code() == grpc::StatusCode::OUT_OF_RANGE) break;
+    const absl::Status s = agent.ReadStdout(r, &resp);
+    if (s.code() == absl::StatusCode::kOutOfRange) break;
     REQUIRE(s.ok());
     out += resp.data();
   }
@@ -228,15 +217,13 @@ TEST_CASE("vm: a raw ext4 rootfs and a two-extent VMDK, hot-plugged, found by PC
     kata::agent::WaitProcessRequest w;
     w.set_container_id("c1");
     kata::agent::WaitProcessResponse status;
-    grpc::ClientContext ctx;
-    REQUIRE(agent->WaitProcess(&ctx, w, &status).ok());
+    REQUIRE(agent.WaitProcess(w, &status).ok());
     CHECK(status.status() == 0);
   }
   {
     kata::agent::RemoveContainerRequest rm;
     rm.set_container_id("c1");
-    grpc::ClientContext ctx;
-    REQUIRE(agent->RemoveContainer(&ctx, rm, &e).ok());  // unmounts the rootfs
+    REQUIRE(agent.RemoveContainer(rm, &e).ok());  // unmounts the rootfs
   }
   for (const auto* b : {&*rootfs, &*layers}) {
     const absl::Time start = absl::Now();
@@ -299,13 +286,12 @@ TEST_CASE("vm faults: a disk whose uevent never comes: CreateContainer fails aft
   auto vm = SandboxVm::Start("e2e-nouevent", config);
   INFO(vm.status());
   REQUIRE(vm.ok());
-  auto agent = kata::agent::AgentService::NewStub((*vm)->agent_channel());
+  const kata::agent_api::AgentStub agent((*vm)->agent_client());
   google::protobuf::Empty e;
   {
     kata::agent::CreateSandboxRequest req;
     req.set_sandbox_id("e2e-nouevent");
-    grpc::ClientContext ctx;
-    REQUIRE(agent->CreateSandbox(&ctx, req, &e).ok());
+    REQUIRE(agent.CreateSandbox(req, &e).ok());
   }
   const std::string mount_point = "/run/kata-containers/c1/rootfs";
   auto request = [&](const std::string& pci_path) {
@@ -324,20 +310,17 @@ TEST_CASE("vm faults: a disk whose uevent never comes: CreateContainer fails aft
   char empty_port[8];
   std::snprintf(empty_port, sizeof(empty_port), "%02x/00", kata::runtime::RootPortSlot(0));
   const absl::Time start = absl::Now();
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-  const grpc::Status waited = agent->CreateContainer(&ctx, request(empty_port), &e);
+  const absl::Status waited = agent.CreateContainer(request(empty_port), &e, absl::Seconds(60));
   const absl::Duration took = absl::Now() - start;
-  INFO(waited.error_message() << " after " << took);
-  CHECK(waited.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED);
-  CHECK(waited.error_message().find(empty_port) != std::string::npos);
+  INFO(waited.message() << " after " << took);
+  CHECK(waited.code() == absl::StatusCode::kDeadlineExceeded);
+  CHECK(waited.message().find(empty_port) != std::string::npos);
   CHECK(took >= absl::Seconds(2));
   CHECK(took < absl::Seconds(30));
   {
     kata::agent::GetMetricsRequest req;
     kata::agent::Metrics metrics;
-    grpc::ClientContext mctx;
-    REQUIRE(agent->GetMetrics(&mctx, req, &metrics).ok());
+    REQUIRE(agent.GetMetrics(req, &metrics).ok());
     CHECK(metrics.metrics().find("kata_agent_containers 0\n") != std::string::npos);
   }
   // The same container, now with its disk there: nothing of the failed attempt is in the way.
@@ -345,14 +328,12 @@ TEST_CASE("vm faults: a disk whose uevent never comes: CreateContainer fails aft
   INFO(rootfs.status());
   REQUIRE(rootfs.ok());
   {
-    grpc::ClientContext cctx;
-    const grpc::Status created = agent->CreateContainer(&cctx, request(rootfs->pci_path), &e);
-    INFO(created.error_message());
+    const absl::Status created = agent.CreateContainer(request(rootfs->pci_path), &e);
+    INFO(created.message());
     REQUIRE(created.ok());
     kata::agent::RemoveContainerRequest rm;
     rm.set_container_id("c1");
-    grpc::ClientContext rctx;
-    REQUIRE(agent->RemoveContainer(&rctx, rm, &e).ok());
+    REQUIRE(agent.RemoveContainer(rm, &e).ok());
   }
   REQUIRE((*vm)->block_devices().Detach(rootfs->device_id).ok());
   const pid_t qemu = (*vm)->qemu_pid();

@@ -11,11 +11,10 @@
 #include <random>
 #include <string>
 
-#include <grpcpp/grpcpp.h>
 
 #include "libkata/config/config.h"
 #include "libkata/testing/test_support.h"
-#include "protocols/agent.grpc.pb.h"
+#include "libkata/agent_api/agent_api.h"
 
 namespace kata::runtime::testing {
 
@@ -55,7 +54,7 @@ inline void Sh(const std::string& command) {
 // a CreateContainer naming it, whose rootfs does not exist, so the agent waits for the device
 // (uevent by PCI path) and then fails on the rootfs with FAILED_PRECONDITION. Times the
 // hot-plug path without mounting anything.
-inline grpc::Status WaitForDeviceInGuest(const std::shared_ptr<grpc::Channel>& channel, const std::string& pci_path) {
+inline absl::Status WaitForDeviceInGuest(const std::shared_ptr<kata::ttrpc::Client>& client, const std::string& pci_path) {
   kata::agent::CreateContainerRequest req;
   req.set_container_id("probe");
   kata::oci::Spec* spec = req.mutable_oci();
@@ -70,9 +69,7 @@ inline grpc::Status WaitForDeviceInGuest(const std::shared_ptr<grpc::Channel>& c
   dev->set_id(pci_path);
   dev->set_container_path("/dev/probe");
   google::protobuf::Empty e;
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-  return kata::agent::AgentService::NewStub(channel)->CreateContainer(&ctx, req, &e);
+  return kata::agent_api::AgentStub(client).CreateContainer(req, &e, absl::Seconds(60));
 }
 
 // A shell command's stdout.

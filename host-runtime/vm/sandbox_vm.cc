@@ -159,9 +159,9 @@ absl::Status SandboxVm::Boot(const std::string& sandbox_id, const config::Config
   return absl::OkStatus();
 }
 
-std::shared_ptr<grpc::Channel> SandboxVm::agent_channel() {
+std::shared_ptr<ttrpc::Client> SandboxVm::agent_client() {
   absl::MutexLock lock(&mu_);
-  return agent_.channel;
+  return agent_.client;
 }
 
 absl::Status SandboxVm::ReconnectAgent() {

@@ -8,7 +8,6 @@
 #include <memory>
 #include <string>
 
-#include <grpcpp/grpcpp.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -39,9 +38,9 @@ class SandboxVm {
 
   QmpClient& qmp() { return *qmp_; }
   BlockDeviceManager& block_devices() { return *blocks_; }
-  std::shared_ptr<grpc::Channel> agent_channel() ABSL_LOCKS_EXCLUDED(mu_);
+  std::shared_ptr<ttrpc::Client> agent_client() ABSL_LOCKS_EXCLUDED(mu_);
   const AgentAddress& agent_address() const { return agent_address_; }
-  // Closes the agent connection (stubs on the old channel fail from then on) and dials again
+  // Closes the agent connection (calls on the old client fail from then on) and dials again
   // (agent.dial_timeout): after a break, or to show the channel survives one.
   absl::Status ReconnectAgent() ABSL_LOCKS_EXCLUDED(mu_);
 

@@ -4,12 +4,15 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <future>
+#include <string>
+#include <thread>
 
-#include "host-runtime/ttrpc/client.h"
-#include "host-runtime/ttrpc/frame.h"
-#include "host-runtime/ttrpc/server.h"
+#include "libkata/ttrpc/client.h"
+#include "libkata/ttrpc/frame.h"
+#include "libkata/ttrpc/server.h"
 #include "libkata/base/file_util.h"
 #include "libkata/base/unix_socket.h"
 #include "libkata/testing/test_support.h"
@@ -59,19 +62,30 @@ struct EchoServer {
   std::string path = dir.Sub("ttrpc.sock");
   std::promise<void> release_slow;
   std::shared_future<void> slow_released = release_slow.get_future().share();
+  std::atomic<int> cancelled_calls{0};
   Server server;  // last: shut down (its handlers finished) before the promise goes
   EchoServer() {
-    server.Register("test.Echo", "Echo", [](const std::string& p, const kata::ttrpc::Metadata& md) -> absl::StatusOr<std::string> {
+    server.Register("test.Echo", "Echo", [](const std::string& p, const kata::ttrpc::CallContext& ctx) -> absl::StatusOr<std::string> {
       std::string out = p;
-      for (const auto& [k, v] : md) out += "|" + k + "=" + v;
+      for (const auto& [k, v] : ctx.metadata()) out += "|" + k + "=" + v;
       return out;
     });
-    server.Register("test.Echo", "Slow", [this](const std::string& p, const kata::ttrpc::Metadata&) -> absl::StatusOr<std::string> {
+    server.Register("test.Echo", "Slow", [this](const std::string& p, const kata::ttrpc::CallContext&) -> absl::StatusOr<std::string> {
       slow_released.wait();
       return "slow:" + p;
     });
-    server.Register("test.Echo", "Fail", [](const std::string&, const kata::ttrpc::Metadata&) -> absl::StatusOr<std::string> {
+    server.Register("test.Echo", "Fail", [](const std::string&, const kata::ttrpc::CallContext&) -> absl::StatusOr<std::string> {
       return absl::NotFoundError("no such container");
+    });
+    // Blocks until the call is cancelled; says why it was (the agent's ReadStdout does this).
+    server.Register("test.Echo", "UntilCancelled", [this](const std::string&, const kata::ttrpc::CallContext& ctx) -> absl::StatusOr<std::string> {
+      while (!ctx.Cancelled()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      cancelled_calls.fetch_add(1);
+      return absl::CancelledError("gave up");
+    });
+    server.Register("test.Echo", "Deadline", [](const std::string&, const kata::ttrpc::CallContext& ctx) -> absl::StatusOr<std::string> {
+      if (ctx.deadline() == absl::InfiniteFuture()) return std::string("none");
+      return std::to_string(absl::ToInt64Milliseconds(ctx.deadline() - absl::Now()));
     });
     REQUIRE(server.Start(Listen(path)).ok());
   }
@@ -192,4 +206,54 @@ TEST_CASE("ttrpc client: pending calls fail when the server goes; timeouts", "[t
   // Either the handler's answer made it out before the connection closed, or the call fails.
   if (!result.ok()) CHECK(result.status().code() == absl::StatusCode::kUnavailable);
   CHECK((*client)->Call("test.Echo", "Echo", "").status().code() == absl::StatusCode::kUnavailable);
+}
+
+TEST_CASE("ttrpc: a call is cancelled when its client leaves, and its deadline is the client's timeout", "[ttrpc]") {
+  EchoServer s;
+  {
+    auto client = Client::Connect(s.path);
+    REQUIRE(client.ok());
+    // Sent with no timeout: the handler sees none.
+    CHECK(*(*client)->Call("test.Echo", "Deadline", "", {}, absl::InfiniteDuration()) == "none");
+    auto left = (*client)->Call("test.Echo", "Deadline", "", {}, absl::Seconds(10));
+    REQUIRE(left.ok());
+    CHECK(std::stoi(*left) > 8000);
+    CHECK(std::stoi(*left) <= 10000);
+    // The client's deadline cancels the handler too, not only the client's wait.
+    CHECK((*client)->Call("test.Echo", "UntilCancelled", "", {}, absl::Milliseconds(50)).status().code() ==
+          absl::StatusCode::kDeadlineExceeded);
+    auto pending = std::async(std::launch::async, [&] {
+      return (*client)->Call("test.Echo", "UntilCancelled", "", {}, absl::InfiniteDuration());
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    (*client)->Close();
+    CHECK(pending.get().status().code() == absl::StatusCode::kUnavailable);
+    CHECK((*client)->Call("test.Echo", "Echo", "").status().code() == absl::StatusCode::kUnavailable);
+  }
+  for (int i = 0; i < 200 && s.cancelled_calls.load() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(s.cancelled_calls.load() == 2);
+  s.release_slow.set_value();
+}
+
+TEST_CASE("ttrpc: connections handed over (non-blocking socketpairs) are served; Shutdown cancels blocked calls", "[ttrpc]") {
+  auto s = std::make_unique<EchoServer>();
+  int pair[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) == 0);
+  s->server.Serve(kata::UniqueFd(pair[0]));
+  auto client = Client::Adopt(kata::UniqueFd(pair[1]));
+  CHECK(*client->Call("test.Echo", "Echo", "over a pair") == "over a pair");
+  auto blocked = std::async(std::launch::async, [&] { return client->Call("test.Echo", "UntilCancelled", ""); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  s->release_slow.set_value();
+  s->server.Shutdown();  // returns: the blocked handler saw the cancellation and answered
+  auto result = blocked.get();
+  // Its answer went out before the connection closed, or the connection closed first.
+  if (!result.ok()) CHECK((result.status().code() == absl::StatusCode::kCancelled ||
+                           result.status().code() == absl::StatusCode::kUnavailable));
+  CHECK(s->cancelled_calls.load() == 1);
+  // After Shutdown, a connection handed over is closed at once.
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) == 0);
+  s->server.Serve(kata::UniqueFd(pair[0]));
+  auto late = Client::Adopt(kata::UniqueFd(pair[1]));
+  CHECK(late->Call("test.Echo", "Echo", "x", {}, absl::Seconds(5)).status().code() == absl::StatusCode::kUnavailable);
 }

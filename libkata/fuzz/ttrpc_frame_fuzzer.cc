@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "host-runtime/ttrpc/frame.h"
+#include "libkata/ttrpc/frame.h"
 #include "libkata/testing/fuzz_check.h"
 #include "protocols/ttrpc.pb.h"
 

@@ -1,4 +1,4 @@
-#include "host-runtime/ttrpc/frame.h"
+#include "libkata/ttrpc/frame.h"
 
 #include "libkata/base/file_util.h"
 

@@ -1,5 +1,6 @@
-#include "host-runtime/ttrpc/server.h"
+#include "libkata/ttrpc/server.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -7,7 +8,7 @@
 
 #include <cerrno>
 
-#include "host-runtime/ttrpc/frame.h"
+#include "libkata/ttrpc/frame.h"
 #include "libkata/base/errno_status.h"
 #include "libkata/base/str_cat.h"
 #include "libkata/log/log.h"
@@ -29,12 +30,15 @@ std::string ErrorResponse(const absl::Status& status) {
 
 struct Server::Connection {
   UniqueFd fd;
+  std::shared_ptr<std::atomic<bool>> closed = std::make_shared<std::atomic<bool>>(false);
   absl::Mutex write_mu;
   void Send(uint32_t stream_id, const std::string& response) {
     absl::MutexLock lock(&write_mu);
     (void)SendFrame(fd.get(), stream_id, kTypeResponse, response);  // a peer that left gets nothing
   }
 };
+
+Server::Server() : stop_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)), stopping_flag_(std::make_shared<std::atomic<bool>>(false)) {}
 
 Server::~Server() { Shutdown(); }
 
@@ -44,8 +48,7 @@ void Server::Register(const std::string& service, const std::string& method, Han
 
 absl::Status Server::Start(UniqueFd listener) {
   listener_ = std::move(listener);
-  stop_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (!stop_.valid()) return ErrnoStatus(errno, "eventfd for the ttrpc server");
+  if (!stop_.valid()) return absl::ResourceExhaustedError("the ttrpc server has no eventfd (out of file descriptors)");
   acceptor_ = std::thread([this] { AcceptLoop(); });
   return absl::OkStatus();
 }
@@ -57,15 +60,21 @@ void Server::AcceptLoop() {
     if (fds[1].revents) return;
     if (!(fds[0].revents & POLLIN)) continue;
     UniqueFd fd(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (!fd.valid()) continue;
-    auto conn = std::make_shared<Connection>();
-    conn->fd = std::move(fd);
-    absl::MutexLock lock(&mu_);
-    if (stopping_) return;
-    connections_.insert(conn);
-    ++readers_;
-    std::thread([this, conn] { ServeConnection(conn); }).detach();
+    if (fd.valid()) Serve(std::move(fd));
   }
+}
+
+void Server::Serve(UniqueFd connection) {
+  // The reader blocks in read(); a non-blocking socket (as listeners hand them out) would spin.
+  const int flags = ::fcntl(connection.get(), F_GETFL);
+  if (flags >= 0 && (flags & O_NONBLOCK)) (void)::fcntl(connection.get(), F_SETFL, flags & ~O_NONBLOCK);
+  auto conn = std::make_shared<Connection>();
+  conn->fd = std::move(connection);
+  absl::MutexLock lock(&mu_);
+  if (stopping_) return;  // closes it
+  connections_.insert(conn);
+  ++readers_;
+  std::thread([this, conn] { ServeConnection(conn); }).detach();
 }
 
 void Server::ServeConnection(std::shared_ptr<Connection> conn) {
@@ -74,7 +83,7 @@ void Server::ServeConnection(std::shared_ptr<Connection> conn) {
   for (;;) {
     const ssize_t n = ::read(conn->fd.get(), buf, sizeof(buf));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;  // peer gone (mid-frame or not): the connection ends
+    if (n <= 0) break;  // peer gone (mid-frame or not): the connection ends, its calls cancelled
     reader.Feed(std::string_view(buf, static_cast<size_t>(n)));
     while (auto frame = reader.Next()) {
       if (frame->oversized) {
@@ -96,6 +105,7 @@ void Server::ServeConnection(std::shared_ptr<Connection> conn) {
       // Data frames: containerd 1.6 uses unary calls only; nothing to route them to.
     }
   }
+  conn->closed->store(true);
   absl::MutexLock lock(&mu_);
   connections_.erase(conn);
   --readers_;
@@ -111,7 +121,10 @@ void Server::Dispatch(std::shared_ptr<Connection> conn, uint32_t stream_id, std:
   } else {
     Metadata md;
     for (const auto& kv : req.metadata()) md.emplace_back(kv.key(), kv.value());
-    auto result = it->second(req.payload(), md);
+    // timeout_nano 0: the client waits for as long as it takes.
+    const absl::Time deadline =
+        req.timeout_nano() > 0 ? absl::Now() + absl::Nanoseconds(req.timeout_nano()) : absl::InfiniteFuture();
+    auto result = it->second(req.payload(), CallContext(std::move(md), deadline, conn->closed, stopping_flag_));
     if (result.ok()) {
       ::ttrpc::Response r;
       r.set_payload(std::move(*result));
@@ -128,11 +141,12 @@ void Server::Dispatch(std::shared_ptr<Connection> conn, uint32_t stream_id, std:
 void Server::Shutdown() {
   {
     absl::MutexLock lock(&mu_);
-    if (stopping_ || !stop_.valid()) return;
+    if (stopping_) return;
     stopping_ = true;
   }
+  stopping_flag_->store(true);
   const uint64_t one = 1;
-  (void)!::write(stop_.get(), &one, sizeof(one));
+  if (stop_.valid()) (void)!::write(stop_.get(), &one, sizeof(one));
   if (acceptor_.joinable()) acceptor_.join();
   absl::MutexLock lock(&mu_);
   mu_.Await(absl::Condition(+[](int* n) { return *n == 0; }, &in_flight_));

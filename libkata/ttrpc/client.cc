@@ -1,12 +1,13 @@
-#include "host-runtime/ttrpc/client.h"
+#include "libkata/ttrpc/client.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
-#include "host-runtime/ttrpc/frame.h"
+#include "libkata/ttrpc/frame.h"
 #include "libkata/base/errno_status.h"
 #include "libkata/base/str_cat.h"
 #include "libkata/base/unix_socket.h"
@@ -18,13 +19,22 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const std::string& addre
   const std::string path = address.starts_with("unix://") ? address.substr(7) : address;
   auto fd = ConnectUnixSocket(path);
   if (!fd.ok()) return fd.status();
-  std::unique_ptr<Client> c(new Client(std::move(*fd)));
+  return Adopt(std::move(*fd));
+}
+
+std::unique_ptr<Client> Client::Adopt(UniqueFd connection) {
+  // The reader blocks in read(); a non-blocking socket would spin.
+  const int flags = ::fcntl(connection.get(), F_GETFL);
+  if (flags >= 0 && (flags & O_NONBLOCK)) (void)::fcntl(connection.get(), F_SETFL, flags & ~O_NONBLOCK);
+  std::unique_ptr<Client> c(new Client(std::move(connection)));
   c->reader_ = std::thread([raw = c.get()] { raw->ReadLoop(); });
   return c;
 }
 
+void Client::Close() { ::shutdown(fd_.get(), SHUT_RDWR); }
+
 Client::~Client() {
-  ::shutdown(fd_.get(), SHUT_RDWR);
+  Close();
   if (reader_.joinable()) reader_.join();
 }
 
@@ -53,7 +63,7 @@ absl::StatusOr<std::string> Client::Call(const std::string& service, const std::
   req.set_service(service);
   req.set_method(method);
   req.set_payload(payload);
-  req.set_timeout_nano(absl::ToInt64Nanoseconds(timeout));
+  if (timeout != absl::InfiniteDuration()) req.set_timeout_nano(absl::ToInt64Nanoseconds(timeout));
   for (const auto& [k, v] : metadata) {
     auto* kv = req.add_metadata();
     kv->set_key(k);
