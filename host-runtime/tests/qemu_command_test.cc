@@ -72,7 +72,7 @@ TEST_CASE("qemu command: a TCG sandbox on q35 with qboot, root ports and the ser
   CHECK(After(*argv, "-chardev") == "socket,id=agentch,path=/run/kata-cpp/sb1/agent.sock,server=on,wait=off");
   // Kata's boot parameters, then the user's, last.
   const std::string append = After(*argv, "-append");
-  CHECK(append.rfind("console=ttyS0 ", 0) == 0);
+  CHECK(append.rfind("console=ttyS0 quiet panic=1 ", 0) == 0);
   CHECK(append.find("initcall_blacklist=jent_mod_init") != std::string::npos);
   CHECK(append.find(" agent.channel=serial agent.log=info agent.hotplug_timeout=3000ms ") != std::string::npos);
   CHECK(append.size() - append.rfind("agent.log=debug") == std::string("agent.log=debug").size());
@@ -96,6 +96,15 @@ TEST_CASE("qemu command: KVM with vsock and QEMU's own firmware", "[qemu]") {
   CHECK(AllAfter(*argv, "-device") == std::vector<std::string>{"vhost-vsock-pci,id=vsock0,guest-cid=42"});
   CHECK(std::find(argv->begin(), argv->end(), "-chardev") == argv->end());
   CHECK(std::find(argv->begin(), argv->end(), "-fsdev") == argv->end());
+}
+
+TEST_CASE("qemu command: the kernel is quiet unless the agent logs at debug", "[qemu]") {
+  VmLaunch l = Launch();
+  CHECK(kata::runtime::GuestKernelCommandLine(l).find(" quiet ") != std::string::npos);
+  l.agent_log_level = kata::log::Level::kDebug;
+  const std::string debug = kata::runtime::GuestKernelCommandLine(l);
+  CHECK(debug.find("quiet") == std::string::npos);
+  CHECK(debug.find(" agent.log=debug ") != std::string::npos);
 }
 
 TEST_CASE("qemu command: bad launches are refused naming the field", "[qemu]") {
