@@ -1,6 +1,5 @@
 #include "host-runtime/channel/agent_dialer.h"
 
-#include <fcntl.h>
 #include <linux/vm_sockets.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -33,7 +32,6 @@ absl::StatusOr<UniqueFd> ConnectVsockSocket(uint32_t cid, uint32_t port) {
   }
   return fd;
 }
-
 
 }  // namespace
 
