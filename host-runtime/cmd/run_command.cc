@@ -54,7 +54,8 @@ int RunContainer(const config::Config& config, const RunOptions& options) {
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&forwarded, sig);
   pthread_sigmask(SIG_BLOCK, &forwarded, nullptr);
 
-  auto sandbox = Sandbox::Create(options.id, config);
+  // The rootfs is known before the VM boots: its disks go on QEMU's command line.
+  auto sandbox = Sandbox::Create(options.id, config, BootRootfs{options.id, mounts});
   if (!sandbox.ok()) return Fail(sandbox.status());
   Sandbox& sb = **sandbox;
   if (absl::Status s = sb.CreateContainer(options.id, *spec, mounts, options.bundle); !s.ok()) return Fail(s);

@@ -15,34 +15,68 @@ const log::Subsystem kLog("rootfs");
 
 }  // namespace
 
-absl::StatusOr<AttachedRootfs> AttachRootfs(BlockDeviceManager& blocks, const RootfsPlan& plan, const std::string& work_dir,
-                                            const std::string& guest_rootfs) {
+absl::StatusOr<RootfsDisks> PrepareRootfsDisks(const RootfsPlan& plan, const std::string& work_dir) {
   if (absl::Status s = CheckRootfsFiles(plan); !s.ok()) return s;
-  AttachedRootfs out;
-  std::vector<BlockAttachRequest> requests;
+  RootfsDisks out;
   if (std::holds_alternative<SharedRootfs>(plan)) {
     return absl::InvalidArgumentError("a shared rootfs is mounted on the host, not attached (MountSharedRootfs)");
   } else if (const auto* block = std::get_if<BlockRootfs>(&plan)) {
-    requests.push_back({block->source, BlockFormat::kRaw, block->read_only, "threads", false, "rootfs"});
-  } else {
-    const auto& ml = std::get<MultiLayerErofsRootfs>(plan);
-    requests.push_back({ml.upper_source, BlockFormat::kRaw, false, "threads", false, "rootfs-upper"});
-    for (size_t i = 0; i < ml.lowers.size(); ++i) {
-      const auto& blobs = ml.lowers[i].blobs;
-      const std::string serial = StrCat("rootfs-lower", i);
-      if (blobs.size() == 1) {
-        requests.push_back({blobs[0], BlockFormat::kRaw, true, "threads", false, serial});
-        continue;
-      }
-      const std::string descriptor = StrCat(work_dir, "/lower-", i, ".vmdk");
-      if (absl::Status s = WriteVmdkDescriptor(descriptor, blobs); !s.ok()) {
-        for (const std::string& d : out.descriptors) ::unlink(d.c_str());
-        return s;
-      }
-      out.descriptors.push_back(descriptor);
-      requests.push_back({descriptor, BlockFormat::kVmdk, true, "threads", false, serial});
-    }
+    out.requests.push_back({block->source, BlockFormat::kRaw, block->read_only, "threads", false, "rootfs"});
+    return out;
   }
+  const auto& ml = std::get<MultiLayerErofsRootfs>(plan);
+  out.requests.push_back({ml.upper_source, BlockFormat::kRaw, false, "threads", false, "rootfs-upper"});
+  for (size_t i = 0; i < ml.lowers.size(); ++i) {
+    const auto& blobs = ml.lowers[i].blobs;
+    const std::string serial = StrCat("rootfs-lower", i);
+    if (blobs.size() == 1) {
+      out.requests.push_back({blobs[0], BlockFormat::kRaw, true, "threads", false, serial});
+      continue;
+    }
+    const std::string descriptor = StrCat(work_dir, "/lower-", i, ".vmdk");
+    if (absl::Status s = WriteVmdkDescriptor(descriptor, blobs); !s.ok()) {
+      for (const std::string& d : out.descriptors) ::unlink(d.c_str());
+      return s;
+    }
+    out.descriptors.push_back(descriptor);
+    out.requests.push_back({descriptor, BlockFormat::kVmdk, true, "threads", false, serial});
+  }
+  return out;
+}
+
+absl::StatusOr<AttachedRootfs> BootAttachedRootfs(const RootfsPlan& plan, RootfsDisks disks,
+                                                  const std::vector<AttachedBlock>& devices,
+                                                  const std::string& guest_rootfs) {
+  AttachedRootfs out;
+  out.descriptors = std::move(disks.descriptors);
+  if (devices.size() != disks.requests.size()) {
+    RemoveDescriptors(out);
+    return absl::InternalError(StrCat("the VM booted with ", devices.size(), " disks for a rootfs of ", disks.requests.size()));
+  }
+  out.devices = devices;
+  std::vector<std::string> sources;
+  for (const AttachedBlock& d : out.devices) sources.push_back(d.pci_path);
+  auto storages = RootfsStorages(plan, sources, guest_rootfs);
+  if (!storages.ok()) {
+    RemoveDescriptors(out);
+    return storages.status();
+  }
+  out.storages = std::move(*storages);
+  return out;
+}
+
+void RemoveDescriptors(AttachedRootfs& rootfs) {
+  for (const std::string& d : rootfs.descriptors) ::unlink(d.c_str());
+  rootfs.descriptors.clear();
+}
+
+absl::StatusOr<AttachedRootfs> AttachRootfs(BlockDeviceManager& blocks, const RootfsPlan& plan, const std::string& work_dir,
+                                            const std::string& guest_rootfs) {
+  auto disks = PrepareRootfsDisks(plan, work_dir);
+  if (!disks.ok()) return disks.status();
+  AttachedRootfs out;
+  out.descriptors = std::move(disks->descriptors);
+  const std::vector<BlockAttachRequest>& requests = disks->requests;
 
   // All at once: each hot-plug waits on QEMU and the guest, not on the others.
   std::vector<std::future<absl::StatusOr<AttachedBlock>>> pending;
@@ -83,8 +117,7 @@ absl::Status DetachRootfs(BlockDeviceManager& blocks, AttachedRootfs& rootfs) {
     if (absl::Status s = blocks.Detach(d.device_id); !s.ok() && first.ok()) first = s;
   }
   rootfs.devices.clear();
-  for (const std::string& d : rootfs.descriptors) ::unlink(d.c_str());
-  rootfs.descriptors.clear();
+  RemoveDescriptors(rootfs);
   return first;
 }
 

@@ -22,6 +22,23 @@ struct AttachedRootfs {
   std::vector<agent::Storage> storages;   // for CreateContainerRequest.storages
 };
 
+// The disks a block or multi-layer plan needs, in plan order (upper first), with the VMDK
+// descriptors written into `work_dir` for lowers of several blobs. The files are checked
+// first; on failure nothing is left written.
+struct RootfsDisks {
+  std::vector<BlockAttachRequest> requests;
+  std::vector<std::string> descriptors;
+};
+absl::StatusOr<RootfsDisks> PrepareRootfsDisks(const RootfsPlan& plan, const std::string& work_dir);
+
+// The rootfs of disks QEMU was started with (SandboxVm's boot disks, in `disks`' order).
+absl::StatusOr<AttachedRootfs> BootAttachedRootfs(const RootfsPlan& plan, RootfsDisks disks,
+                                                  const std::vector<AttachedBlock>& devices,
+                                                  const std::string& guest_rootfs);
+
+// Removes the VMDK descriptors (the devices stay: for a VM that is stopping anyway).
+void RemoveDescriptors(AttachedRootfs& rootfs);
+
 // `work_dir` (the container's state directory, existing) receives the VMDK descriptors.
 absl::StatusOr<AttachedRootfs> AttachRootfs(BlockDeviceManager& blocks, const RootfsPlan& plan, const std::string& work_dir,
                                             const std::string& guest_rootfs);

@@ -26,6 +26,7 @@ struct RootfsMount {
   std::string source;
   std::string target;
   std::vector<std::string> options;
+  bool operator==(const RootfsMount&) const = default;
 };
 
 // `[{"type": ..., "source": ..., "target": ..., "options": [...]}, ...]`; errors name the

@@ -50,9 +50,48 @@ absl::Status CallAgent(const AgentStub& stub, std::string_view what,
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Create(const std::string& id, const config::Config& config) {
-  ASSIGN_OR_RETURN(std::unique_ptr<SandboxVm> vm, SandboxVm::Start(id, config));
+absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Boot(const std::string& id, const config::Config& config,
+                                                       const std::optional<BootRootfs>& boot_rootfs) {
+  std::optional<RootfsPlan> plan;
+  if (boot_rootfs) {
+    RETURN_IF_ERROR(ValidateId("container id", boot_rootfs->container_id));
+    ASSIGN_OR_RETURN(plan, ClassifyRootfs(boot_rootfs->mounts));
+    if (std::holds_alternative<SharedRootfs>(*plan)) plan.reset();  // no disks: CreateContainer mounts it
+  }
+  if (!plan) {
+    ASSIGN_OR_RETURN(std::unique_ptr<SandboxVm> vm, SandboxVm::Start(id, config));
+    return std::unique_ptr<Sandbox>(new Sandbox(id, std::move(vm), config.agent.disable_guest_seccomp));
+  }
+  // The container's state directory (its VMDK descriptors) is made inside the VM's, before QEMU.
+  std::string work_dir;
+  RootfsDisks disks;
+  BootDisks boot;
+  boot.prepare = [&](const std::string& state_dir) -> absl::StatusOr<std::vector<BlockAttachRequest>> {
+    const std::string dir = StrCat(state_dir, "/", boot_rootfs->container_id);
+    if (::mkdir(dir.c_str(), 0700) != 0) return ErrnoStatus(errno, StrCat("mkdir ", dir));
+    work_dir = dir;
+    ASSIGN_OR_RETURN(disks, PrepareRootfsDisks(*plan, work_dir));
+    return disks.requests;
+  };
+  boot.undo = [&] {
+    for (const std::string& d : disks.descriptors) ::unlink(d.c_str());
+    if (!work_dir.empty()) ::rmdir(work_dir.c_str());
+  };
+  ASSIGN_OR_RETURN(std::unique_ptr<SandboxVm> vm, SandboxVm::Start(id, config, boot));
+  auto attached = BootAttachedRootfs(*plan, std::move(disks), vm->boot_disks(), GuestRootfsPath(boot_rootfs->container_id));
+  if (!attached.ok()) {
+    ::rmdir(work_dir.c_str());  // its descriptors are gone; then the VM and its directory
+    return attached.status();
+  }
   std::unique_ptr<Sandbox> sandbox(new Sandbox(id, std::move(vm), config.agent.disable_guest_seccomp));
+  absl::MutexLock lock(&sandbox->mu_);
+  sandbox->boot_rootfs_ = BootAttached{*boot_rootfs, work_dir, std::move(*attached)};
+  return sandbox;
+}
+
+absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Create(const std::string& id, const config::Config& config,
+                                                         const std::optional<BootRootfs>& boot_rootfs) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Sandbox> sandbox, Boot(id, config, boot_rootfs));
   agent::CreateSandboxRequest req;
   req.set_sandbox_id(id);
   req.set_hostname(id.substr(0, 63));
@@ -66,6 +105,7 @@ absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Create(const std::string& id, 
     for (const char* o : {"trans=virtio", "version=9p2000.L", "cache=mmap", "msize=262144", "nodev"}) share->add_options(o);
   }
   if (absl::Status s = CallAgent(sandbox->Agent(), "CreateSandbox", &AgentStub::CreateSandbox, req); !s.ok()) {
+    sandbox->ForgetBootRootfs();
     sandbox->vm_->Stop();
     return s;
   }
@@ -73,6 +113,15 @@ absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Create(const std::string& id, 
 }
 
 Sandbox::~Sandbox() { (void)Destroy(); }
+
+void Sandbox::ForgetBootRootfs() {
+  absl::MutexLock lock(&mu_);
+  if (!boot_rootfs_) return;
+  // Never used by its container: the disks go with the VM; their files go now.
+  RemoveDescriptors(boot_rootfs_->attached);
+  ::rmdir(boot_rootfs_->work_dir.c_str());
+  boot_rootfs_.reset();
+}
 
 agent_api::AgentStub Sandbox::Agent() { return agent_api::AgentStub(vm_->agent_client()); }
 
@@ -88,14 +137,23 @@ absl::Status Sandbox::CreateContainer(const std::string& cid, const oci::Spec& s
   const std::string guest_rootfs = shared ? GuestSharedRootfsPath(cid) : GuestRootfsPath(cid);
   ASSIGN_OR_RETURN(GuestSpecPlan guest, GuestSpec(spec, guest_rootfs, cid, !vm_->shared_dir().empty()));
   if (disable_guest_seccomp_) guest.spec.mutable_linux()->clear_seccomp();  // Kata's default; not ours
+  std::optional<BootAttached> booted;
   {
     absl::MutexLock lock(&mu_);
     if (destroyed_) return absl::FailedPreconditionError(StrCat("sandbox ", id_, " is destroyed"));
     if (containers_.contains(cid)) return absl::AlreadyExistsError(StrCat("container ", cid, " already exists"));
+    if (boot_rootfs_ && boot_rootfs_->rootfs.container_id == cid) {
+      if (boot_rootfs_->rootfs.mounts != rootfs) {
+        return absl::InvalidArgumentError(
+            StrCat("container ", cid, ": its rootfs mounts differ from those sandbox ", id_, " was booted with"));
+      }
+      booted = std::move(boot_rootfs_);
+      boot_rootfs_.reset();
+    }
     containers_[cid];  // reserved
   }
   Container c;
-  c.work_dir = StrCat(vm_->state_dir(), "/", cid);
+  c.work_dir = StrCat(vm_->state_dir(), "/", cid);  // a booted rootfs's is there already
   c.bundle = bundle;
   c.hook_spec.set_oci_version(spec.oci_version());
   *c.hook_spec.mutable_annotations() = spec.annotations();
@@ -106,12 +164,15 @@ absl::Status Sandbox::CreateContainer(const std::string& cid, const oci::Spec& s
     containers_.erase(cid);
     return s;
   };
-  if (::mkdir(c.work_dir.c_str(), 0700) != 0) return fail(ErrnoStatus(errno, StrCat("mkdir ", c.work_dir)));
+  if (!booted && ::mkdir(c.work_dir.c_str(), 0700) != 0) return fail(ErrnoStatus(errno, StrCat("mkdir ", c.work_dir)));
 
   absl::Time t = absl::Now();
   if (shared) {
     c.shared_rootfs = StrCat(vm_->shared_dir(), "/", cid, "/rootfs");
     if (absl::Status s = MountSharedRootfs(std::get<SharedRootfs>(plan), c.shared_rootfs); !s.ok()) return fail(s);
+  } else if (booted) {
+    c.rootfs = std::move(booted->attached);  // on QEMU's command line: the guest has had them since boot
+    c.timings.cold_plugged = true;
   } else {
     auto attached = AttachRootfs(vm_->block_devices(), plan, c.work_dir, guest_rootfs);
     if (!attached.ok()) return fail(attached.status());
@@ -332,6 +393,7 @@ absl::Status Sandbox::Destroy() {
   for (const std::string& id : ids) {
     if (absl::Status s = RemoveContainer(id); !s.ok() && first.ok()) first = s;
   }
+  ForgetBootRootfs();
   if (vm_->health().ok()) {
     agent::DestroySandboxRequest req;
     if (absl::Status s = CallAgent(Agent(), "DestroySandbox", &AgentStub::DestroySandbox, req); !s.ok() && first.ok()) {

@@ -7,6 +7,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,15 +26,26 @@
 namespace kata::runtime {
 
 struct ContainerTimings {
-  absl::Duration attach;  // rootfs devices hot-plugged (in parallel)
+  absl::Duration attach;  // rootfs devices hot-plugged (in parallel); zero when they were there at boot
   absl::Duration create;  // CreateContainer sent -> answered (the agent waits for the devices, mounts)
   absl::Duration start;   // StartContainer sent -> answered
   size_t devices = 0;
+  bool cold_plugged = false;  // the devices were on QEMU's command line (BootRootfs)
+};
+
+// The first container's rootfs, when the caller knows it before the VM boots (kata-runtime
+// run does): its disks go on QEMU's command line, there when the guest starts, and
+// CreateContainer of `container_id` with the same mounts finds them attached. A directory
+// rootfs (shared over 9p) has no disks and is mounted by CreateContainer as usual.
+struct BootRootfs {
+  std::string container_id;
+  std::vector<RootfsMount> mounts;
 };
 
 class Sandbox {
  public:
-  static absl::StatusOr<std::unique_ptr<Sandbox>> Create(const std::string& id, const config::Config& config);
+  static absl::StatusOr<std::unique_ptr<Sandbox>> Create(const std::string& id, const config::Config& config,
+                                                         const std::optional<BootRootfs>& boot_rootfs = std::nullopt);
   ~Sandbox();
 
   // `bundle` is the container's bundle directory, for its hooks' state.
@@ -80,9 +92,21 @@ class Sandbox {
     ContainerTimings timings;
   };
 
+  // A BootRootfs whose disks QEMU was started with, until its container takes them.
+  struct BootAttached {
+    BootRootfs rootfs;
+    std::string work_dir;
+    AttachedRootfs attached;
+  };
+
   Sandbox(std::string id, std::unique_ptr<SandboxVm> vm, bool disable_guest_seccomp)
       : id_(std::move(id)), vm_(std::move(vm)), disable_guest_seccomp_(disable_guest_seccomp) {}
+  // Boots the VM, with `boot_rootfs`'s disks on its command line.
+  static absl::StatusOr<std::unique_ptr<Sandbox>> Boot(const std::string& id, const config::Config& config,
+                                                       const std::optional<BootRootfs>& boot_rootfs);
   agent_api::AgentStub Agent();
+  // A boot rootfs no container took: its files are removed (its disks go with the VM).
+  void ForgetBootRootfs() ABSL_LOCKS_EXCLUDED(mu_);
   // The host's side of a container: its disks (when `detach_devices`), shared mounts, state.
   absl::Status Undo(const std::string& container_id, Container& c, bool detach_devices = true);
   // RemoveContainer in the agent, killing what still runs.
@@ -97,6 +121,7 @@ class Sandbox {
   bool destroyed_ = false;
   mutable absl::Mutex mu_;
   std::map<std::string, Container> containers_ ABSL_GUARDED_BY(mu_);
+  std::optional<BootAttached> boot_rootfs_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace kata::runtime

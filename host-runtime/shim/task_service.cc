@@ -169,7 +169,8 @@ absl::StatusOr<task::CreateTaskResponse> TaskService::Create(const task::CreateT
   // `ctr run --rootfs DIR`: no Mounts, the bundle's rootfs directory is the container's.
   if (mounts.empty()) mounts.push_back(runtime::BundleRootfsMount(req.bundle(), spec->root().path()));
   if (boots) {
-    auto sandbox = runtime::Sandbox::Create(req.id(), config_);
+    // The first task's disks are known before the VM boots: on QEMU's command line, not hot-plugged.
+    auto sandbox = runtime::Sandbox::Create(req.id(), config_, runtime::BootRootfs{req.id(), mounts});
     if (!sandbox.ok()) return fail(sandbox.status());
     sandbox_ = std::move(*sandbox);
   }

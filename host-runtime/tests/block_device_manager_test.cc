@@ -91,6 +91,68 @@ TEST_CASE("block: a failed device_add deletes the node and frees the port", "[bl
   qmp->reset();
 }
 
+TEST_CASE("block: disks planned for QEMU's command line take the first ports; hot-plugs follow them", "[block]") {
+  kata::testing::TempDir dir;
+  kata::testing::WriteFile(dir.Sub("upper.raw"), std::string(4096, 'x'));
+  kata::testing::WriteFile(dir.Sub("lower.vmdk"), "# descriptor\n");
+  const std::vector<BlockAttachRequest> requests = {
+      {dir.Sub("upper.raw"), BlockFormat::kRaw, false, "threads", false, "rootfs-upper"},
+      {dir.Sub("lower.vmdk"), BlockFormat::kVmdk, true, "threads", false, "rootfs-lower0"}};
+  auto planned = kata::runtime::PlanColdPlug(requests, 3);
+  INFO(planned.status());
+  REQUIRE(planned.ok());
+  REQUIRE(planned->size() == 2);
+  for (size_t i = 0; i < 2; ++i) {
+    const auto& d = (*planned)[i];
+    CHECK(d.block.device_id == "blk" + std::to_string(i));
+    CHECK(d.block.root_port == i);
+    CHECK(d.block.pci_path == kata::runtime::RootPortPciPath(static_cast<uint32_t>(i)));
+    // The very arguments a hot-plug of the same request would send.
+    CHECK(d.launch.blockdev == kata::runtime::BlockdevAddArguments(requests[i], d.block.node_name, false));
+    CHECK(d.launch.device == kata::runtime::DeviceAddArguments(requests[i], d.block));
+  }
+
+  // Refused as Attach refuses, before QEMU exists; more disks than ports is named.
+  CHECK(kata::runtime::PlanColdPlug(requests, 1).status().code() == absl::StatusCode::kResourceExhausted);
+  CHECK(kata::runtime::PlanColdPlug({{dir.Sub("nope"), BlockFormat::kRaw, false, "threads", false, ""}}, 3)
+            .status().code() == absl::StatusCode::kNotFound);
+  CHECK(kata::runtime::PlanColdPlug({{dir.Sub("upper.raw"), BlockFormat::kRaw, false, "native", false, ""}}, 3)
+            .status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(kata::runtime::PlanColdPlug({{dir.path(), BlockFormat::kVmdk, true, "threads", false, ""}}, 3)
+            .status().code() == absl::StatusCode::kInvalidArgument);
+
+  std::vector<json> seen;
+  ScriptedQmp server(dir.Sub("qmp.sock"), [&](ScriptedQmp& s) {
+    for (;;) {
+      json c = s.Receive();
+      if (c.is_null()) return;
+      seen.push_back(c);
+      s.Send(json{{"return", json::object()}, {"id", c["id"]}}.dump());
+      if (c["execute"] == "device_del") s.Send(Event("DEVICE_DELETED", {{"device", c["arguments"]["id"]}}));
+    }
+  });
+  auto qmp = QmpClient::Connect(dir.Sub("qmp.sock"), absl::Seconds(5));
+  REQUIRE(qmp.ok());
+  BlockDeviceManager blocks(**qmp, 3, *planned);
+  CHECK(blocks.Attached().size() == 2);
+  auto third = blocks.Attach(requests[0]);
+  INFO(third.status());
+  REQUIRE(third.ok());
+  CHECK(third->device_id == "blk2");
+  CHECK(third->pci_path == kata::runtime::RootPortPciPath(2));
+  CHECK(blocks.Attach(requests[0]).status().code() == absl::StatusCode::kResourceExhausted);
+  // A cold-plugged disk is unplugged like any other, and its port is free again.
+  REQUIRE(blocks.Detach("blk0").ok());
+  REQUIRE(seen.size() >= 4);
+  CHECK(seen[seen.size() - 2]["execute"] == "device_del");
+  CHECK(seen.back()["execute"] == "blockdev-del");
+  CHECK(seen.back()["arguments"]["node-name"] == "drive-0");
+  auto again = blocks.Attach(requests[0]);
+  REQUIRE(again.ok());
+  CHECK(again->root_port == 0);
+  qmp->reset();
+}
+
 TEST_CASE("block: detach waits for DEVICE_DELETED of its own id, then deletes the node", "[block]") {
   kata::testing::TempDir dir;
   kata::testing::WriteFile(dir.Sub("disk.raw"), std::string(4096, 'x'));

@@ -107,6 +107,30 @@ TEST_CASE("qemu command: the kernel is quiet unless the agent logs at debug", "[
   CHECK(debug.find(" agent.log=debug ") != std::string::npos);
 }
 
+TEST_CASE("qemu command: cold-plugged disks are -blockdev and -device JSON, after their root ports", "[qemu]") {
+  VmLaunch l = Launch();
+  const nlohmann::json blockdev = {{"driver", "raw"}, {"node-name", "drive-0"},
+                                   {"file", {{"driver", "file"}, {"filename", "/img/a,b.ext4"}}}};
+  const nlohmann::json device = {{"driver", "virtio-blk-pci"}, {"id", "blk0"}, {"drive", "drive-0"}, {"bus", "rp0"}};
+  l.disks.push_back({blockdev, device});
+  l.disks.push_back({blockdev, {{"driver", "virtio-blk-pci"}, {"id", "blk1"}, {"bus", "rp2"}}});
+  auto argv = BuildQemuCommand(l);
+  INFO(argv.status());
+  REQUIRE(argv.ok());
+  const auto blockdevs = AllAfter(*argv, "-blockdev");
+  REQUIRE(blockdevs.size() == 2);
+  // JSON: a comma in a path needs no escaping from QEMU's option syntax.
+  CHECK(nlohmann::json::parse(blockdevs[0]) == blockdev);
+  const auto devices = AllAfter(*argv, "-device");
+  const size_t disk = std::find(devices.begin(), devices.end(), device.dump()) - devices.begin();
+  REQUIRE(disk < devices.size());
+  size_t last_port = 0;
+  for (size_t i = 0; i < devices.size(); ++i) {
+    if (devices[i].rfind("pcie-root-port", 0) == 0) last_port = i;
+  }
+  CHECK(disk > last_port);  // QEMU wants a bus to exist before a device names it
+}
+
 TEST_CASE("qemu command: bad launches are refused naming the field", "[qemu]") {
   struct Case {
     std::function<void(VmLaunch&)> mutate;
@@ -124,6 +148,12 @@ TEST_CASE("qemu command: bad launches are refused naming the field", "[qemu]") {
       {[](VmLaunch& l) { l.channel = AgentChannel::kVsock; l.guest_cid = 2; }, "guest CID 2"},
       {[](VmLaunch& l) { l.hypervisor.hotplug_root_ports = 33; }, "above 32"},
       {[](VmLaunch& l) { l.hypervisor.firmware = "qboot.rom"; }, "firmware"},
+      // A cold-plugged disk must sit on a root port: on pcie.0 it could never be unplugged.
+      {[](VmLaunch& l) { l.disks.push_back({{{"driver", "raw"}}, {{"driver", "virtio-blk-pci"}, {"bus", "pcie.0"}}}); },
+       "disk 0: bus \"pcie.0\""},
+      {[](VmLaunch& l) { l.disks.push_back({{{"driver", "raw"}}, {{"driver", "virtio-blk-pci"}, {"bus", "rp3"}}}); },
+       "disk 0: bus \"rp3\" is not one of the 3 root ports"},
+      {[](VmLaunch& l) { l.disks.push_back({{{"driver", "raw"}}, "rp0"}); }, "disk 0"},
   };
   for (const Case& c : cases) {
     VmLaunch l = Launch();

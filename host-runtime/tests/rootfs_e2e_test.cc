@@ -6,6 +6,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -166,6 +167,73 @@ TEST_CASE("rootfs e2e: two EROFS blobs joined by a VMDK mount as one lower; cont
   REQUIRE((*sb)->Destroy().ok());
   CheckStateGone(tmp, "ml-vmdk");
   CHECK(Capture("debugfs -R 'cat /upper/written' " + tmp.Sub("rw.img") + " 2>/dev/null") == "via-vmdk\n");
+}
+
+TEST_CASE("rootfs e2e: a rootfs known at boot is on QEMU's command line; its container runs from it", "[rootfs][e2e]") {
+  KATA_REQUIRE_VM();
+  kata::testing::TempDir tmp;
+  MakeTwoBlobLayer(tmp);
+  Sh("mkfs.ext4 -q -F " + tmp.Sub("rw.img") + " 32M");
+  const auto mounts = MultiLayerMounts(tmp.Sub("rw.img"), {tmp.Sub("meta.erofs"), tmp.Sub("blob.img")});
+  auto config = VmConfig(tmp);
+  config.hypervisor.accel = kata::config::Accel::kTcg;
+  auto sb = Sandbox::Create("cold", config, kata::runtime::BootRootfs{"c1", mounts});
+  INFO(sb.status());
+  REQUIRE(sb.ok());
+  // Both disks (the upper, the VMDK joining the blobs) were given to QEMU at launch.
+  const std::string cmdline = Capture("tr '\\0' '\\n' < /proc/" + std::to_string((*sb)->vm().qemu_pid()) + "/cmdline");
+  CHECK(absl::StrContains(cmdline, "\"drive\":\"drive-0\""));
+  CHECK(absl::StrContains(cmdline, "lower-0.vmdk"));
+  CHECK((*sb)->vm().block_devices().Attached().size() == 2);
+
+  // Other mounts under the booted container's id are refused; nothing is made for them.
+  auto other = mounts;
+  other[0].options.push_back("noatime");
+  const absl::Status refused = (*sb)->CreateContainer("c1", Spec("true"), other);
+  CHECK(refused.code() == absl::StatusCode::kInvalidArgument);
+  CHECK(absl::StrContains(refused.message(), "booted with"));
+
+  const absl::Status created =
+      (*sb)->CreateContainer("c1", Spec("md5sum < /bin/busybox; cat /etc/base-note; echo cold > /written"), mounts);
+  INFO(created);
+  REQUIRE(created.ok());
+  const auto timings = (*sb)->timings("c1");
+  CHECK(timings.cold_plugged);
+  CHECK(timings.devices == 2);
+  const Ran ran = RunToEnd(**sb, "c1");
+  CHECK(ran.out == Md5("/bin/busybox") + "  -\nfrom the EROFS layer\n");
+  PrintReady("multi-layer (2 devices) on QEMU's command line:", timings);
+  // Removing the container unplugs the disks it booted with, as it would hot-plugged ones.
+  REQUIRE((*sb)->RemoveContainer("c1").ok());
+  CHECK((*sb)->vm().block_devices().Attached().empty());
+  CHECK_FALSE(std::filesystem::exists(tmp.Sub("state/cold/c1")));
+  REQUIRE((*sb)->Destroy().ok());
+  CheckStateGone(tmp, "cold");
+  CHECK(Capture("debugfs -R 'cat /upper/written' " + tmp.Sub("rw.img") + " 2>/dev/null") == "cold\n");
+}
+
+TEST_CASE("rootfs e2e: a boot rootfs no container takes leaves nothing; one with a missing blob boots nothing",
+          "[rootfs][e2e]") {
+  KATA_REQUIRE_VM();
+  kata::testing::TempDir tmp;
+  MakeTwoBlobLayer(tmp);
+  Sh("mkfs.ext4 -q -F " + tmp.Sub("rw.img") + " 32M");
+  auto config = VmConfig(tmp);
+  config.hypervisor.accel = kata::config::Accel::kTcg;
+
+  auto missing = Sandbox::Create("cold-bad", config,
+                                 kata::runtime::BootRootfs{"c1", MultiLayerMounts(tmp.Sub("rw.img"), {tmp.Sub("meta.erofs"), tmp.Sub("gone.img")})});
+  REQUIRE_FALSE(missing.ok());
+  CHECK(absl::StrContains(missing.status().message(), tmp.Sub("gone.img")));
+  CheckStateGone(tmp, "cold-bad");
+
+  auto sb = Sandbox::Create("cold-unused", config,
+                            kata::runtime::BootRootfs{"never", MultiLayerMounts(tmp.Sub("rw.img"), {tmp.Sub("meta.erofs"), tmp.Sub("blob.img")})});
+  INFO(sb.status());
+  REQUIRE(sb.ok());
+  CHECK(std::filesystem::exists(tmp.Sub("state/cold-unused/never/lower-0.vmdk")));
+  REQUIRE((*sb)->Destroy().ok());
+  CheckStateGone(tmp, "cold-unused");
 }
 
 TEST_CASE("rootfs e2e: one block image; container-ready for 1 and 2 devices next to a hot-plug round trip",

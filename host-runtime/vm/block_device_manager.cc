@@ -16,6 +16,27 @@ namespace {
 using nlohmann::json;
 const log::Subsystem kLog("block");
 
+// What Attach and a cold plug check before QEMU sees the request; whether `path` is a block
+// device node.
+absl::StatusOr<bool> CheckRequest(const BlockAttachRequest& request) {
+  if (request.aio != "threads" && request.aio != "native" && request.aio != "io_uring") {
+    return absl::InvalidArgumentError(StrCat("block aio \"", request.aio, "\" is not threads, native or io_uring"));
+  }
+  if (request.aio == "native" && !request.cache_direct) {
+    return absl::InvalidArgumentError(StrCat("block ", request.path, ": aio native needs cache direct"));
+  }
+  struct stat st;
+  if (::stat(request.path.c_str(), &st) != 0) return ErrnoStatus(errno, StrCat("stat block source ", request.path));
+  if (request.format == BlockFormat::kVmdk && !S_ISREG(st.st_mode)) {
+    return absl::InvalidArgumentError(StrCat("VMDK descriptor ", request.path, " is not a regular file"));
+  }
+  return S_ISBLK(st.st_mode);
+}
+
+AttachedBlock BlockOnPort(uint64_t index, uint32_t port) {
+  return {StrCat("blk", index), StrCat("drive-", index), RootPortPciPath(port), port};
+}
+
 }  // namespace
 
 std::string RootPortPciPath(uint32_t root_port) { return fmt::format("{:02x}/00", RootPortSlot(root_port)); }
@@ -40,19 +61,36 @@ json DeviceAddArguments(const BlockAttachRequest& r, const AttachedBlock& b) {
   return args;
 }
 
+absl::StatusOr<std::vector<ColdPlugDisk>> PlanColdPlug(const std::vector<BlockAttachRequest>& requests,
+                                                       uint32_t root_ports) {
+  if (requests.size() > root_ports) {
+    return absl::ResourceExhaustedError(StrCat(requests.size(), " disks to attach at boot, but only ", root_ports,
+                                               " root ports (see hypervisor.hotplug_root_ports)"));
+  }
+  std::vector<ColdPlugDisk> out;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    auto host_device = CheckRequest(requests[i]);
+    if (!host_device.ok()) return host_device.status();
+    ColdPlugDisk disk{BlockOnPort(i, static_cast<uint32_t>(i)), {}};
+    disk.launch = {BlockdevAddArguments(requests[i], disk.block.node_name, *host_device),
+                   DeviceAddArguments(requests[i], disk.block)};
+    out.push_back(std::move(disk));
+  }
+  return out;
+}
+
+BlockDeviceManager::BlockDeviceManager(QmpClient& qmp, uint32_t root_ports, const std::vector<ColdPlugDisk>& cold_plugged)
+    : qmp_(qmp), port_used_(root_ports, false) {
+  for (const ColdPlugDisk& d : cold_plugged) {
+    if (d.block.root_port < port_used_.size()) port_used_[d.block.root_port] = true;
+    attached_[d.block.device_id] = d.block;
+  }
+  next_index_ = cold_plugged.size();  // PlanColdPlug numbered them from 0
+}
+
 absl::StatusOr<AttachedBlock> BlockDeviceManager::Attach(const BlockAttachRequest& request) {
-  if (request.aio != "threads" && request.aio != "native" && request.aio != "io_uring") {
-    return absl::InvalidArgumentError(StrCat("block aio \"", request.aio, "\" is not threads, native or io_uring"));
-  }
-  if (request.aio == "native" && !request.cache_direct) {
-    return absl::InvalidArgumentError(StrCat("block ", request.path, ": aio native needs cache direct"));
-  }
-  struct stat st;
-  if (::stat(request.path.c_str(), &st) != 0) return ErrnoStatus(errno, StrCat("stat block source ", request.path));
-  const bool host_device = S_ISBLK(st.st_mode);
-  if (request.format == BlockFormat::kVmdk && !S_ISREG(st.st_mode)) {
-    return absl::InvalidArgumentError(StrCat("VMDK descriptor ", request.path, " is not a regular file"));
-  }
+  auto host_device = CheckRequest(request);
+  if (!host_device.ok()) return host_device.status();
 
   ReclaimReleased();
   AttachedBlock block;
@@ -66,14 +104,14 @@ absl::StatusOr<AttachedBlock> BlockDeviceManager::Attach(const BlockAttachReques
     }
     port_used_[port] = true;
     const uint64_t index = next_index_++;  // never reused: a deleted id may still be in flight
-    block = {StrCat("blk", index), StrCat("drive-", index), RootPortPciPath(port), port};
+    block = BlockOnPort(index, port);
   }
   auto release_port = [&] {
     absl::MutexLock lock(&mu_);
     port_used_[block.root_port] = false;
   };
 
-  if (auto added = qmp_.Execute("blockdev-add", BlockdevAddArguments(request, block.node_name, host_device)); !added.ok()) {
+  if (auto added = qmp_.Execute("blockdev-add", BlockdevAddArguments(request, block.node_name, *host_device)); !added.ok()) {
     release_port();
     return absl::Status(added.status().code(), StrCat("attach ", request.path, ": ", added.status().message()));
   }

@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "host-runtime/qmp/qmp_client.h"
+#include "host-runtime/vm/qemu_command.h"
 
 namespace kata::runtime {
 
@@ -43,9 +44,22 @@ nlohmann::json BlockdevAddArguments(const BlockAttachRequest& request, const std
 nlohmann::json DeviceAddArguments(const BlockAttachRequest& request, const AttachedBlock& block);
 std::string RootPortPciPath(uint32_t root_port);
 
+// A disk given to QEMU at launch, and where it sits.
+struct ColdPlugDisk {
+  AttachedBlock block;
+  VmDisk launch;
+};
+
+// Disks known before the VM starts (a rootfs `kata-runtime run` is given): checked as Attach
+// checks them, on root ports 0.. with ids blk0.., in order. ResourceExhausted when there are
+// more disks than root ports.
+absl::StatusOr<std::vector<ColdPlugDisk>> PlanColdPlug(const std::vector<BlockAttachRequest>& requests,
+                                                       uint32_t root_ports);
+
 class BlockDeviceManager {
  public:
-  BlockDeviceManager(QmpClient& qmp, uint32_t root_ports) : qmp_(qmp), port_used_(root_ports, false) {}
+  // `cold_plugged` were on QEMU's command line: attached from the start, detached like the rest.
+  BlockDeviceManager(QmpClient& qmp, uint32_t root_ports, const std::vector<ColdPlugDisk>& cold_plugged = {});
 
   absl::StatusOr<AttachedBlock> Attach(const BlockAttachRequest& request) ABSL_LOCKS_EXCLUDED(mu_);
   // NotFound for an id this manager did not attach; DeadlineExceeded when the guest did not

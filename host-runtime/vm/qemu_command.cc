@@ -77,6 +77,18 @@ absl::StatusOr<std::vector<std::string>> BuildQemuCommand(const VmLaunch& l) {
     argv.push_back(fmt::format("pcie-root-port,id={},bus=pcie.0,chassis={},slot={},addr={:#x}", RootPortId(i), i + 1, i,
                                RootPortSlot(i)));
   }
+  for (size_t i = 0; i < l.disks.size(); ++i) {
+    const VmDisk& d = l.disks[i];
+    // A disk straight on pcie.0 could never be unplugged: it must sit on one of the root ports.
+    const std::string bus = d.device.is_object() ? d.device.value("bus", "") : "";
+    bool on_port = false;
+    for (uint32_t p = 0; p < hv.hotplug_root_ports; ++p) on_port = on_port || bus == RootPortId(p);
+    if (!d.blockdev.is_object() || !on_port) {
+      return absl::InvalidArgumentError(StrCat("disk ", i, ": bus \"", bus, "\" is not one of the ", hv.hotplug_root_ports,
+                                               " root ports (hypervisor.hotplug_root_ports)"));
+    }
+    argv.insert(argv.end(), {"-blockdev", d.blockdev.dump(), "-device", d.device.dump()});
+  }
   if (hv.shared_fs == "virtio-9p") {
     RETURN_IF_ERROR(Absolute("shared directory", l.shared_dir));
     // security_model=none: the guest sees the host's owners and modes as they are (the

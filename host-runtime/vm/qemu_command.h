@@ -11,8 +11,16 @@
 
 #include "absl/status/statusor.h"
 #include "libkata/config/config.h"
+#include "nlohmann/json.hpp"
 
 namespace kata::runtime {
+
+// A disk on QEMU's command line: the same blockdev-add and device_add arguments a hot-plug
+// sends over QMP, as JSON (QEMU >= 6.2 takes JSON for -blockdev and -device).
+struct VmDisk {
+  nlohmann::json blockdev;
+  nlohmann::json device;  // on a root port (its "bus"), so it can be unplugged like a hot-plugged one
+};
 
 struct VmLaunch {
   std::string sandbox_id;
@@ -26,6 +34,7 @@ struct VmLaunch {
   std::string shared_dir;          // hypervisor.shared_fs virtio-9p: the directory shared
   config::AgentConfig agent;       // hotplug_timeout goes to the agent
   log::Level agent_log_level = log::Level::kInfo;
+  std::vector<VmDisk> disks;       // cold-plugged: there when the guest boots
 };
 
 // The virtio-9p mount tag of the shared directory.
@@ -41,7 +50,8 @@ inline constexpr char kAgentPortName[] = "agent.channel.0";
 std::string GuestKernelCommandLine(const VmLaunch& launch);
 
 // argv for QEMU (argv[0] is hypervisor.path). InvalidArgument naming the field for a
-// relative path, an unresolved accel/channel, a bad sandbox id or guest CID.
+// relative path, an unresolved accel/channel, a bad sandbox id or guest CID, a disk not on
+// one of the root ports.
 absl::StatusOr<std::vector<std::string>> BuildQemuCommand(const VmLaunch& launch);
 
 // Root port i: id "rp<i>", at slot 2 + i of pcie.0 (slots 0 and 1 are the host bridge's and

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <random>
 #include <thread>
+#include <utility>
 
 #include "host-runtime/vm/accel_probe.h"
 #include "host-runtime/vm/qemu_command.h"
@@ -78,16 +79,17 @@ absl::StatusOr<config::AgentChannel> ResolveVmChannel(config::AgentChannel wante
   return absl::InvalidArgumentError("agent.channel unix is for an agent outside a VM; a VM wants auto, vsock or serial");
 }
 
-absl::StatusOr<std::unique_ptr<SandboxVm>> SandboxVm::Start(const std::string& sandbox_id, const config::Config& config) {
+absl::StatusOr<std::unique_ptr<SandboxVm>> SandboxVm::Start(const std::string& sandbox_id, const config::Config& config,
+                                                            const BootDisks& boot_disks) {
   std::unique_ptr<SandboxVm> vm(new SandboxVm());
-  if (absl::Status s = vm->Boot(sandbox_id, config); !s.ok()) {
-    vm->Stop();  // kills QEMU if it runs, removes what Boot made
+  if (absl::Status s = vm->Boot(sandbox_id, config, boot_disks); !s.ok()) {
+    vm->Stop();  // kills QEMU if it runs, undoes boot_disks.prepare, removes what Boot made
     return s;
   }
   return vm;
 }
 
-absl::Status SandboxVm::Boot(const std::string& sandbox_id, const config::Config& config) {
+absl::Status SandboxVm::Boot(const std::string& sandbox_id, const config::Config& config, const BootDisks& boot_disks) {
   config_ = config;
   RETURN_IF_ERROR(ValidateId("sandbox id", sandbox_id));
   const std::string& root = config.runtime.state_dir;
@@ -126,6 +128,16 @@ absl::Status SandboxVm::Boot(const std::string& sandbox_id, const config::Config
   } else {
     agent_address_ = {AgentAddress::Kind::kSerial, launch.agent_socket, 0, 0};
   }
+  std::vector<ColdPlugDisk> cold;
+  if (boot_disks.prepare) {
+    undo_boot_disks_ = boot_disks.undo;  // Stop() runs it unless the boot succeeds
+    ASSIGN_OR_RETURN(std::vector<BlockAttachRequest> requests, boot_disks.prepare(dir));
+    ASSIGN_OR_RETURN(cold, PlanColdPlug(requests, config.hypervisor.hotplug_root_ports));
+    for (ColdPlugDisk& d : cold) {
+      launch.disks.push_back(d.launch);
+      boot_disks_.push_back(d.block);
+    }
+  }
   ASSIGN_OR_RETURN(std::vector<std::string> argv, BuildQemuCommand(launch));
 
   const absl::Time start = absl::Now();
@@ -134,7 +146,7 @@ absl::Status SandboxVm::Boot(const std::string& sandbox_id, const config::Config
   RETURN_IF_ERROR(WriteFileAtomically(dir + "/qemu.pid", std::to_string(qemu_->pid())));
   ASSIGN_OR_RETURN(qmp_, ConnectQmp(launch.qmp_socket, *qemu_, absl::Seconds(10)));
   timings_.qmp_ready = absl::Now() - start;
-  blocks_ = std::make_unique<BlockDeviceManager>(*qmp_, config.hypervisor.hotplug_root_ports);
+  blocks_ = std::make_unique<BlockDeviceManager>(*qmp_, config.hypervisor.hotplug_root_ports, cold);
 
   DialPolicy policy;
   policy.budget = config.hypervisor.boot_timeout - (absl::Now() - start);
@@ -153,9 +165,11 @@ absl::Status SandboxVm::Boot(const std::string& sandbox_id, const config::Config
     absl::MutexLock lock(&mu_);
     agent_ = std::move(*conn);
   }
+  undo_boot_disks_ = nullptr;  // booted: the disks' files are their owner's from here on
   kLog.Info("vm ready", {{"sandbox", sandbox_id}, {"accel", std::string(config::AccelName(accel_))},
                          {"channel", agent_address_.ToString()},
-                         {"agent_ready_ms", absl::ToInt64Milliseconds(timings_.agent_ready)}});
+                         {"agent_ready_ms", absl::ToInt64Milliseconds(timings_.agent_ready)},
+                         {"boot_disks", static_cast<int64_t>(boot_disks_.size())}});
   return absl::OkStatus();
 }
 
@@ -190,6 +204,7 @@ void SandboxVm::Stop() {
   blocks_.reset();
   qmp_.reset();
   if (qemu_) qemu_->Stop();
+  if (undo_boot_disks_) std::exchange(undo_boot_disks_, nullptr)();
   if (state_dir_.empty()) return;
   for (const char* name : {"qmp.sock", "agent.sock", "console.log", "qemu.log", "qemu.pid"}) {
     ::unlink(StrCat(state_dir_, "/", name).c_str());

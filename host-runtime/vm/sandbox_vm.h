@@ -5,9 +5,10 @@
 // agent. Everything it made lives in <state_dir>/<sandbox id>/ and is gone after Stop(), or
 // after a failed Start().
 
+#include <functional>
 #include <memory>
 #include <string>
-
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -31,13 +32,24 @@ struct BootTimings {
 // unix is for an agent outside a VM and is refused here.
 absl::StatusOr<config::AgentChannel> ResolveVmChannel(config::AgentChannel wanted, bool host_has_vhost_vsock);
 
+// Disks to give QEMU at launch. `prepare` runs once the state directory exists and before
+// QEMU starts (a rootfs's VMDK descriptors are written there); `undo` removes what it made
+// when the boot fails, before the state directory goes.
+struct BootDisks {
+  std::function<absl::StatusOr<std::vector<BlockAttachRequest>>(const std::string& state_dir)> prepare;
+  std::function<void()> undo;
+};
+
 class SandboxVm {
  public:
-  static absl::StatusOr<std::unique_ptr<SandboxVm>> Start(const std::string& sandbox_id, const config::Config& config);
+  static absl::StatusOr<std::unique_ptr<SandboxVm>> Start(const std::string& sandbox_id, const config::Config& config,
+                                                          const BootDisks& boot_disks = {});
   ~SandboxVm();
 
   QmpClient& qmp() { return *qmp_; }
   BlockDeviceManager& block_devices() { return *blocks_; }
+  // The boot disks, in the order `prepare` gave them: attached before the guest started.
+  const std::vector<AttachedBlock>& boot_disks() const { return boot_disks_; }
   std::shared_ptr<ttrpc::Client> agent_client() ABSL_LOCKS_EXCLUDED(mu_);
   const AgentAddress& agent_address() const { return agent_address_; }
   // Closes the agent connection (calls on the old client fail from then on) and dials again
@@ -60,7 +72,7 @@ class SandboxVm {
 
  private:
   SandboxVm() = default;
-  absl::Status Boot(const std::string& sandbox_id, const config::Config& config);
+  absl::Status Boot(const std::string& sandbox_id, const config::Config& config, const BootDisks& boot_disks);
 
   config::Config config_;
   std::string state_dir_;
@@ -73,6 +85,8 @@ class SandboxVm {
   std::unique_ptr<QemuProcess> qemu_;
   std::unique_ptr<QmpClient> qmp_;
   std::unique_ptr<BlockDeviceManager> blocks_;
+  std::vector<AttachedBlock> boot_disks_;
+  std::function<void()> undo_boot_disks_;  // set from prepare until the boot succeeded
   absl::Mutex mu_;
   AgentConnection agent_ ABSL_GUARDED_BY(mu_);
   bool stopped_ = false;
