@@ -21,6 +21,7 @@
 #include "libkata/base/file_util.h"
 #include "libkata/base/str_cat.h"
 #include "libkata/agent_api/agent_api.h"
+#include "bench/bench_support.h"
 
 namespace {
 
@@ -45,16 +46,7 @@ std::string CpioWithInit(const std::string& init) {
   return out;
 }
 
-struct Stats {
-  std::vector<double> ms;
-  std::string Summary() const {
-    if (ms.empty()) return "no runs";
-    auto s = ms;
-    std::sort(s.begin(), s.end());
-    return StrCat("median ", static_cast<int64_t>(s[s.size() / 2]), " ms (min ", static_cast<int64_t>(s.front()), ", max ",
-                  static_cast<int64_t>(s.back()), ", ", s.size(), " runs)");
-  }
-};
+using kata::bench::Stats;
 
 int Fail(const std::string& what) {
   std::fprintf(stderr, "vm-boot-bench: %s\n", what.c_str());
@@ -150,25 +142,9 @@ int main(int argc, char** argv) {
       google::protobuf::Empty e;
       if (!stub.CreateSandbox(req, &e).ok()) return Fail("CreateSandbox failed");
     }
-    const absl::Time plugged = absl::Now();
-    auto block = (*vm)->block_devices().Attach({disk, kata::runtime::BlockFormat::kRaw, true, "threads", false, ""});
-    if (!block.ok()) return Fail(std::string(block.status().message()));
-    kata::agent::CreateContainerRequest req;
-    req.set_container_id("probe");
-    req.mutable_oci()->set_oci_version("1.1.0");
-    req.mutable_oci()->mutable_root()->set_path("/run/kata-containers/probe/rootfs");  // allowed, absent: fails after the device wait
-    req.mutable_oci()->mutable_process()->add_args("true");
-    auto* dev = req.add_devices();
-    dev->set_type("blk");
-    dev->set_id(block->pci_path);
-    dev->set_container_path("/dev/probe");
-    auto* spec_dev = req.mutable_oci()->mutable_linux()->add_devices();
-    spec_dev->set_path("/dev/probe");
-    spec_dev->set_type("b");
-    google::protobuf::Empty e;
-    const absl::Status s = stub.CreateContainer(req, &e);
-    if (s.code() != absl::StatusCode::kFailedPrecondition) return Fail(StrCat("CreateContainer: ", s.message()));
-    hotplug.ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - plugged));
+    auto round_trip = kata::bench::HotplugRoundTrip(**vm, disk);
+    if (!round_trip.ok()) return Fail(std::string(round_trip.status().message()));
+    hotplug.ms.push_back(absl::ToDoubleMilliseconds(*round_trip));
     // Where the agent's part went, by its own clock (its log line reached the console
     // before it answered Health.Check).
     auto console = kata::ReadFileToString((*vm)->console_log(), 16u << 20);
@@ -188,6 +164,9 @@ int main(int argc, char** argv) {
   std::printf("  in the guest: kernel start -> agent serving %s\n", guest_ready.Summary().c_str());
   std::printf("    of which /init's duties (mounts, modules, leaving the initramfs) %s\n", agent_init.Summary().c_str());
   std::printf("    of which the agent's setup and its channel %s\n", agent_setup.Summary().c_str());
+  kata::bench::Report("floor_ms", floor.Median());
+  kata::bench::Report("agent_ready_ms", agent.Median());
+  kata::bench::Report("hotplug_round_trip_ms", hotplug.Median());
   std::string cleanup = "rm -rf " + dir;
   return std::system(cleanup.c_str()) == 0 ? 0 : 1;
 }
