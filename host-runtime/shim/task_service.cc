@@ -5,6 +5,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <type_traits>
+
+#include "google/protobuf/empty.pb.h"
 #include "google/protobuf/util/time_util.h"
 #include "host-runtime/rootfs/rootfs_plan.h"
 #include "host-runtime/shim/pod_role.h"
@@ -16,6 +19,7 @@
 #include "libkata/base/unique_fd.h"
 #include "libkata/log/log.h"
 #include "libkata/oci/spec.h"
+#include "libkata/ttrpc/unary.h"
 
 namespace kata::shim {
 namespace {
@@ -28,22 +32,25 @@ constexpr char kEvent[] = "containerd.events.";
 // the output to drain before reporting the exit.
 constexpr absl::Duration kDrainTimeout = absl::Seconds(5);
 
-// Registers `method` whose request is Req and whose result is StatusOr<Resp> or Status.
+// Registers `method` whose request is Req and whose result is StatusOr<Resp> or Status (an
+// Empty response), as a typed unary ttrpc method.
 template <typename Req, typename Fn>
 void Route(ttrpc::Server& server, const char* method, Fn fn) {
-  server.Register("containerd.task.v2.Task", method,
-                  [fn](const std::string& payload, const ttrpc::CallContext&) -> absl::StatusOr<std::string> {
-                    Req req;
-                    if (!req.ParseFromString(payload)) return absl::InvalidArgumentError(StrCat("malformed ", Req::descriptor()->name()));
-                    auto result = fn(req);
-                    if constexpr (std::is_same_v<decltype(result), absl::Status>) {
-                      if (!result.ok()) return result;
-                      return std::string();  // google.protobuf.Empty
-                    } else {
-                      if (!result.ok()) return result.status();
-                      return result->SerializeAsString();
-                    }
-                  });
+  using Result = std::invoke_result_t<Fn, const Req&>;
+  constexpr char kService[] = "containerd.task.v2.Task";
+  if constexpr (std::is_same_v<Result, absl::Status>) {
+    ttrpc::RegisterUnary<Req, google::protobuf::Empty>(
+        server, kService, method, [fn](const Req& req, google::protobuf::Empty*, const ttrpc::CallContext&) { return fn(req); });
+  } else {
+    using Resp = typename Result::value_type;
+    ttrpc::RegisterUnary<Req, Resp>(server, kService, method,
+                                    [fn](const Req& req, Resp* resp, const ttrpc::CallContext&) -> absl::Status {
+                                      auto result = fn(req);
+                                      if (!result.ok()) return result.status();
+                                      *resp = std::move(*result);
+                                      return absl::OkStatus();
+                                    });
+  }
 }
 
 // Opens a FIFO for writing without waiting for a reader: -1 while there is none yet (ENXIO).
