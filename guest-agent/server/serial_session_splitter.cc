@@ -10,16 +10,10 @@ namespace {
 
 using agent_api::kSerialSessionPreface;
 
-uint32_t Be32(std::string_view s) {
-  uint32_t v = 0;
-  for (size_t i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(s[i]);
-  return v;
-}
-
 // A header a host sends: a request (or stream data) within the size limit.
 bool PlausibleHeader(std::string_view h) {
-  const uint8_t type = static_cast<uint8_t>(h[8]);
-  return Be32(h) <= ttrpc::kMaxPayload && (type == ttrpc::kTypeRequest || type == ttrpc::kTypeData);
+  const ttrpc::FrameHeader header = ttrpc::ParseFrameHeader(h);
+  return header.length <= ttrpc::kMaxPayload && (header.type == ttrpc::kTypeRequest || header.type == ttrpc::kTypeData);
 }
 
 }  // namespace
@@ -67,7 +61,7 @@ bool SerialSessionSplitter::AtBoundary(std::vector<Piece>& out) {
     pending_.erase(0, 1);
     return true;
   }
-  payload_left_ = Be32(pending_);
+  payload_left_ = ttrpc::ParseFrameHeader(pending_).length;
   Deliver(out, std::string_view(pending_).substr(0, ttrpc::kHeaderSize));
   pending_.erase(0, ttrpc::kHeaderSize);
   return true;

@@ -76,6 +76,11 @@ absl::Status SendAll(int fd, std::string_view data, std::string_view what) {
   return absl::OkStatus();
 }
 
+void ClearNonBlocking(int fd) {
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags >= 0 && (flags & O_NONBLOCK)) (void)::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+}
+
 absl::Status WriteAll(int fd, std::string_view data, std::string_view what) {
   while (!data.empty()) {
     const ssize_t n = ::write(fd, data.data(), data.size());

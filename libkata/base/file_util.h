@@ -22,6 +22,10 @@ std::string ReadFileTail(const std::string& path, size_t max_bytes = 2048);
 // Writes all of `data` to `fd`, retrying short writes and EINTR; the errno on failure.
 absl::Status WriteAll(int fd, std::string_view data, std::string_view what);
 
+// Clears O_NONBLOCK on `fd`: for a descriptor a thread reads with blocking read() (one from a
+// non-blocking listener would make that thread spin).
+void ClearNonBlocking(int fd);
+
 // WriteAll for a socket: send(MSG_NOSIGNAL), so a peer that left is an error (EPIPE) for the
 // caller, not a SIGPIPE that kills the process.
 absl::Status SendAll(int fd, std::string_view data, std::string_view what);

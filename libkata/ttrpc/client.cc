@@ -1,6 +1,5 @@
 #include "libkata/ttrpc/client.h"
 
-#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -9,6 +8,7 @@
 
 #include "libkata/ttrpc/frame.h"
 #include "libkata/base/errno_status.h"
+#include "libkata/base/file_util.h"
 #include "libkata/base/str_cat.h"
 #include "libkata/base/unix_socket.h"
 #include "protocols/ttrpc.pb.h"
@@ -23,9 +23,7 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const std::string& addre
 }
 
 std::unique_ptr<Client> Client::Adopt(UniqueFd connection) {
-  // The reader blocks in read(); a non-blocking socket would spin.
-  const int flags = ::fcntl(connection.get(), F_GETFL);
-  if (flags >= 0 && (flags & O_NONBLOCK)) (void)::fcntl(connection.get(), F_SETFL, flags & ~O_NONBLOCK);
+  ClearNonBlocking(connection.get());  // the reader blocks in read()
   std::unique_ptr<Client> c(new Client(std::move(connection)));
   c->reader_ = std::thread([raw = c.get()] { raw->ReadLoop(); });
   return c;

@@ -17,6 +17,10 @@ uint32_t GetBe32(std::string_view s, size_t at) {
 
 }  // namespace
 
+FrameHeader ParseFrameHeader(std::string_view bytes) {
+  return {GetBe32(bytes, 0), GetBe32(bytes, 4), static_cast<uint8_t>(bytes[8]), static_cast<uint8_t>(bytes[9])};
+}
+
 std::string EncodeFrame(uint32_t stream_id, uint8_t type, uint8_t flags, std::string_view payload) {
   std::string out;
   out.reserve(kHeaderSize + payload.size());
@@ -49,11 +53,12 @@ std::optional<Frame> FrameReader::Next() {
     return f;
   }
   if (skip_left_ > 0 || buffer_.size() < kHeaderSize) return std::nullopt;
+  const FrameHeader header = ParseFrameHeader(buffer_);
   Frame f;
-  f.declared_length = GetBe32(buffer_, 0);
-  f.stream_id = GetBe32(buffer_, 4);
-  f.type = static_cast<uint8_t>(buffer_[8]);
-  f.flags = static_cast<uint8_t>(buffer_[9]);
+  f.declared_length = header.length;
+  f.stream_id = header.stream_id;
+  f.type = header.type;
+  f.flags = header.flags;
   if (f.declared_length > kMaxPayload) {
     f.oversized = true;
     const size_t available = buffer_.size() - kHeaderSize;

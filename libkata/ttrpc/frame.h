@@ -22,6 +22,16 @@ inline constexpr uint8_t kTypeRequest = 1;
 inline constexpr uint8_t kTypeResponse = 2;
 inline constexpr uint8_t kTypeData = 3;
 
+struct FrameHeader {
+  uint32_t length = 0;  // of the payload that follows
+  uint32_t stream_id = 0;
+  uint8_t type = 0;
+  uint8_t flags = 0;
+};
+
+// The header at the start of `bytes`, which holds at least kHeaderSize of them.
+FrameHeader ParseFrameHeader(std::string_view bytes);
+
 struct Frame {
   uint32_t stream_id = 0;
   uint8_t type = 0;

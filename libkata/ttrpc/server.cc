@@ -1,6 +1,5 @@
 #include "libkata/ttrpc/server.h"
 
-#include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -10,6 +9,7 @@
 
 #include "libkata/ttrpc/frame.h"
 #include "libkata/base/errno_status.h"
+#include "libkata/base/file_util.h"
 #include "libkata/base/str_cat.h"
 #include "libkata/log/log.h"
 #include "protocols/ttrpc.pb.h"
@@ -65,9 +65,7 @@ void Server::AcceptLoop() {
 }
 
 void Server::Serve(UniqueFd connection) {
-  // The reader blocks in read(); a non-blocking socket (as listeners hand them out) would spin.
-  const int flags = ::fcntl(connection.get(), F_GETFL);
-  if (flags >= 0 && (flags & O_NONBLOCK)) (void)::fcntl(connection.get(), F_SETFL, flags & ~O_NONBLOCK);
+  ClearNonBlocking(connection.get());  // the reader blocks in read(); listeners hand out non-blocking ones
   auto conn = std::make_shared<Connection>();
   conn->fd = std::move(connection);
   absl::MutexLock lock(&mu_);
