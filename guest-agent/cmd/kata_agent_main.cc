@@ -95,7 +95,7 @@ absl::Status InitVm(Flags& flags, const kata::log::Subsystem& log) {
                               {"modules_failed", static_cast<int64_t>(modules->failures.size())},
                               {"modules_skipped", static_cast<int64_t>(modules->skipped.size())},
                               {"ms", absl::ToInt64Milliseconds(absl::Now() - start)},
-                              // where it went (vm-boot-bench prints the agent ready line's share)
+                              // where it went (bench/README.md: where the agent's start goes)
                               {"mounts_ms", absl::ToDoubleMilliseconds(mounted - start)},
                               {"modules_ms", absl::ToDoubleMilliseconds(modules_done - mounted)},
                               {"leave_initramfs_ms", absl::ToDoubleMilliseconds(left - modules_done)}});
