@@ -13,6 +13,16 @@ namespace {
 
 const log::Subsystem kLog("rootfs");
 
+// The agent's Storages for `out.devices` (plan order), found by their PCI paths.
+absl::Status FillStorages(const RootfsPlan& plan, const std::string& guest_rootfs, AttachedRootfs& out) {
+  std::vector<std::string> sources;
+  for (const AttachedBlock& d : out.devices) sources.push_back(d.pci_path);
+  auto storages = RootfsStorages(plan, sources, guest_rootfs);
+  if (!storages.ok()) return storages.status();
+  out.storages = std::move(*storages);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<RootfsDisks> PrepareRootfsDisks(const RootfsPlan& plan, const std::string& work_dir) {
@@ -54,14 +64,10 @@ absl::StatusOr<AttachedRootfs> BootAttachedRootfs(const RootfsPlan& plan, Rootfs
     return absl::InternalError(StrCat("the VM booted with ", devices.size(), " disks for a rootfs of ", disks.requests.size()));
   }
   out.devices = devices;
-  std::vector<std::string> sources;
-  for (const AttachedBlock& d : out.devices) sources.push_back(d.pci_path);
-  auto storages = RootfsStorages(plan, sources, guest_rootfs);
-  if (!storages.ok()) {
+  if (absl::Status s = FillStorages(plan, guest_rootfs, out); !s.ok()) {
     RemoveDescriptors(out);
-    return storages.status();
+    return s;
   }
-  out.storages = std::move(*storages);
   return out;
 }
 
@@ -93,17 +99,11 @@ absl::StatusOr<AttachedRootfs> AttachRootfs(BlockDeviceManager& blocks, const Ro
       first_error = r.status();
     }
   }
+  if (first_error.ok()) first_error = FillStorages(plan, guest_rootfs, out);
   if (first_error.ok()) {
-    std::vector<std::string> sources;
-    for (const AttachedBlock& d : out.devices) sources.push_back(d.pci_path);
-    auto storages = RootfsStorages(plan, sources, guest_rootfs);
-    if (storages.ok()) {
-      out.storages = std::move(*storages);
-      kLog.Info("rootfs attached", {{"devices", static_cast<int64_t>(out.devices.size())},
-                                    {"descriptors", static_cast<int64_t>(out.descriptors.size())}});
-      return out;
-    }
-    first_error = storages.status();
+    kLog.Info("rootfs attached", {{"devices", static_cast<int64_t>(out.devices.size())},
+                                  {"descriptors", static_cast<int64_t>(out.descriptors.size())}});
+    return out;
   }
   if (absl::Status undone = DetachRootfs(blocks, out); !undone.ok()) {
     kLog.Error("rollback of a failed rootfs attach failed", {{"error", std::string(undone.message())}});
