@@ -204,7 +204,7 @@ int main(int argc, char** argv) {
   Report("agent_storages_ms", storages.Median());
   Report("agent_plan_ms", plan.Median());
   Report("agent_launch_ms", launch.Median());
-  Report("hotplug_round_trip_ms", round_trip.Median());
+  Report("container_hotplug_round_trip_ms", round_trip.Median());
   Report("boot_ready_cold_plug_ms", cold.Median());
   Report("boot_ready_hot_plug_ms", hot.Median());
   Report("agent_storages_no_wait_ms", cold_storages.Median());
