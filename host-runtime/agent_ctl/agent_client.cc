@@ -1,7 +1,7 @@
 #include "host-runtime/agent_ctl/agent_client.h"
 
 #include "host-runtime/channel/agent_dialer.h"
-#include "libkata/agent_api/agent_api.h"
+#include "libkata/agent_api/agent_methods.h"
 #include "libkata/base/str_cat.h"
 
 namespace kata::agentctl {

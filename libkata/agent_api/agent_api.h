@@ -3,8 +3,10 @@
 // Kata's agent API as it goes over the wire: ttrpc, with Kata's service names
 // (`grpc.AgentService`, `grpc.Health`; Kata's agent.proto is `package grpc`) and method
 // names, and the messages of protocols/agent.proto and health.proto (Kata's field numbers).
-// One list of methods serves the typed client below, kata-agent-ctl (by name) and a test
-// that holds it to the .proto files.
+// One list of methods serves the typed client below, the agent's registration,
+// kata-agent-ctl (by name, agent_methods.h) and a test that holds it to the .proto files.
+// Only protobuf-lite is used here: the guest's agent links its messages built for the lite
+// runtime (protocols/lite), which has no descriptors.
 
 #include <memory>
 #include <string>
@@ -13,10 +15,9 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "google/protobuf/empty.pb.h"
-#include "google/protobuf/message.h"
+#include "google/protobuf/message_lite.h"
 #include "libkata/ttrpc/client.h"
-#include "protocols/agent.pb.h"
+#include "protocols/agent.pb.h"  // with google.protobuf.Empty, which it imports
 #include "protocols/health.pb.h"
 
 namespace kata::agent_api {
@@ -51,23 +52,10 @@ inline constexpr char kHealthService[] = "grpc.Health";
   X(kHealthService, Check, ::kata::agent::CheckRequest, ::kata::agent::HealthCheckResponse)              \
   X(kHealthService, Version, ::kata::agent::CheckRequest, ::kata::agent::VersionCheckResponse)
 
-// One method of the list, for callers that go by name (kata-agent-ctl).
-struct MethodInfo {
-  std::string_view service;  // kAgentService or kHealthService
-  std::string_view method;
-  const google::protobuf::Message* request_prototype;
-  const google::protobuf::Message* response_prototype;
-};
-
-// Every method of the list, in its order.
-const std::vector<MethodInfo>& Methods();
-// The method named `method` (in either service), or nullptr.
-const MethodInfo* FindMethod(std::string_view method);
-
 // Calls `service`/`method` on `client`: the response parsed into `response` (may be null),
 // or the agent's status with its code; a response that does not parse is Internal.
 absl::Status CallMethod(ttrpc::Client& client, std::string_view service, std::string_view method,
-                        const google::protobuf::Message& request, google::protobuf::Message* response,
+                        const google::protobuf::MessageLite& request, google::protobuf::MessageLite* response,
                         absl::Duration timeout);
 
 // The agent's methods as typed calls on one ttrpc connection, e.g.

@@ -4,7 +4,7 @@
 #include <set>
 #include <string>
 
-#include "libkata/agent_api/agent_api.h"
+#include "libkata/agent_api/agent_methods.h"
 #include "libkata/base/unix_socket.h"
 #include "libkata/testing/test_support.h"
 #include "libkata/ttrpc/server.h"

@@ -22,7 +22,7 @@ void RegisterUnary(Server& server, const std::string& service, const std::string
                     Req request;
                     if (!request.ParseFromString(payload)) {
                       return absl::InvalidArgumentError(
-                          StrCat(service, "/", method, ": the request is not a valid ", Req::descriptor()->full_name()));
+                          StrCat(service, "/", method, ": the request is not a valid ", request.GetTypeName()));
                     }
                     Resp response;
                     if (absl::Status s = handler(request, &response, context); !s.ok()) return s;
