@@ -106,7 +106,7 @@ int main(int argc, char** argv) {
   if (!init.ok()) return Fail(std::string(init.status().message()));
   const std::string floor_initrd = dir + "/poweroff-initrd.img";
   if (auto s = kata::WriteFileAtomically(floor_initrd, CpioWithInit(*init)); !s.ok()) return Fail(std::string(s.message()));
-  Stats floor, agent, hotplug, guest_ready, agent_init, agent_setup;
+  Stats floor, agent, hotplug, guest_ready, agent_init, agent_setup, agent_uevents, agent_cgroups, agent_listen;
   for (int r = 0; r < runs; ++r) {
     kata::runtime::VmLaunch l;
     l.sandbox_id = "floor";
@@ -154,6 +154,9 @@ int main(int argc, char** argv) {
     guest_ready.ms.push_back(since_boot);
     agent_init.ms.push_back(AgentReadyField(*console, "init_ms"));
     agent_setup.ms.push_back(AgentReadyField(*console, "setup_ms") + AgentReadyField(*console, "listen_ms"));
+    agent_uevents.ms.push_back(AgentReadyField(*console, "uevent_monitor_ms"));
+    agent_cgroups.ms.push_back(AgentReadyField(*console, "cgroup_root_ms"));
+    agent_listen.ms.push_back(AgentReadyField(*console, "listen_ms"));
   }
   std::printf("kernel %s, firmware %s, shared fs %s, TCG, 1 vCPU, 512 MiB, extra kernel params \"%s\"\n",
               config.hypervisor.kernel.c_str(), firmware.empty() ? "QEMU default (SeaBIOS)" : firmware.c_str(),
@@ -164,9 +167,14 @@ int main(int argc, char** argv) {
   std::printf("  in the guest: kernel start -> agent serving %s\n", guest_ready.Summary().c_str());
   std::printf("    of which /init's duties (mounts, modules, leaving the initramfs) %s\n", agent_init.Summary().c_str());
   std::printf("    of which the agent's setup and its channel %s\n", agent_setup.Summary().c_str());
+  std::printf("      the uevent monitor %s\n", agent_uevents.Summary().c_str());
+  std::printf("      the cgroup root %s\n", agent_cgroups.Summary().c_str());
+  std::printf("      the channel %s\n", agent_listen.Summary().c_str());
   kata::bench::Report("floor_ms", floor.Median());
   kata::bench::Report("agent_ready_ms", agent.Median());
   kata::bench::Report("hotplug_round_trip_ms", hotplug.Median());
+  kata::bench::Report("agent_init_ms", agent_init.Median());
+  kata::bench::Report("agent_setup_ms", agent_setup.Median());
   std::string cleanup = "rm -rf " + dir;
   return std::system(cleanup.c_str()) == 0 ? 0 : 1;
 }

@@ -20,8 +20,9 @@ absl::StatusOr<UniqueFd> OpenUeventSocket();
 class UeventMonitor {
  public:
   using SocketOpener = std::function<absl::StatusOr<UniqueFd>()>;
-  // Opens and binds the netlink socket first, then seeds from <sysfs_root>/class/block, then
-  // starts reading: a device that appears during seeding is seen by one or the other. Should
+  // Opens and binds the netlink socket first; the reader thread then seeds from
+  // <sysfs_root>/class/block and starts reading: a device that appears during seeding is seen
+  // by one or the other, and a waiter hears a seeded device as it hears an event. Should
   // reading fail, the socket is opened again and the store re-seeded; should that fail too,
   // the store is broken (UeventStore::Break): waiters fail at once, naming why, instead of
   // timing out as if the device never came. `open` is the kernel's socket but in tests.
