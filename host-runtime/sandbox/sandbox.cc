@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <future>
 
+#include "host-runtime/devices/host_block_device.h"
 #include "host-runtime/hooks/oci_hooks.h"
 #include "host-runtime/rootfs/shared_rootfs.h"
 #include "host-runtime/sandbox/guest_spec.h"
@@ -136,6 +138,10 @@ absl::Status Sandbox::CreateContainer(const std::string& cid, const oci::Spec& s
   }
   const std::string guest_rootfs = shared ? GuestSharedRootfsPath(cid) : GuestRootfsPath(cid);
   ASSIGN_OR_RETURN(GuestSpecPlan guest, GuestSpec(spec, guest_rootfs, cid, !vm_->shared_dir().empty()));
+  // Before anything is attached: a device the VM cannot be given fails here, leaving nothing.
+  ASSIGN_OR_RETURN(DevicePlan devices, PlanContainerDevices(spec, [](int64_t major, int64_t minor) {
+                     return FindHostBlockDevice(major, minor);
+                   }));
   if (disable_guest_seccomp_) guest.spec.mutable_linux()->clear_seccomp();  // Kata's default; not ours
   std::optional<BootAttached> booted;
   {
@@ -167,20 +173,40 @@ absl::Status Sandbox::CreateContainer(const std::string& cid, const oci::Spec& s
   if (!booted && ::mkdir(c.work_dir.c_str(), 0700) != 0) return fail(ErrnoStatus(errno, StrCat("mkdir ", c.work_dir)));
 
   absl::Time t = absl::Now();
-  if (shared) {
-    c.shared_rootfs = StrCat(vm_->shared_dir(), "/", cid, "/rootfs");
-    if (absl::Status s = MountSharedRootfs(std::get<SharedRootfs>(plan), c.shared_rootfs); !s.ok()) return fail(s);
-  } else if (booted) {
-    c.rootfs = std::move(booted->attached);  // on QEMU's command line: the guest has had them since boot
-    c.timings.cold_plugged = true;
-  } else {
-    auto attached = AttachRootfs(vm_->block_devices(), plan, c.work_dir, guest_rootfs);
-    if (!attached.ok()) return fail(attached.status());
-    c.rootfs = std::move(*attached);
+  // linux.devices' disks are hot-plugged while the rootfs is: each waits on QEMU and the guest.
+  std::future<absl::StatusOr<AttachedDevices>> devices_attaching;
+  if (!devices.block.empty()) {
+    devices_attaching = std::async(std::launch::async, [this, &devices] { return AttachDevices(vm_->block_devices(), devices); });
   }
+  const absl::Status rootfs_ready = [&]() -> absl::Status {
+    if (shared) {
+      c.shared_rootfs = StrCat(vm_->shared_dir(), "/", cid, "/rootfs");
+      return MountSharedRootfs(std::get<SharedRootfs>(plan), c.shared_rootfs);
+    }
+    if (booted) {
+      c.rootfs = std::move(booted->attached);  // on QEMU's command line: the guest has had them since boot
+      c.timings.cold_plugged = true;
+      return absl::OkStatus();
+    }
+    auto attached = AttachRootfs(vm_->block_devices(), plan, c.work_dir, guest_rootfs);
+    if (!attached.ok()) return attached.status();
+    c.rootfs = std::move(*attached);
+    return absl::OkStatus();
+  }();
+  absl::Status devices_ready;
+  if (devices_attaching.valid()) {
+    auto attached = devices_attaching.get();  // also when the rootfs failed: Undo detaches them
+    if (attached.ok()) {
+      c.devices = std::move(*attached);
+    } else {
+      devices_ready = attached.status();
+    }
+  }
+  if (!rootfs_ready.ok()) return fail(rootfs_ready);
+  if (!devices_ready.ok()) return fail(devices_ready);
   if (absl::Status s = MountSharedBinds(guest.binds, vm_->shared_dir(), c.shared_binds); !s.ok()) return fail(s);
   c.timings.attach = absl::Now() - t;
-  c.timings.devices = c.rootfs.devices.size();
+  c.timings.devices = c.rootfs.devices.size() + c.devices.blocks.size();
 
   // The VM is up and the container not yet made in it: where Kata runs these.
   const std::string creating = HookState(spec, cid, "creating", vm_->qemu_pid(), bundle);
@@ -193,6 +219,7 @@ absl::Status Sandbox::CreateContainer(const std::string& cid, const oci::Spec& s
   req.set_container_id(cid);
   *req.mutable_oci() = std::move(guest.spec);
   for (const agent::Storage& s : c.rootfs.storages) *req.add_storages() = s;
+  for (const agent::Device& d : c.devices.agent_devices) *req.add_devices() = d;
   t = absl::Now();
   if (absl::Status s = CallAgent(Agent(), "CreateContainer", &AgentStub::CreateContainer, req); !s.ok()) {
     // The agent may have made it after all (the call timed out, the channel broke): it is
@@ -325,7 +352,10 @@ absl::StatusOr<agent::CgroupStats> Sandbox::StatsContainer(const std::string& ci
 
 absl::Status Sandbox::Undo(const std::string& cid, Container& c, bool detach_devices) {
   absl::Status first;
-  if (detach_devices) first = DetachRootfs(vm_->block_devices(), c.rootfs);
+  if (detach_devices) {
+    first = DetachRootfs(vm_->block_devices(), c.rootfs);
+    if (absl::Status s = DetachDevices(vm_->block_devices(), c.devices); !s.ok() && first.ok()) first = s;
+  }
   if (absl::Status s = UnmountSharedBinds(c.shared_binds); !s.ok() && first.ok()) first = s;
   if (!c.shared_rootfs.empty()) {
     if (absl::Status s = UnmountSharedRootfs(c.shared_rootfs); !s.ok() && first.ok()) first = s;

@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "host-runtime/devices/device_attacher.h"
 #include "host-runtime/rootfs/rootfs_attacher.h"
 #include "host-runtime/rootfs/rootfs_plan.h"
 #include "host-runtime/vm/sandbox_vm.h"
@@ -26,7 +27,7 @@
 namespace kata::runtime {
 
 struct ContainerTimings {
-  absl::Duration attach;  // rootfs devices hot-plugged (in parallel); zero when they were there at boot
+  absl::Duration attach;  // rootfs and linux.devices disks hot-plugged (in parallel); rootfs zero when at boot
   absl::Duration create;  // CreateContainer sent -> answered (the agent waits for the devices, mounts)
   absl::Duration start;   // StartContainer sent -> answered
   size_t devices = 0;
@@ -85,6 +86,7 @@ class Sandbox {
   struct Container {
     std::string work_dir;  // host files made for it (VMDK descriptors)
     AttachedRootfs rootfs;
+    AttachedDevices devices;  // linux.devices' block devices, hot-plugged
     std::string shared_rootfs;  // a directory rootfs mounted under the VM's shared directory
     std::vector<std::string> shared_binds;  // host paths bound under it for the spec's bind mounts
     std::string bundle;
