@@ -194,6 +194,14 @@ absl::Status Sandbox::CreateContainer(const agent::CreateContainerRequest& req) 
   c->init->AttachStdio(std::move(launched->stdin_w), std::move(launched->stdout_r), std::move(launched->stderr_r),
                        launched->terminal);
   c->launched = std::move(*launched);
+  if (absl::Status s = ApplyInitDeviceRules(cid, c->cgroup, spec); !s.ok()) {
+    KillAll(*c);
+    (void)Teardown(std::move(c), options_.launch_timeout);
+    absl::MutexLock lock(&mu_);
+    containers_.erase(cid);
+    cancelled_.erase(cid);
+    return s;
+  }
   kLog.Info("container created", {{"container_id", cid}, {"process_pid", c->init->pid()}, {"storages", c->storages.size()},
                                   {"devices", req.devices_size()},
                                   {"storages_ms", absl::ToDoubleMilliseconds(stored - began)},

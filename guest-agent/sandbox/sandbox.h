@@ -91,7 +91,14 @@ class Sandbox {
   // The init of the sandbox's own container (id = sandbox id), whose namespaces a spec's
   // namespace paths name; 0 when it is not running, or `container_id` is that container.
   pid_t SandboxInitPid(const std::string& container_id) ABSL_LOCKS_EXCLUDED(mu_);
+  // The container's cgroup with its limits; FailedPrecondition when device rules cannot be
+  // enforced in the VM. The device rules themselves come later (ApplyInitDeviceRules).
   absl::StatusOr<ContainerCgroup> MakeCgroup(const std::string& container_id, const oci::Spec& spec) const;
+  // The spec's device rules on `cgroup`, once the init's setup has made its nodes and before it
+  // execs: runc's order (its cgroup manager's Set when the init reports ready), so a node the
+  // rules let the container read but not make (no "m") is still created as the spec lists it.
+  absl::Status ApplyInitDeviceRules(const std::string& container_id, const ContainerCgroup& cgroup,
+                                    const oci::Spec& spec) const;
   // The container's cgroup, or why there is none.
   absl::StatusOr<std::string> CgroupPathOf(const std::string& container_id) ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<std::shared_ptr<Process>> FindProcess(const std::string& container_id, const std::string& exec_id)

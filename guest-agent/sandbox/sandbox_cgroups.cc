@@ -60,16 +60,23 @@ absl::StatusOr<ContainerCgroup> Sandbox::MakeCgroup(const std::string& container
     return ContainerCgroup();
   }
   ASSIGN_OR_RETURN(CgroupPlan plan, PlanFor(container_id, spec.linux().resources()));
+  // Rules that cannot be built are refused now, before the init is launched; they are
+  // attached after its setup (ApplyInitDeviceRules).
+  if (auto policy = BuildDevicePolicy(spec.linux().resources().devices()); !policy.ok()) {
+    return absl::Status(policy.status().code(), StrCat("container ", container_id, ": ", ToStd(policy.status().message())));
+  }
   ASSIGN_OR_RETURN(ContainerCgroup cgroup, options_.cgroup_root->Create(container_id));
   if (absl::Status s = cgroup.Apply(plan); !s.ok()) {
     (void)cgroup.Remove();
     return absl::Status(s.code(), StrCat("container ", container_id, ": ", ToStd(s.message())));
   }
-  if (absl::Status s = ApplyDeviceRules(device_programs_, container_id, cgroup.path(), spec.linux().resources().devices()); !s.ok()) {
-    (void)cgroup.Remove();
-    return s;
-  }
   return cgroup;
+}
+
+absl::Status Sandbox::ApplyInitDeviceRules(const std::string& container_id, const ContainerCgroup& cgroup,
+                                           const oci::Spec& spec) const {
+  if (!cgroup.valid()) return absl::OkStatus();  // MakeCgroup decided: refused, or only warned
+  return ApplyDeviceRules(device_programs_, container_id, cgroup.path(), spec.linux().resources().devices());
 }
 
 absl::StatusOr<std::string> Sandbox::CgroupPathOf(const std::string& container_id) {

@@ -47,8 +47,24 @@ bool DeviceCgroupAllowsWrite(const oci::Spec& spec, char type, int64_t major, in
   return writable;
 }
 
+bool DeviceCgroupAllowsAll(const oci::Spec& spec) {
+  for (const oci::LinuxDeviceCgroup& r : spec.linux().resources().devices()) {
+    const bool any_type = r.type().empty() || r.type() == "a";
+    const bool any_major = !r.has_major() || r.major() == -1, any_minor = !r.has_minor() || r.minor() == -1;
+    const bool rwm = r.access().empty() || (r.access().find('r') != std::string::npos &&
+                                            r.access().find('w') != std::string::npos &&
+                                            r.access().find('m') != std::string::npos);
+    if (r.allow() && any_type && any_major && any_minor && rwm) return true;
+  }
+  return false;
+}
+
 absl::StatusOr<DevicePlan> PlanContainerDevices(const oci::Spec& spec, const HostBlockDeviceLookup& lookup) {
   DevicePlan plan;
+  if (DeviceCgroupAllowsAll(spec)) {
+    plan.withheld_host_devices = spec.linux().devices_size();
+    return plan;
+  }
   std::set<std::string> paths;
   const auto& devices = spec.linux().devices();
   for (int i = 0; i < devices.size(); ++i) {

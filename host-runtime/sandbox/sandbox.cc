@@ -142,6 +142,11 @@ absl::Status Sandbox::CreateContainer(const std::string& cid, const oci::Spec& s
   ASSIGN_OR_RETURN(DevicePlan devices, PlanContainerDevices(spec, [](int64_t major, int64_t minor) {
                      return FindHostBlockDevice(major, minor);
                    }));
+  if (devices.withheld_host_devices > 0) {
+    guest.spec.mutable_linux()->clear_devices();
+    kLog.Warn("privileged container: the host's devices are not given to the VM; it sees the guest's own",
+              {{"container", cid}, {"devices", static_cast<int64_t>(devices.withheld_host_devices)}});
+  }
   if (disable_guest_seccomp_) guest.spec.mutable_linux()->clear_seccomp();  // Kata's default; not ours
   std::optional<BootAttached> booted;
   {

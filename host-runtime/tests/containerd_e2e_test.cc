@@ -14,6 +14,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_split.h"
+#include "host-runtime/tests/host_loop.h"
 #include "host-runtime/tests/vm_test_support.h"
 #include "libkata/base/file_util.h"
 #include "libkata/testing/test_support.h"
@@ -432,6 +433,32 @@ TEST_CASE("containerd: RuntimeDefault seccomp and the device rules answer as und
   CHECK(disks.out.find("Operation not permitted") != std::string::npos);
   CHECK(disks.out.find("mknod=1") != std::string::npos);
   CHECK(disks.out.find("read=1") != std::string::npos);
+  c.CheckClean();
+}
+
+// ctr run --device: a host block device by its host path, in the spec by its host numbers.
+// runc (the oracle) opens the host's node; we hot-plug it and the agent renumbers it. The
+// container must see the same: the node, its content, a write that reads back, and no other
+// loop device.
+TEST_CASE("containerd: ctr run --device gives a host block device as runc does; it is detached afterwards",
+          "[containerd][e2e][devices]") {
+  KATA_REQUIRE_CONTAINERD();
+  PrivateContainerd c;
+  kata::runtime::testing::HostLoop loop(c.tmp, "dev", "host-disk\n");
+  const std::string dev = loop.node();
+  const std::string script = "ls -l " + dev + " | cut -c1; head -c 10 " + dev + "; printf from-ctr | dd of=" + dev +
+                             " bs=512 seek=1 conv=notrunc,fsync 2>/dev/null; dd if=" + dev +
+                             " bs=512 skip=1 count=1 2>/dev/null | head -c 8; echo; ls /dev | grep -c ^loop";
+  const Result runc = Run(c.ctr + " run --rm --device " + dev + " " + kImage + " " + Id("d0") + " sh -c '" + script + "'");
+  kata::runtime::testing::Sh("dd if=/dev/zero of=" + loop.file() + " bs=512 seek=1 count=1 conv=notrunc");  // the write again, under kata
+  const Result kata = Run(c.ctr + " run --rm --device " + dev + " --runtime io.containerd.kata.v2 " + kImage + " " + Id("d1") +
+                          " sh -c '" + script + "'");
+  INFO("runc:\n" << runc.out << "kata:\n" << kata.out << "\ncontainerd log:\n" << kata::ReadFileTail(c.tmp.Sub("containerd.log"), 3000));
+  REQUIRE(runc.status == 0);
+  REQUIRE(kata.status == 0);
+  CHECK(runc.out == "b\nhost-disk\nfrom-ctr\n1\n");
+  CHECK(kata.out == runc.out);
+  CHECK(Capture("dd if=" + loop.file() + " bs=512 skip=1 count=1 2>/dev/null | head -c 8") == "from-ctr");
   c.CheckClean();
 }
 

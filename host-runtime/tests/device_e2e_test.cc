@@ -3,60 +3,25 @@
 // the agent's batch update, and enforced; entries a VM cannot be given are refused before
 // anything is attached; a failed hot-plug rolls back the others; nothing stays attached.
 
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
 
 #include "absl/strings/match.h"
 #include "host-runtime/sandbox/sandbox.h"
+#include "host-runtime/tests/host_loop.h"
 #include "host-runtime/tests/vm_test_support.h"
 #include "libkata/oci/spec.h"
 #include "libkata/testing/test_support.h"
 
 using kata::runtime::RootfsMount;
+using kata::runtime::testing::HostLoop;
 using kata::runtime::Sandbox;
 using kata::runtime::testing::Capture;
 using kata::runtime::testing::Sh;
 using kata::runtime::testing::VmConfig;
 
 namespace {
-
-// A host loop device over a 1 MiB file that starts with `content`; detached when it goes.
-class HostLoop {
- public:
-  HostLoop(const kata::testing::TempDir& tmp, const std::string& name, const std::string& content)
-      : file_(tmp.Sub(name + ".img")) {
-    kata::testing::WriteFile(file_, content + std::string((1 << 20) - content.size(), '\0'));
-    const std::string out = Capture("losetup --find --show " + file_);
-    REQUIRE(out.starts_with("/dev/loop"));
-    node_ = out.substr(0, out.find('\n'));
-    struct stat st;
-    REQUIRE(::stat(node_.c_str(), &st) == 0);
-    major_ = major(st.st_rdev);
-    minor_ = minor(st.st_rdev);
-  }
-  ~HostLoop() { (void)std::system(("losetup -d " + node_ + " 2>/dev/null").c_str()); }
-  HostLoop(const HostLoop&) = delete;
-  HostLoop& operator=(const HostLoop&) = delete;
-
-  const std::string& file() const { return file_; }
-  // A linux.devices entry at `path`, by this device's host numbers (as ctr and CRI write it).
-  std::string Entry(const std::string& path, const char* type = "b") const {
-    return "{\"path\": \"" + path + "\", \"type\": \"" + type + "\", \"major\": " + std::to_string(major_) +
-           ", \"minor\": " + std::to_string(minor_) + ", \"fileMode\": 432, \"uid\": 0, \"gid\": 0}";
-  }
-  std::string Allow(const std::string& access) const {
-    return "{\"allow\": true, \"type\": \"b\", \"major\": " + std::to_string(major_) + ", \"minor\": " +
-           std::to_string(minor_) + ", \"access\": \"" + access + "\"}";
-  }
-
- private:
-  std::string file_, node_;
-  unsigned major_ = 0, minor_ = 0;
-};
 
 kata::oci::Spec Spec(const std::string& script, const std::string& devices, const std::string& allows) {
   auto spec = kata::oci::ParseSpecJson(R"({

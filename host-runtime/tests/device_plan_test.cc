@@ -152,3 +152,33 @@ TEST_CASE("host block device: a loop device's numbers name its node; other numbe
   CHECK(other.status().code() == absl::StatusCode::kFailedPrecondition);
   CHECK(other.status().message().find("is another device") != absl::string_view::npos);
 }
+
+TEST_CASE("device plan: a privileged container's host devices stay on the host; the guest's own are its /dev", "[devices]") {
+  // `ctr run --privileged`: WithHostDevices lists the host's /dev, WithAllDevicesAllowed one rule.
+  auto spec = kata::oci::ParseSpecJson(R"({"ociVersion": "1.1.0", "root": {"path": "rootfs"},
+    "linux": {"devices": [{"path": "/dev/ttyS0", "type": "c", "major": 4, "minor": 64},
+                          {"path": "/dev/sda", "type": "b", "major": 8, "minor": 0},
+                          {"path": "/dev/vfio/vfio", "type": "c", "major": 10, "minor": 196}],
+              "resources": {"devices": [{"allow": true, "access": "rwm"}]}}})",
+                                       "privileged spec");
+  REQUIRE(spec.ok());
+  CHECK(kata::runtime::DeviceCgroupAllowsAll(*spec));
+  auto plan = PlanContainerDevices(*spec, FakeHost);
+  REQUIRE(plan.ok());
+  CHECK(plan->block.empty());  // the host's disk is never hot-plugged for it
+  CHECK(plan->withheld_host_devices == 3);
+  // Allowing every device but not mknod, or only block devices, is not privileged.
+  for (const char* rule : {R"({"allow": true, "access": "rw"})", R"({"allow": true, "type": "b", "access": "rwm"})",
+                           R"({"allow": false, "access": "rwm"})"}) {
+    INFO(rule);
+    auto narrower = CtrSpec(R"({"path": "/dev/xvda", "type": "b", "major": 8, "minor": 0})");
+    auto parsed = kata::oci::ParseSpecJson(std::string(R"({"linux": {"resources": {"devices": [)") + rule + "]}}}", "rule");
+    REQUIRE(parsed.ok());
+    *narrower.mutable_linux()->mutable_resources()->mutable_devices() = parsed->linux().resources().devices();
+    CHECK_FALSE(kata::runtime::DeviceCgroupAllowsAll(narrower));
+    auto p = PlanContainerDevices(narrower, FakeHost);
+    REQUIRE(p.ok());
+    CHECK(p->withheld_host_devices == 0);
+    CHECK(p->block.size() == 1);
+  }
+}

@@ -16,6 +16,7 @@
 
 #include "host-runtime/rootfs/rootfs_plan.h"
 #include "host-runtime/sandbox/sandbox.h"
+#include "host-runtime/tests/host_loop.h"
 #include "host-runtime/tests/vm_test_support.h"
 #include "libkata/oci/spec.h"
 #include "libkata/testing/test_support.h"
@@ -155,7 +156,7 @@ std::string WriteBundle(const TempDir& tmp, const std::string& name, const json&
 std::string WriteConfig(const TempDir& tmp) {
   const std::string path = tmp.Sub("kata.yaml");
   WriteFile(path, "hypervisor:\n  kernel: " + ImageDir() + "/vmlinux\n  initrd: " + ImageDir() +
-                      "/kata-initrd.img\n  memory_mib: 512\n  hotplug_root_ports: 4\n  accel: auto\n"
+                      "/kata-initrd.img\n  memory_mib: 512\n  hotplug_root_ports: 6\n  accel: auto\n"
                       "agent:\n  hotplug_timeout: 10s\nruntime:\n  state_dir: " + tmp.Sub("kata-state") + "\n");
   return path;
 }
@@ -331,6 +332,26 @@ TEST_CASE("runc parity: `ctr oci spec`'s bundle with containerd's and docker's d
     CHECK(kata.at("write./image-sysrq") == "denied");
     CHECK(kata.at("write./image-core-pattern") == "denied");
   }
+}
+
+// `ctr run --device` as `ctr oci spec` plus what containerd's WithLinuxDevice adds: host block
+// devices by their host numbers, with rules allowing one to be written and one only read.
+// runc opens the host's nodes; kata-runtime run hot-plugs them and the agent renumbers them.
+TEST_CASE("runc parity: host block devices in linux.devices read, write and refuse as under runc", "[parity][e2e][devices]") {
+  KATA_REQUIRE_PARITY_TOOLS();
+  TempDir tmp;
+  kata::runtime::testing::HostLoop a(tmp, "a", "device-a"), b(tmp, "b", "device-b");
+  json spec = ToolSpec("ctr", tmp);
+  spec["linux"]["devices"] = {json::parse(a.Entry("/dev/xa")), json::parse(b.Entry("/dev/xb"))};
+  spec["linux"]["resources"]["devices"].push_back(json::parse(a.Allow("rwm")));
+  spec["linux"]["resources"]["devices"].push_back(json::parse(b.Allow("r")));
+  spec["process"]["env"].push_back("PROBE_DEVICES=/dev/xa /dev/xb");
+  const Facts kata = Differential("devices", spec);
+  CHECK(kata.at("device./dev/xa.node") == "block special file 660 0:0");
+  CHECK(kata.at("device./dev/xa.read") == "device-a");
+  CHECK(kata.at("device./dev/xa.write") == "from-ctr");
+  CHECK(kata.at("device./dev/xb.read") == "device-b");
+  CHECK(kata.at("device./dev/xb.write") == "denied");
 }
 
 TEST_CASE("runc parity: OCI hooks run in the same order with the same states", "[parity][e2e]") {

@@ -82,4 +82,16 @@ for l in /image-sysrq /image-core-pattern; do
   fi
 done
 echo "etc=$(ls -ln /etc | awk 'NR > 1 {print $1, $3, $4, $5, $9}' | tr '\n' ';')"
+# Devices the spec gives (PROBE_DEVICES: their container paths): the node without its numbers
+# (the host's under runc, the guest's in the VM), what it starts with, and whether a write
+# reaches it and reads back.
+for p in $PROBE_DEVICES; do
+  echo "device.$p.node=$(stat -c '%F %a %u:%g' "$p" 2>&1)"
+  echo "device.$p.read=$(head -c 8 "$p" 2>/dev/null || echo denied)"
+  if printf from-ctr | dd of="$p" bs=512 seek=1 conv=notrunc,fsync 2>/dev/null; then
+    echo "device.$p.write=$(dd if="$p" bs=512 skip=1 count=1 2>/dev/null | head -c 8)"
+  else
+    echo "device.$p.write=denied"
+  fi
+done
 echo "probe=done"
