@@ -62,7 +62,7 @@ absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Boot(const std::string& id, co
   }
   if (!plan) {
     ASSIGN_OR_RETURN(std::unique_ptr<SandboxVm> vm, SandboxVm::Start(id, config));
-    return std::unique_ptr<Sandbox>(new Sandbox(id, std::move(vm), config.agent.disable_guest_seccomp));
+    return std::unique_ptr<Sandbox>(new Sandbox(id, std::move(vm), config.agent));
   }
   // The container's state directory (its VMDK descriptors) is made inside the VM's, before QEMU.
   std::string work_dir;
@@ -85,7 +85,7 @@ absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Boot(const std::string& id, co
     ::rmdir(work_dir.c_str());  // its descriptors are gone; then the VM and its directory
     return attached.status();
   }
-  std::unique_ptr<Sandbox> sandbox(new Sandbox(id, std::move(vm), config.agent.disable_guest_seccomp));
+  std::unique_ptr<Sandbox> sandbox(new Sandbox(id, std::move(vm), config.agent));
   absl::MutexLock lock(&sandbox->mu_);
   sandbox->boot_rootfs_ = BootAttached{*boot_rootfs, work_dir, std::move(*attached)};
   return sandbox;
@@ -226,7 +226,8 @@ absl::Status Sandbox::CreateContainer(const std::string& cid, const oci::Spec& s
   for (const agent::Storage& s : c.rootfs.storages) *req.add_storages() = s;
   for (const agent::Device& d : c.devices.agent_devices) *req.add_devices() = d;
   t = absl::Now();
-  if (absl::Status s = CallAgent(Agent(), "CreateContainer", &AgentStub::CreateContainer, req); !s.ok()) {
+  google::protobuf::Empty created;
+  if (absl::Status s = Named("CreateContainer", Agent().CreateContainer(req, &created, create_container_timeout_)); !s.ok()) {
     // The agent may have made it after all (the call timed out, the channel broke): it is
     // removed there before its disks are unplugged. NotFound is the usual answer.
     (void)Undo(cid, c, GuestLetGo(RemoveInGuest(cid)));

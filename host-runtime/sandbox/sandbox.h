@@ -101,8 +101,9 @@ class Sandbox {
     AttachedRootfs attached;
   };
 
-  Sandbox(std::string id, std::unique_ptr<SandboxVm> vm, bool disable_guest_seccomp)
-      : id_(std::move(id)), vm_(std::move(vm)), disable_guest_seccomp_(disable_guest_seccomp) {}
+  Sandbox(std::string id, std::unique_ptr<SandboxVm> vm, const config::AgentConfig& agent)
+      : id_(std::move(id)), vm_(std::move(vm)), disable_guest_seccomp_(agent.disable_guest_seccomp),
+        create_container_timeout_(agent.create_container_timeout) {}
   // Boots the VM, with `boot_rootfs`'s disks on its command line.
   static absl::StatusOr<std::unique_ptr<Sandbox>> Boot(const std::string& id, const config::Config& config,
                                                        const std::optional<BootRootfs>& boot_rootfs);
@@ -120,6 +121,7 @@ class Sandbox {
   std::string id_;
   std::unique_ptr<SandboxVm> vm_;
   const bool disable_guest_seccomp_;  // agent.disable_guest_seccomp
+  const absl::Duration create_container_timeout_;  // agent.create_container_timeout
   bool destroyed_ = false;
   mutable absl::Mutex mu_;
   std::map<std::string, Container> containers_ ABSL_GUARDED_BY(mu_);

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
@@ -430,4 +431,46 @@ TEST_CASE("rootfs e2e faults: the state directory's disk is full: CreateContaine
   CHECK(RunToEnd(**sb, "c2").out == "from the EROFS layer\n");
   REQUIRE((*sb)->Destroy().ok());
   CheckStateGone(tmp, "full");
+}
+
+// Issue 14: the host's CreateContainer gives up (agent.create_container_timeout) while the
+// agent is still creating. The guest is paused (QMP stop) across the call, so the request
+// waits in the channel and the hot-plugs in QEMU. The host then removes the container in the
+// guest, which answers once resumed: the container it was making is undone there, and only then
+// are the disks unplugged. Nothing is left, and the same id works again.
+TEST_CASE("rootfs e2e faults: the host's CreateContainer times out while the agent is creating: removed in the guest, "
+          "then detached; nothing left",
+          "[rootfs][e2e][faults]") {
+  KATA_REQUIRE_VM();
+  kata::testing::TempDir tmp;
+  Sh("mkfs.erofs --quiet " + tmp.Sub("layer.erofs") + " " + MakeLayerTree(tmp));
+  Sh("mkfs.ext4 -q -F " + tmp.Sub("rw.img") + " 32M");
+  auto config = VmConfig(tmp);
+  config.hypervisor.accel = kata::config::Accel::kTcg;
+  config.agent.create_container_timeout = absl::Seconds(2);
+  auto sb = Sandbox::Create("slow", config);
+  INFO(sb.status());
+  REQUIRE(sb.ok());
+  const auto mounts = MultiLayerMounts(tmp.Sub("rw.img"), {tmp.Sub("layer.erofs")});
+  REQUIRE((*sb)->vm().qmp().Execute("stop").ok());
+  // Resumed while the host is already removing the container (its RemoveContainer waits in
+  // the channel too).
+  std::thread resume([&] {
+    std::this_thread::sleep_for(std::chrono::seconds(4));
+    (void)(*sb)->vm().qmp().Execute("cont");
+  });
+  const absl::Time t = absl::Now();
+  const absl::Status created = (*sb)->CreateContainer("c1", Spec("echo never"), mounts);
+  resume.join();
+  INFO(created);
+  CHECK(created.code() == absl::StatusCode::kDeadlineExceeded);
+  CHECK(absl::StrContains(created.message(), "CreateContainer"));
+  CHECK(absl::Now() - t >= absl::Seconds(4));  // it waited for the guest to let go
+  CHECK((*sb)->vm().block_devices().Attached().empty());
+  CHECK_FALSE(std::filesystem::exists(tmp.Sub("state/slow/c1")));
+  // The guest holds nothing of it: the same id, on the same disks, runs.
+  REQUIRE((*sb)->CreateContainer("c1", Spec("cat /etc/base-note"), mounts).ok());
+  CHECK(RunToEnd(**sb, "c1").out == "from the EROFS layer\n");
+  REQUIRE((*sb)->Destroy().ok());
+  CheckStateGone(tmp, "slow");
 }

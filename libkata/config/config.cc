@@ -180,6 +180,7 @@ const std::vector<Section>& Schema() {
             }},
            DurationKey("hotplug_timeout", [](Config& c) -> auto& { return c.agent.hotplug_timeout; }),
            DurationKey("dial_timeout", [](Config& c) -> auto& { return c.agent.dial_timeout; }),
+           DurationKey("create_container_timeout", [](Config& c) -> auto& { return c.agent.create_container_timeout; }),
            {"disable_guest_seccomp",
             [](const Reader& r, const YAML::Node& n, const std::string& k, Config& c) -> absl::Status {
               ASSIGN_OR_RETURN(c.agent.disable_guest_seccomp, r.Enum<bool>(n, k, {{"true", true}, {"false", false}}));
@@ -303,7 +304,8 @@ std::string ConfigToYaml(const Config& c) {
       "  vcpus: {}\n  accel: {}\n  kernel_params: {}\n  block_driver: {}\n  shared_fs: {}\n"
       "  hotplug_root_ports: {}\n  boot_timeout: {}\n"
       "agent:\n"
-      "  channel: {}\n  hotplug_timeout: {}\n  dial_timeout: {}\n  disable_guest_seccomp: {}\n"
+      "  channel: {}\n  hotplug_timeout: {}\n  dial_timeout: {}\n  create_container_timeout: {}\n"
+      "  disable_guest_seccomp: {}\n"
       "runtime:\n"
       "  log_level: {}\n  state_dir: {}\n",
       quote(c.hypervisor.path), quote(c.hypervisor.kernel), quote(c.hypervisor.initrd),
@@ -311,7 +313,8 @@ std::string ConfigToYaml(const Config& c) {
       AccelName(c.hypervisor.accel), quote(c.hypervisor.kernel_params),
       c.hypervisor.block_driver, c.hypervisor.shared_fs, c.hypervisor.hotplug_root_ports, absl::FormatDuration(c.hypervisor.boot_timeout),
       AgentChannelName(c.agent.channel), absl::FormatDuration(c.agent.hotplug_timeout),
-      absl::FormatDuration(c.agent.dial_timeout), c.agent.disable_guest_seccomp ? "true" : "false",
+      absl::FormatDuration(c.agent.dial_timeout), absl::FormatDuration(c.agent.create_container_timeout),
+      c.agent.disable_guest_seccomp ? "true" : "false",
       log::LevelName(c.runtime.log_level),
       quote(c.runtime.state_dir));
 }

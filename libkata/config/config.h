@@ -40,6 +40,9 @@ struct AgentConfig {
   AgentChannel channel = AgentChannel::kAuto;
   absl::Duration hotplug_timeout = absl::Seconds(3);
   absl::Duration dial_timeout = absl::Seconds(3);
+  // How long the runtime waits for CreateContainer (device waits and mounts included) before
+  // it gives up, removes the container in the guest and detaches its disks.
+  absl::Duration create_container_timeout = absl::Seconds(60);
   // Kata's disable_guest_seccomp: true drops linux.seccomp from the spec the guest gets.
   // Off here (Kata defaults to on): the agent applies the profile as runc would.
   bool disable_guest_seccomp = false;

@@ -32,6 +32,7 @@ TEST_CASE("config: an empty document gives every default", "[config]") {
     CHECK(c->agent.channel == AgentChannel::kAuto);
     CHECK(c->agent.hotplug_timeout == absl::Seconds(3));
     CHECK(c->agent.dial_timeout == absl::Seconds(3));
+    CHECK(c->agent.create_container_timeout == absl::Seconds(60));
     CHECK(c->runtime.log_level == kata::log::Level::kInfo);
     CHECK(c->runtime.state_dir == "/run/kata-cpp");
   }
@@ -89,10 +90,12 @@ TEST_CASE("config: values out of range or of the wrong set", "[config]") {
 }
 
 TEST_CASE("config: durations", "[config]") {
-  auto c = ParseConfigYaml("agent:\n  hotplug_timeout: 250ms\n  dial_timeout: 1m\n", "d", Arch::kX86_64);
+  auto c = ParseConfigYaml("agent:\n  hotplug_timeout: 250ms\n  dial_timeout: 1m\n  create_container_timeout: 2s\n", "d",
+                           Arch::kX86_64);
   REQUIRE(c.ok());
   CHECK(c->agent.hotplug_timeout == absl::Milliseconds(250));
   CHECK(c->agent.dial_timeout == absl::Minutes(1));
+  CHECK(c->agent.create_container_timeout == absl::Seconds(2));
   CHECK(ErrorOf("agent:\n  hotplug_timeout: 3\n") ==
         "c.yaml:2: agent.hotplug_timeout: expected a duration such as 3s or 500ms, got \"3\"");
   CHECK(ErrorOf("agent:\n  dial_timeout: -1s\n") == "c.yaml:2: agent.dial_timeout: must be greater than zero");
