@@ -22,10 +22,10 @@ WELL_KNOWN = re.compile(r'import\s+"google/protobuf/(empty|any)\.proto"\s*;')
 
 def lite_copy(text: str, name: str) -> str:
     text = WELL_KNOWN.sub(r'import "protocols/\1.proto";', text)
+    text = re.sub(r'^option\s+optimize_for\s*=.*$', '', text, flags=re.M)
     package = re.search(r'^package\s+[\w.]+\s*;\s*$', text, re.M)
     if package is None:
         sys.exit(f"make_lite.py: {name}: no package line to put the option after")
-    text = re.sub(r'^option\s+optimize_for\s*=.*$', '', text, flags=re.M)
     return text[:package.end()] + '\noption optimize_for = LITE_RUNTIME;' + text[package.end():]
 
 
