@@ -39,6 +39,7 @@ class AgentProcess {
         daemon_(Args(extra_args), log_) {
     daemon_.WaitForPath(socket_);
     auto client = kata::ttrpc::Client::Connect(socket_);
+    INFO(client.status() << "\nthe agent's log:\n" << log());
     REQUIRE(client.ok());
     client_ = std::move(*client);
   }

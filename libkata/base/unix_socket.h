@@ -15,7 +15,8 @@ namespace kata {
 // A socket connected to `path` (blocking, close-on-exec).
 absl::StatusOr<UniqueFd> ConnectUnixSocket(const std::string& path);
 
-// A socket listening at `path`, mode 0600. A stale socket there is replaced; anything else
+// A socket listening at `path`, mode 0600: the path appears already listening (bound under
+// `path`~ and renamed). A stale socket there is replaced; anything else
 // is AlreadyExists. `type_flags`: SOCK_CLOEXEC, SOCK_NONBLOCK, or 0 for one a child inherits.
 absl::StatusOr<UniqueFd> ListenUnixSocket(const std::string& path, int type_flags = SOCK_CLOEXEC, int backlog = 64);
 
