@@ -38,30 +38,41 @@ struct Stats {
 // One machine-readable figure for bench/run-all.
 inline void Report(const std::string& name, double value) { std::printf("kata-bench: %s=%.1f\n", name.c_str(), value); }
 
-// device_add of `disk` (raw, read-only) until the agent has it: a CreateContainer that waits
-// for it by PCI path, then fails on its rootfs, which the probe never made (FailedPrecondition).
-// Then detached. The time to the agent's answer, or why it failed.
-inline absl::StatusOr<absl::Duration> HotplugRoundTrip(runtime::SandboxVm& vm, const std::string& disk) {
-  const absl::Time start = absl::Now();
-  auto block = vm.block_devices().Attach({disk, runtime::BlockFormat::kRaw, true, "threads", false, ""});
-  if (!block.ok()) return block.status();
+// Whether the agent has `blocks`: a CreateContainer that waits for each by PCI path (at
+// /dev/probeN) and then fails on its rootfs, which the probe never made (FailedPrecondition,
+// the expected answer, is OK here).
+inline absl::Status AgentHasDevices(runtime::SandboxVm& vm, const std::vector<runtime::AttachedBlock>& blocks) {
   agent::CreateContainerRequest req;
   req.set_container_id("probe");
   req.mutable_oci()->set_oci_version("1.1.0");
   req.mutable_oci()->mutable_root()->set_path("/run/kata-containers/probe/rootfs");  // allowed, absent
   req.mutable_oci()->mutable_process()->add_args("true");
-  auto* dev = req.add_devices();
-  dev->set_type("blk");
-  dev->set_id(block->pci_path);
-  dev->set_container_path("/dev/probe");
-  auto* spec_dev = req.mutable_oci()->mutable_linux()->add_devices();
-  spec_dev->set_path("/dev/probe");
-  spec_dev->set_type("b");
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    auto* dev = req.add_devices();
+    dev->set_type("blk");
+    dev->set_id(blocks[i].pci_path);
+    dev->set_container_path(StrCat("/dev/probe", i));
+    auto* spec_dev = req.mutable_oci()->mutable_linux()->add_devices();
+    spec_dev->set_path(StrCat("/dev/probe", i));
+    spec_dev->set_type("b");
+    spec_dev->set_minor(static_cast<int64_t>(i));  // "host" numbers, distinct: the batch refuses two alike
+  }
   google::protobuf::Empty e;
   const absl::Status s = agent_api::AgentStub(vm.agent_client()).CreateContainer(req, &e, absl::Seconds(60));
+  if (s.code() != absl::StatusCode::kFailedPrecondition) return absl::InternalError(StrCat("probe: ", s.message()));
+  return absl::OkStatus();
+}
+
+// device_add of `disk` (raw, read-only) until the agent has it (AgentHasDevices), then
+// detached. The time to the agent's answer, or why it failed.
+inline absl::StatusOr<absl::Duration> HotplugRoundTrip(runtime::SandboxVm& vm, const std::string& disk) {
+  const absl::Time start = absl::Now();
+  auto block = vm.block_devices().Attach({disk, runtime::BlockFormat::kRaw, true, "threads", false, ""});
+  if (!block.ok()) return block.status();
+  const absl::Status s = AgentHasDevices(vm, {*block});
   const absl::Duration seen = absl::Now() - start;
   const absl::Status detached = vm.block_devices().Detach(block->device_id);
-  if (s.code() != absl::StatusCode::kFailedPrecondition) return absl::InternalError(StrCat("probe: ", s.message()));
+  if (!s.ok()) return s;
   if (!detached.ok()) return detached;
   return seen;
 }

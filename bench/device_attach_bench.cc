@@ -41,8 +41,7 @@ struct Loop {
   unsigned major = 0, minor = 0;
 };
 
-// `devices` attached at once until the agent has all of them: a CreateContainer naming them
-// whose rootfs the probe never made (FailedPrecondition once every device is there). Then
+// `devices` attached at once until the agent has all of them (bench_support's probe), then
 // detached. The time to the agent's answer; `attach_ms` gets the host's part (QMP).
 absl::StatusOr<absl::Duration> DevicesRoundTrip(kata::runtime::SandboxVm& vm, const std::vector<Loop>& devices,
                                                 double* attach_ms) {
@@ -54,24 +53,10 @@ absl::StatusOr<absl::Duration> DevicesRoundTrip(kata::runtime::SandboxVm& vm, co
   auto attached = kata::runtime::AttachDevices(vm.block_devices(), plan);
   if (!attached.ok()) return attached.status();
   if (attach_ms != nullptr) *attach_ms = absl::ToDoubleMilliseconds(absl::Now() - start);
-  kata::agent::CreateContainerRequest req;
-  req.set_container_id("probe");
-  req.mutable_oci()->set_oci_version("1.1.0");
-  req.mutable_oci()->mutable_root()->set_path("/run/kata-containers/probe/rootfs");  // allowed, absent
-  req.mutable_oci()->mutable_process()->add_args("true");
-  for (size_t i = 0; i < devices.size(); ++i) {
-    *req.add_devices() = attached->agent_devices[i];
-    auto* d = req.mutable_oci()->mutable_linux()->add_devices();
-    d->set_path(StrCat("/dev/x", i));
-    d->set_type("b");
-    d->set_major(devices[i].major);
-    d->set_minor(devices[i].minor);
-  }
-  google::protobuf::Empty e;
-  const absl::Status s = kata::agent_api::AgentStub(vm.agent_client()).CreateContainer(req, &e, absl::Seconds(60));
+  const absl::Status s = kata::bench::AgentHasDevices(vm, attached->blocks);
   const absl::Duration seen = absl::Now() - start;
   const absl::Status detached = kata::runtime::DetachDevices(vm.block_devices(), *attached);
-  if (s.code() != absl::StatusCode::kFailedPrecondition) return absl::InternalError(StrCat("probe: ", s.message()));
+  if (!s.ok()) return s;
   if (!detached.ok()) return detached;
   return seen;
 }

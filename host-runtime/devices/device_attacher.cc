@@ -1,7 +1,5 @@
 #include "host-runtime/devices/device_attacher.h"
 
-#include <future>
-
 #include "libkata/base/str_cat.h"
 #include "libkata/log/log.h"
 
@@ -21,16 +19,16 @@ agent::Device BlockAgentDevice(const AttachedBlock& block, const std::string& co
 }
 
 absl::StatusOr<AttachedDevices> AttachDevices(BlockDeviceManager& blocks, const DevicePlan& plan) {
-  std::vector<std::future<absl::StatusOr<AttachedBlock>>> pending;
+  std::vector<BlockAttachRequest> requests;
   for (const PlannedBlockDevice& d : plan.block) {
     // QEMU's serial shows as /sys/block/vdX/serial in the guest: which spec entry a disk is.
-    BlockAttachRequest r{d.host_path, BlockFormat::kRaw, d.read_only, "threads", false, StrCat("dev", d.spec_index)};
-    pending.push_back(std::async(std::launch::async, [&blocks, r] { return blocks.Attach(r); }));
+    requests.push_back({d.host_path, BlockFormat::kRaw, d.read_only, "threads", false, StrCat("dev", d.spec_index)});
   }
+  std::vector<absl::StatusOr<AttachedBlock>> results = blocks.AttachAll(requests);
   AttachedDevices out;
   absl::Status first_error;
-  for (size_t i = 0; i < pending.size(); ++i) {
-    absl::StatusOr<AttachedBlock> r = pending[i].get();
+  for (size_t i = 0; i < results.size(); ++i) {
+    absl::StatusOr<AttachedBlock>& r = results[i];
     if (!r.ok()) {
       if (first_error.ok()) {
         first_error = absl::Status(r.status().code(), StrCat("linux.devices[", plan.block[i].spec_index, "] (",

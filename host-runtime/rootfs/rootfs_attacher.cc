@@ -2,8 +2,6 @@
 
 #include <unistd.h>
 
-#include <future>
-
 #include "host-runtime/vm/vmdk.h"
 #include "libkata/base/str_cat.h"
 #include "libkata/log/log.h"
@@ -84,15 +82,8 @@ absl::StatusOr<AttachedRootfs> AttachRootfs(BlockDeviceManager& blocks, const Ro
   out.descriptors = std::move(disks->descriptors);
   const std::vector<BlockAttachRequest>& requests = disks->requests;
 
-  // All at once: each hot-plug waits on QEMU and the guest, not on the others.
-  std::vector<std::future<absl::StatusOr<AttachedBlock>>> pending;
-  for (const auto& r : requests) {
-    pending.push_back(std::async(std::launch::async, [&blocks, r] { return blocks.Attach(r); }));
-  }
   absl::Status first_error;
-  std::vector<absl::StatusOr<AttachedBlock>> results;
-  for (auto& p : pending) results.push_back(p.get());
-  for (auto& r : results) {
+  for (auto& r : blocks.AttachAll(requests)) {
     if (r.ok()) {
       out.devices.push_back(*r);
     } else if (first_error.ok()) {

@@ -10,12 +10,14 @@
 #include "absl/strings/match.h"
 #include "host-runtime/sandbox/sandbox.h"
 #include "host-runtime/tests/host_loop.h"
+#include "host-runtime/tests/sandbox_run.h"
 #include "host-runtime/tests/vm_test_support.h"
 #include "libkata/oci/spec.h"
 #include "libkata/testing/test_support.h"
 
 using kata::runtime::RootfsMount;
 using kata::runtime::testing::HostLoop;
+using kata::runtime::testing::RunToEnd;
 using kata::runtime::Sandbox;
 using kata::runtime::testing::Capture;
 using kata::runtime::testing::Sh;
@@ -37,20 +39,6 @@ kata::oci::Spec Spec(const std::string& script, const std::string& devices, cons
   REQUIRE(spec.ok());
   spec->mutable_process()->add_args(script);
   return *spec;
-}
-
-std::string Run(Sandbox& sb, const std::string& cid) {
-  const absl::Status started = sb.StartContainer(cid);
-  INFO(started);
-  REQUIRE(started.ok());
-  std::string out;
-  for (;;) {
-    auto chunk = sb.ReadOutput(cid, "", false);
-    if (!chunk.ok()) break;
-    out += *chunk;
-  }
-  REQUIRE(sb.WaitProcess(cid).ok());
-  return out;
 }
 
 }  // namespace
@@ -85,7 +73,7 @@ TEST_CASE("device e2e: host block devices by host numbers reach the container re
   INFO(created);
   REQUIRE(created.ok());
   CHECK((*sb)->vm().block_devices().Attached().size() == 4);  // the rootfs and three devices
-  const std::string out = Run(**sb, "c1");
+  const std::string out = RunToEnd(**sb, "c1").out;
   INFO(out);
   CHECK(absl::StartsWith(out, "device-a\na-written\nb-denied\ndevice-c\nc-read-only\n"));
   CHECK_FALSE(absl::StrContains(out, "7:"));  // the guest's virtio-blk numbers, not the host's loop numbers
@@ -126,7 +114,7 @@ TEST_CASE("device e2e: host block devices by host numbers reach the container re
 
   // The ports are free again: a container with one device runs.
   REQUIRE((*sb)->CreateContainer("c4", Spec("head -c 9 /dev/xd", d.Entry("/dev/xd"), d.Allow("r")), rootfs).ok());
-  CHECK(Run(**sb, "c4") == "device-d\n");
+  CHECK(RunToEnd(**sb, "c4").out == "device-d\n");
   REQUIRE((*sb)->RemoveContainer("c4").ok());
   CHECK((*sb)->vm().block_devices().Attached().empty());
   REQUIRE((*sb)->Destroy().ok());

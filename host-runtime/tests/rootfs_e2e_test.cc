@@ -18,6 +18,7 @@
 #include "host-runtime/sandbox/guest_spec.h"
 #include "host-runtime/sandbox/sandbox.h"
 #include "host-runtime/tests/erofs_fixture.h"
+#include "host-runtime/tests/sandbox_run.h"
 #include "host-runtime/tests/vm_test_support.h"
 #include "libkata/oci/spec.h"
 #include "libkata/testing/test_support.h"
@@ -25,6 +26,8 @@
 
 using kata::runtime::RootfsMount;
 using kata::runtime::Sandbox;
+using kata::runtime::testing::Ran;
+using kata::runtime::testing::RunToEnd;
 using kata::runtime::testing::Capture;
 using kata::runtime::testing::Sh;
 using kata::runtime::testing::Md5;
@@ -43,27 +46,6 @@ kata::oci::Spec Spec(const std::string& script) {
   REQUIRE(spec.ok());
   spec->mutable_process()->add_args(script);
   return *spec;
-}
-
-struct Ran {
-  std::string out;
-  int status = -1;
-};
-
-Ran RunToEnd(Sandbox& sb, const std::string& cid) {
-  Ran r;
-  const absl::Status started = sb.StartContainer(cid);
-  INFO(started);
-  REQUIRE(started.ok());
-  for (;;) {
-    auto chunk = sb.ReadOutput(cid, "", false);
-    if (!chunk.ok()) break;
-    r.out += *chunk;
-  }
-  auto status = sb.WaitProcess(cid);
-  REQUIRE(status.ok());
-  r.status = *status;
-  return r;
 }
 
 void PrintReady(const char* what, const kata::runtime::ContainerTimings& t) {

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <future>
 
 #include "fmt/format.h"
 #include "host-runtime/vm/qemu_command.h"
@@ -127,6 +128,16 @@ absl::StatusOr<AttachedBlock> BlockDeviceManager::Attach(const BlockAttachReques
   absl::MutexLock lock(&mu_);
   attached_[block.device_id] = block;
   return block;
+}
+
+std::vector<absl::StatusOr<AttachedBlock>> BlockDeviceManager::AttachAll(const std::vector<BlockAttachRequest>& requests) {
+  std::vector<std::future<absl::StatusOr<AttachedBlock>>> pending;
+  for (const BlockAttachRequest& r : requests) {
+    pending.push_back(std::async(std::launch::async, [this, &r] { return Attach(r); }));
+  }
+  std::vector<absl::StatusOr<AttachedBlock>> results;
+  for (auto& p : pending) results.push_back(p.get());
+  return results;
 }
 
 void BlockDeviceManager::ReclaimReleased() {

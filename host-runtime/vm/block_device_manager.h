@@ -62,6 +62,10 @@ class BlockDeviceManager {
   BlockDeviceManager(QmpClient& qmp, uint32_t root_ports, const std::vector<ColdPlugDisk>& cold_plugged = {});
 
   absl::StatusOr<AttachedBlock> Attach(const BlockAttachRequest& request) ABSL_LOCKS_EXCLUDED(mu_);
+  // Every request at once (each hot-plug waits on QEMU and the guest, not on the others); the
+  // results in request order. Undoing the ones that succeeded is the caller's.
+  std::vector<absl::StatusOr<AttachedBlock>> AttachAll(const std::vector<BlockAttachRequest>& requests)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // NotFound for an id this manager did not attach; DeadlineExceeded when the guest did not
   // let go of it within `timeout`: the device stays accounted for until QEMU no longer has
   // it, and then its node and root port are reclaimed (by the next Attach):
