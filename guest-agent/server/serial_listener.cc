@@ -159,7 +159,9 @@ class SerialListener : public Listener {
       // The host is there: copy until it goes (or we stop).
       for (;;) {
         pollfd fds[3] = {
-            {port_.get(), static_cast<short>((to_sock_.Full() ? 0 : POLLIN) | (to_port_.empty() ? 0 : POLLOUT)), 0},
+            {port_.get(),
+             static_cast<short>((to_sock_.Full() ? 0 : POLLIN) | (to_port_.empty() || splitter_.undecided() ? 0 : POLLOUT)),
+             0},
             {session_.valid() ? session_.get() : -1,
              static_cast<short>((to_port_.Full() ? 0 : POLLIN) | (to_sock_.empty() ? 0 : POLLOUT)), 0},
             {stop_.get(), POLLIN, 0}};
@@ -179,8 +181,12 @@ class SerialListener : public Listener {
           if (!splitter_.in_session()) EndSession("the host's bytes lost their frame boundary");
         }
         if (host_gone || (fds[0].revents & (POLLHUP | POLLERR))) {
-          EndSession("host went away");
-          splitter_.EndSession();
+          if (splitter_.HostHungUp()) {
+            EndSession("host went away");
+          } else {
+            kLog.Info("host went away, or an earlier connection's close came late: the host's next bytes decide",
+                      {{"device", device_}});
+          }
           break;
         }
         if (session_.valid()) {
@@ -191,7 +197,7 @@ class SerialListener : public Listener {
             splitter_.EndSession();
           }
         }
-        if (!to_port_.Flush(port_.get())) {
+        if (!splitter_.undecided() && !to_port_.Flush(port_.get())) {
           EndSession("port write failed");
           splitter_.EndSession();
         }

@@ -20,8 +20,29 @@ bool PlausibleHeader(std::string_view h) {
 
 void SerialSessionSplitter::EndSession() {
   in_session_ = false;
+  undecided_ = false;
   payload_left_ = 0;
   pending_.clear();
+}
+
+bool SerialSessionSplitter::HostHungUp() {
+  if (in_session_ && hangup_owed_) {
+    hangup_owed_ = false;
+    undecided_ = true;
+    return false;
+  }
+  hangup_seen_ = true;
+  EndSession();
+  return true;
+}
+
+void SerialSessionSplitter::StartSession(std::vector<Piece>& out) {
+  in_session_ = true;
+  undecided_ = false;
+  payload_left_ = 0;
+  hangup_owed_ = !hangup_seen_;
+  hangup_seen_ = false;
+  out.push_back({true, ""});
 }
 
 void SerialSessionSplitter::Deliver(std::vector<Piece>& out, std::string_view data) {
@@ -39,9 +60,20 @@ bool SerialSessionSplitter::Search(std::vector<Piece>& out) {
     return false;
   }
   pending_.erase(0, at + kSerialSessionPreface.size());
-  in_session_ = true;
-  payload_left_ = 0;
-  out.push_back({true, ""});
+  StartSession(out);
+  return true;
+}
+
+bool SerialSessionSplitter::Decide(std::vector<Piece>& out) {
+  const size_t n = std::min(pending_.size(), kSerialSessionPreface.size());
+  if (pending_.compare(0, n, kSerialSessionPreface.substr(0, n)) != 0) {
+    undecided_ = false;  // the same host: the hangup was the previous connection's
+    return true;
+  }
+  if (n < kSerialSessionPreface.size()) return false;
+  pending_.erase(0, kSerialSessionPreface.size());
+  hangup_seen_ = true;  // it was this session's hangup
+  StartSession(out);
   return true;
 }
 
@@ -50,7 +82,7 @@ bool SerialSessionSplitter::AtBoundary(std::vector<Piece>& out) {
   if (pending_.compare(0, n, kSerialSessionPreface.substr(0, n)) == 0) {
     if (n < kSerialSessionPreface.size()) return false;  // a preface, maybe: wait for the rest
     pending_.erase(0, kSerialSessionPreface.size());
-    out.push_back({true, ""});  // a new connection, seen by its preface alone
+    StartSession(out);  // a new connection, seen by its preface alone
     return true;
   }
   if (pending_.size() < ttrpc::kHeaderSize) return false;
@@ -70,6 +102,13 @@ bool SerialSessionSplitter::AtBoundary(std::vector<Piece>& out) {
 std::vector<SerialSessionSplitter::Piece> SerialSessionSplitter::Feed(std::string_view bytes) {
   std::vector<Piece> out;
   for (;;) {
+    if (undecided_) {
+      // Even mid-frame: the previous host may have left in the middle of one.
+      pending_.append(bytes);
+      bytes = {};
+      if (!Decide(out)) break;
+      continue;
+    }
     if (in_session_ && payload_left_ > 0) {
       // Payload passes straight through, whatever it holds.
       const size_t from_pending = std::min(payload_left_, pending_.size());

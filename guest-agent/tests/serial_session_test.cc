@@ -116,3 +116,75 @@ TEST_CASE("serial sessions: after EndSession bytes are dropped until the next pr
   CHECK(next[0].new_session);
   CHECK(next[0].data == Request(1, "x"));
 }
+
+TEST_CASE("serial sessions: a hangup is certain when the session began after the last one was seen", "[serial]") {
+  SerialSessionSplitter s;
+  REQUIRE(s.Feed(kPreface + Request(1, "check")).size() == 1);
+  CHECK(s.HostHungUp());
+  CHECK_FALSE(s.in_session());
+  CHECK_FALSE(s.undecided());
+  CHECK(s.Feed(Request(3, "old bytes")).empty());
+  REQUIRE(s.Feed(kPreface + Request(1, "next")).size() == 1);
+  CHECK(s.HostHungUp());  // this session began after a seen hangup too
+  CHECK_FALSE(s.in_session());
+}
+
+// Seen in CI: the host reconnected, the agent read the new connection's preface and request,
+// and only then the port reported the old connection's close. Ending the session there lost
+// every request of the new connection (its host sends one preface only).
+TEST_CASE("serial sessions: the previous connection's late hangup does not end the session that replaced it", "[serial]") {
+  SerialSessionSplitter s;
+  REQUIRE(s.Feed(kPreface + Request(1, "first host")).size() == 1);
+  auto second = s.Feed(kPreface + Request(1, "check"));  // its leave-and-return went unseen
+  REQUIRE(second.size() == 1);
+  CHECK(second[0].new_session);
+  CHECK_FALSE(s.HostHungUp());
+  CHECK(s.in_session());
+  CHECK(s.undecided());
+  // The same host goes on (a frame split across reads): the same session, now decided.
+  const std::string again = Request(3, "check again");
+  auto first_part = s.Feed(again.substr(0, 3));
+  auto rest = s.Feed(again.substr(3));
+  CHECK_FALSE(s.undecided());
+  std::string got;
+  for (auto* pieces : {&first_part, &rest}) {
+    for (auto& p : *pieces) {
+      CHECK_FALSE(p.new_session);
+      got += p.data;
+    }
+  }
+  CHECK(got == again);
+  // That was the owed hangup: the next one is certain.
+  CHECK(s.HostHungUp());
+  CHECK_FALSE(s.in_session());
+}
+
+TEST_CASE("serial sessions: an undecided hangup that was real: the next preface starts a session, even mid-frame", "[serial]") {
+  SerialSessionSplitter s;
+  REQUIRE(s.Feed(kPreface + Request(1, "first host")).size() == 1);
+  const std::string half = Request(3, std::string(100, 'p')).substr(0, 40);
+  REQUIRE(s.Feed(kPreface + half).size() == 1);  // the second host, gone mid-frame
+  CHECK_FALSE(s.HostHungUp());
+  CHECK(s.Feed(kPreface.substr(0, 7)).empty());  // a preface, split: nothing decided yet
+  CHECK(s.undecided());
+  auto third = s.Feed(kPreface.substr(7) + Request(1, "third host"));
+  REQUIRE(third.size() == 1);
+  CHECK(third[0].new_session);
+  CHECK(third[0].data == Request(1, "third host"));
+  CHECK_FALSE(s.undecided());
+  CHECK(s.HostHungUp());  // its predecessor's hangup was seen: certain
+}
+
+TEST_CASE("serial sessions: undecided mid-frame, payload that starts like the preface continues the frame", "[serial]") {
+  SerialSessionSplitter s;
+  REQUIRE(s.Feed(kPreface + Request(1, "first host")).size() == 1);
+  const std::string frame = Request(3, "0123456789" + kPreface.substr(0, 9) + "stdin");
+  REQUIRE(s.Feed(kPreface + frame.substr(0, kata::ttrpc::kHeaderSize + 10)).size() == 1);
+  CHECK_FALSE(s.HostHungUp());
+  auto rest = s.Feed(frame.substr(kata::ttrpc::kHeaderSize + 10));
+  CHECK_FALSE(s.undecided());
+  REQUIRE(rest.size() == 1);
+  CHECK_FALSE(rest[0].new_session);
+  CHECK(rest[0].data == frame.substr(kata::ttrpc::kHeaderSize + 10));
+  CHECK(s.in_session());
+}
