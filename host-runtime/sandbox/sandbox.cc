@@ -5,6 +5,8 @@
 
 #include <cerrno>
 #include <future>
+#include <optional>
+#include <thread>
 
 #include "host-runtime/devices/host_block_device.h"
 #include "host-runtime/hooks/oci_hooks.h"
@@ -226,11 +228,9 @@ absl::Status Sandbox::CreateContainer(const std::string& cid, const oci::Spec& s
   for (const agent::Storage& s : c.rootfs.storages) *req.add_storages() = s;
   for (const agent::Device& d : c.devices.agent_devices) *req.add_devices() = d;
   t = absl::Now();
-  google::protobuf::Empty created;
-  if (absl::Status s = Named("CreateContainer", Agent().CreateContainer(req, &created, create_container_timeout_)); !s.ok()) {
-    // The agent may have made it after all (the call timed out, the channel broke): it is
-    // removed there before its disks are unplugged. NotFound is the usual answer.
-    (void)Undo(cid, c, GuestLetGo(RemoveInGuest(cid)));
+  bool guest_let_go = true;
+  if (absl::Status s = CreateInGuest(req, guest_let_go); !s.ok()) {
+    (void)Undo(cid, c, guest_let_go);
     absl::MutexLock lock(&mu_);
     containers_.erase(cid);
     return s;
@@ -372,6 +372,52 @@ absl::Status Sandbox::Undo(const std::string& cid, Container& c, bool detach_dev
     first = ErrnoStatus(errno, StrCat("remove the state of container ", cid, " at ", c.work_dir));
   }
   return first;
+}
+
+absl::Status Sandbox::CreateInGuest(const agent::CreateContainerRequest& req, bool& guest_let_go) {
+  // The call has no ttrpc deadline of its own: when the host stops waiting, the agent's late
+  // answer is what says the guest is done with the container.
+  struct Call {
+    absl::Mutex mu;
+    std::optional<absl::Status> result ABSL_GUARDED_BY(mu);
+  };
+  auto call = std::make_shared<Call>();
+  std::thread([call, stub = Agent(), req] {
+    google::protobuf::Empty created;
+    absl::Status s = stub.CreateContainer(req, &created);
+    absl::MutexLock lock(&call->mu);
+    call->result = std::move(s);
+  }).detach();  // ends with the answer, or when the connection closes (Destroy, a dead VM)
+  auto answer = [&](absl::Duration within) -> std::optional<absl::Status> {
+    absl::MutexLock lock(&call->mu);
+    call->mu.AwaitWithTimeout(absl::Condition(
+                                  +[](Call* c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->mu) { return c->result.has_value(); }, call.get()),
+                              within);
+    return call->result;
+  };
+  guest_let_go = true;
+  std::optional<absl::Status> first = answer(create_container_timeout_);
+  if (first && first->ok()) return absl::OkStatus();
+  const absl::Status failed =
+      first ? Named("CreateContainer", *first)
+            : absl::DeadlineExceededError(StrCat("CreateContainer: grpc.AgentService/CreateContainer: no response within ",
+                                                 absl::FormatDuration(create_container_timeout_)));
+  // The agent may be making it still (the call timed out), or have made it (the channel broke):
+  // it is removed there before its disks are unplugged. The agent serves requests on threads
+  // of their own, so the removal can overtake a create it has not begun yet (NotFound): then
+  // only the create's own answer (made, or aborted by the removal) says the guest let go.
+  absl::Status removed = RemoveInGuest(req.container_id());
+  if (!first) {
+    std::optional<absl::Status> late = answer(kGuestRemoveTimeout);
+    if (!late) {
+      guest_let_go = !vm_->health().ok();
+      kLog.Warn("the guest never answered a timed-out CreateContainer", {{"container", req.container_id()}});
+      return failed;
+    }
+    if (late->ok()) removed = RemoveInGuest(req.container_id());  // made after all: removed now
+  }
+  guest_let_go = GuestLetGo(removed);
+  return failed;
 }
 
 absl::Status Sandbox::RemoveInGuest(const std::string& cid) {

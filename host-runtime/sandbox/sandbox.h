@@ -114,6 +114,10 @@ class Sandbox {
   absl::Status Undo(const std::string& container_id, Container& c, bool detach_devices = true);
   // RemoveContainer in the agent, killing what still runs.
   absl::Status RemoveInGuest(const std::string& container_id);
+  // CreateContainer in the agent within agent.create_container_timeout. On failure
+  // `guest_let_go` says whether the container's disks may be unplugged: the container was
+  // removed in the guest (a create still running there is awaited), or the VM is gone.
+  absl::Status CreateInGuest(const agent::CreateContainerRequest& req, bool& guest_let_go);
   // Whether the guest is done with a container's disks after RemoveInGuest answered `removed`
   // (removed, never there, or the VM gone): only then may they be unplugged.
   bool GuestLetGo(const absl::Status& removed);
