@@ -124,7 +124,7 @@ int main(int argc, char** argv) {
     auto argv_or = kata::runtime::BuildQemuCommand(l);
     if (!argv_or.ok()) return Fail(std::string(argv_or.status().message()));
     const absl::Time start = absl::Now();
-    auto qemu = kata::runtime::QemuProcess::Start({*argv_or, dir + "/floor-qemu.log", l.console_log, nullptr, true});
+    auto qemu = kata::runtime::QemuProcess::Start({*argv_or, dir + "/floor-qemu.log", l.console_log, nullptr, true, {}});
     if (!qemu.ok()) return Fail(std::string(qemu.status().message()));
     if (absl::IsDeadlineExceeded((*qemu)->WaitExit(absl::Seconds(60)))) return Fail("the floor VM did not power off");
     floor.ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - start));

@@ -27,6 +27,8 @@
 #include "guest-agent/sandbox/sandbox.h"
 #include "guest-agent/server/agent_server.h"
 #include "guest-agent/server/channel_select.h"
+#include "guest-agent/common/loopback.h"
+#include "guest-agent/network/guest_network.h"
 #include "guest-agent/server/agent_service.h"
 #include "guest-agent/storage/builtin_handlers.h"
 #include "guest-agent/storage/multi_layer_erofs.h"
@@ -217,7 +219,13 @@ int main(int argc, char** argv) {
   const absl::Time cgroups_done = absl::Now();
   Sandbox sandbox(options, storages, device_handlers, block_devices, **reaper);
   const absl::Time set_up = absl::Now();
-  AgentServiceImpl agent_service(sandbox, storage_handlers.Names(), device_handlers.Names());
+  // The VM's network namespace is the pod's: its lo is up from boot, as CNI's loopback plugin
+  // makes it; the pod's NICs are set up by UpdateInterface.
+  if (is_init) {
+    if (int err = BringLoopbackUp(); err != 0) log.Warn("lo stays down", {{"error", std::string(std::strerror(err))}});
+  }
+  GuestNetwork network({.uevents = &uevents, .hotplug_timeout = flags.hotplug_timeout});
+  AgentServiceImpl agent_service(sandbox, network, storage_handlers.Names(), device_handlers.Names());
   auto ttrpc_server = std::make_unique<kata::ttrpc::Server>();
   RegisterAgentApi(*ttrpc_server, agent_service);
 

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 
+#include "guest-agent/network/sandbox_dns.h"
 #include "libkata/base/errno_status.h"
 #include "libkata/base/str_cat.h"
 #include "libkata/base/unique_fd.h"
@@ -53,7 +54,8 @@ absl::Status CheckBindSource(const std::string& field, const std::string& source
   }
   if (source == "/dev") return Refuse(field, source, "is the VM's whole /dev (every container's disks)");
   const bool in_dev = Within(source, "/dev");
-  bool allowed = in_dev || StrictlyWithin(source, layout.SharedContainerDir(cid));
+  bool allowed = in_dev || StrictlyWithin(source, layout.SharedContainerDir(cid)) ||
+                 source == StrCat(layout.sandbox_dir, "/", kSandboxResolvConf);  // the pod's DNS (CreateSandbox)
   const std::string share = layout.sandbox_dir + "/shared/containers";
   for (const std::string& mp : storages) {
     // The share of all containers is no container's: only its own part of it counts.

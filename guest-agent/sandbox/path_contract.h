@@ -6,6 +6,8 @@
 //                                  mount points of the storages CreateContainer brings
 //   S/shared/containers/<cid>/...  its part of the shared filesystem: a directory rootfs
 //                                  (.../rootfs) and the host binds (.../mounts/<n>)
+//   S/sandbox/resolv.conf          the pod's DNS (CreateSandbox's dns), which any container
+//                                  may bind (read-only by its spec, as CRI binds it)
 //   S/shared/..., S/sandbox/...    the pod's storages: CreateSandbox's, and those a
 //                                  CreateContainer shares with the pod (shm, ephemeral
 //                                  volumes), never inside S/shared/containers

@@ -8,8 +8,8 @@
 #include <cstring>
 #include <future>
 
-#include "guest-agent/common/loopback.h"
 #include "guest-agent/device/spec_device_updater.h"
+#include "guest-agent/network/sandbox_dns.h"
 #include "guest-agent/sandbox/path_contract.h"
 #include "guest-agent/seccomp/seccomp_program.h"
 #include "guest-agent/setup/init_plan_builder.h"
@@ -51,6 +51,7 @@ absl::Status Sandbox::CreateSandbox(const agent::CreateSandboxRequest& req) {
     if (created_) return absl::AlreadyExistsError("the sandbox is already created");
   }
   RETURN_IF_ERROR(CheckSandboxStorages(AgentLayout{options_.sandbox_dir}, req.storages()));
+  RETURN_IF_ERROR(ResolvConfFromDns(req.dns()).status());
   ASSIGN_OR_RETURN(std::vector<std::string> held, storages_.AddStorages(id, req.storages(), options_.hotplug_timeout));
   // After the storages: a failure here undoes them; a failed storage leaves the name alone.
   if (options_.is_init && !req.hostname().empty() && ::sethostname(req.hostname().data(), req.hostname().size()) != 0) {
@@ -58,9 +59,9 @@ absl::Status Sandbox::CreateSandbox(const agent::CreateSandboxRequest& req) {
     (void)storages_.RemoveStorages(held);
     return ErrnoStatus(err, StrCat("set the VM's hostname to ", req.hostname()));
   }
-  // The VM's network namespace is the pod's: its lo is up, as CNI's loopback plugin makes it.
-  if (options_.is_init) {
-    if (int err = BringLoopbackUp(); err != 0) kLog.Warn("lo stays down", {{"error", std::string(std::strerror(err))}});
+  if (absl::Status s = WriteSandboxDns(options_.sandbox_dir, req.dns()); !s.ok()) {
+    (void)storages_.RemoveStorages(held);
+    return s;
   }
   absl::MutexLock lock(&mu_);
   created_ = true;

@@ -137,6 +137,36 @@ absl::Status AgentServiceImpl::GetMetrics(const agent::GetMetricsRequest&, agent
   return absl::OkStatus();
 }
 
+absl::Status AgentServiceImpl::UpdateInterface(const agent::UpdateInterfaceRequest& req, agent::Interface* resp,
+                                               const CallContext&) {
+  auto updated = network_.UpdateInterface(req.interface());
+  if (updated.ok()) *resp = *std::move(updated);
+  return Answer("UpdateInterface", updated.status());
+}
+
+absl::Status AgentServiceImpl::UpdateRoutes(const agent::UpdateRoutesRequest& req, agent::Routes* resp, const CallContext&) {
+  auto routes = network_.UpdateRoutes(req.routes());
+  if (routes.ok()) *resp = *std::move(routes);
+  return Answer("UpdateRoutes", routes.status());
+}
+
+absl::Status AgentServiceImpl::ListInterfaces(const agent::ListInterfacesRequest&, agent::Interfaces* resp,
+                                              const CallContext&) {
+  auto interfaces = network_.ListInterfaces();
+  if (interfaces.ok()) *resp = *std::move(interfaces);
+  return Answer("ListInterfaces", interfaces.status());
+}
+
+absl::Status AgentServiceImpl::ListRoutes(const agent::ListRoutesRequest&, agent::Routes* resp, const CallContext&) {
+  auto routes = network_.ListRoutes();
+  if (routes.ok()) *resp = *std::move(routes);
+  return Answer("ListRoutes", routes.status());
+}
+
+absl::Status AgentServiceImpl::AddARPNeighbors(const agent::AddARPNeighborsRequest& req, Empty*, const CallContext&) {
+  return Answer("AddARPNeighbors", network_.AddNeighbors(req.neighbors()));
+}
+
 absl::Status AgentServiceImpl::Check(const agent::CheckRequest&, agent::HealthCheckResponse* resp, const CallContext&) {
   resp->set_status(agent::HealthCheckResponse::SERVING);
   return absl::OkStatus();

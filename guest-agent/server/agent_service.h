@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "guest-agent/network/guest_network.h"
 #include "guest-agent/sandbox/sandbox.h"
 #include "libkata/agent_api/agent_api.h"
 #include "libkata/ttrpc/server.h"
@@ -14,8 +15,10 @@ namespace kata::guest {
 
 class AgentServiceImpl {
  public:
-  AgentServiceImpl(Sandbox& sandbox, std::vector<std::string> storage_handlers, std::vector<std::string> device_handlers)
-      : sandbox_(sandbox), storage_handlers_(std::move(storage_handlers)), device_handlers_(std::move(device_handlers)) {}
+  AgentServiceImpl(Sandbox& sandbox, GuestNetwork& network, std::vector<std::string> storage_handlers,
+                   std::vector<std::string> device_handlers)
+      : sandbox_(sandbox), network_(network), storage_handlers_(std::move(storage_handlers)),
+        device_handlers_(std::move(device_handlers)) {}
 
   // One method per entry of KATA_AGENT_API_METHODS, with its types.
 #define KATA_AGENT_SERVICE_DECLARE(service, method, Req, Resp) \
@@ -25,6 +28,7 @@ class AgentServiceImpl {
 
  private:
   Sandbox& sandbox_;
+  GuestNetwork& network_;
   const std::vector<std::string> storage_handlers_;
   const std::vector<std::string> device_handlers_;
 };

@@ -7,6 +7,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "host-runtime/network/network_probe.h"
 #include "host-runtime/vm/accel_probe.h"
 #include "host-runtime/vm/run_command.h"
 #include "libkata/base/file_util.h"
@@ -144,6 +145,15 @@ std::vector<CheckItem> CheckHost(const config::Config& config) {
       items.push_back({"accelerator", false, std::string(decision.status().message())});
     }
   }
+  // Pods' networks (a spec naming a network namespace): taps joined to the pod's links by tc.
+  const HostNetworkSupport net = ProbeHostNetworking();
+  items.push_back({"network: tun/tap", net.tap.ok(), net.tap.ok() ? "a tap from /dev/net/tun" : std::string(net.tap.message())});
+  items.push_back({"network: tc mirred", net.tc_mirred.ok(),
+                   net.tc_mirred.ok() ? "sch_ingress, cls_u32 and act_mirred redirect between two taps"
+                                      : StrCat(net.tc_mirred.message(), " (sch_ingress, cls_u32, act_mirred)")});
+  items.push_back({"vhost-net", net.vhost_net,
+                   net.vhost_net ? "/dev/vhost-net: NIC packets moved by the kernel" : "no /dev/vhost-net: QEMU moves NIC packets (slower)",
+                   false});
   const bool vsock = ::access("/dev/vhost-vsock", R_OK | W_OK) == 0;
   items.push_back({"vhost-vsock", vsock, vsock ? "/dev/vhost-vsock: agent over vsock" : "no /dev/vhost-vsock: agent over virtio-serial", false});
   if (kernel && initrd) {

@@ -55,7 +55,9 @@ int RunContainer(const config::Config& config, const RunOptions& options) {
   pthread_sigmask(SIG_BLOCK, &forwarded, nullptr);
 
   // The rootfs is known before the VM boots: its disks go on QEMU's command line.
-  auto sandbox = Sandbox::Create(options.id, config, BootRootfs{options.id, mounts});
+  auto network = SandboxNetworkFromSpec(*spec);
+  if (!network.ok()) return Fail(network.status());
+  auto sandbox = Sandbox::Create(options.id, config, BootRootfs{options.id, mounts}, *network);
   if (!sandbox.ok()) return Fail(sandbox.status());
   Sandbox& sb = **sandbox;
   if (absl::Status s = sb.CreateContainer(options.id, *spec, mounts, options.bundle); !s.ok()) return Fail(s);

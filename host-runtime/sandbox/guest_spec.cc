@@ -21,7 +21,7 @@ bool IsGuestKernelPath(const std::string& path) {
 }
 
 absl::StatusOr<GuestSpecPlan> GuestSpec(const oci::Spec& spec, const std::string& guest_rootfs, const std::string& container_id,
-                                       bool have_shared_fs) {
+                                       bool have_shared_fs, bool sandbox_dns) {
   GuestSpecPlan plan;
   plan.spec = spec;
   oci::Spec& out = plan.spec;
@@ -30,6 +30,10 @@ absl::StatusOr<GuestSpecPlan> GuestSpec(const oci::Spec& spec, const std::string
   for (int i = 0; i < out.mounts_size(); ++i) {
     oci::Mount& m = *out.mutable_mounts(i);
     if (!IsBindMount(m) || IsGuestKernelPath(m.source())) continue;
+    if (sandbox_dns && m.destination() == "/etc/resolv.conf") {
+      m.set_source(kGuestSandboxResolvConf);
+      continue;
+    }
     if (!have_shared_fs) {
       return absl::FailedPreconditionError(StrCat("mounts[", i, "] (", m.destination(), "): binding host path ", m.source(),
                                                   " needs hypervisor.shared_fs virtio-9p"));

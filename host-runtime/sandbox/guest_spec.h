@@ -20,6 +20,10 @@ std::string GuestRootfsPath(const std::string& container_id);
 inline constexpr char kGuestSharedDir[] = "/run/kata-containers/shared/containers";
 std::string GuestSharedRootfsPath(const std::string& container_id);
 
+// The sandbox's DNS in the guest, written by the agent from CreateSandbox's dns lines: a
+// container's /etc/resolv.conf bind is pointed at it (Kata's layout), so it needs no share.
+inline constexpr char kGuestSandboxResolvConf[] = "/run/kata-containers/sandbox/resolv.conf";
+
 // /dev, /proc and /sys paths: a bind of one means the guest's own (a device node or a kernel
 // file is the VM's, not the host's; Kata does the same), so it is not shared.
 bool IsGuestKernelPath(const std::string& path);
@@ -29,11 +33,13 @@ struct GuestSpecPlan {
   std::vector<SharedBind> binds;  // host paths to share before it does
 };
 
-// root.path -> `guest_rootfs`; each bind mount of a host path becomes a bind of its share under
+// root.path -> `guest_rootfs`; a bind at /etc/resolv.conf becomes one of
+// kGuestSandboxResolvConf when `sandbox_dns` (the sandbox was given DNS lines); each other bind
+// mount of a host path becomes a bind of its share under
 // kGuestSharedDir (FailedPrecondition naming the mount when the sandbox has no shared
 // filesystem); other mounts go as they are (the guest kernel has the filesystems or says so,
 // naming the mount); hooks are left out (the host runtime runs them, not the guest).
 absl::StatusOr<GuestSpecPlan> GuestSpec(const oci::Spec& spec, const std::string& guest_rootfs, const std::string& container_id,
-                                       bool have_shared_fs);
+                                       bool have_shared_fs, bool sandbox_dns = false);
 
 }  // namespace kata::runtime

@@ -55,7 +55,14 @@ absl::Status CallAgent(const AgentStub& stub, std::string_view what,
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Boot(const std::string& id, const config::Config& config,
-                                                       const std::optional<BootRootfs>& boot_rootfs) {
+                                                       const std::optional<BootRootfs>& boot_rootfs,
+                                                       std::unique_ptr<PodNetwork> network) {
+  const std::vector<VmNic> nics = network ? network->nics() : std::vector<VmNic>{};
+  auto adopt = [&](std::unique_ptr<Sandbox> sandbox) {
+    if (network) network->CloseFds();  // QEMU has them
+    sandbox->network_ = std::move(network);
+    return sandbox;
+  };
   std::optional<RootfsPlan> plan;
   if (boot_rootfs) {
     RETURN_IF_ERROR(ValidateId("container id", boot_rootfs->container_id));
@@ -63,8 +70,8 @@ absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Boot(const std::string& id, co
     if (std::holds_alternative<SharedRootfs>(*plan)) plan.reset();  // no disks: CreateContainer mounts it
   }
   if (!plan) {
-    ASSIGN_OR_RETURN(std::unique_ptr<SandboxVm> vm, SandboxVm::Start(id, config));
-    return std::unique_ptr<Sandbox>(new Sandbox(id, std::move(vm), config.agent));
+    ASSIGN_OR_RETURN(std::unique_ptr<SandboxVm> vm, SandboxVm::Start(id, config, {}, nics));
+    return adopt(std::unique_ptr<Sandbox>(new Sandbox(id, std::move(vm), config.agent)));
   }
   // The container's state directory (its VMDK descriptors) is made inside the VM's, before QEMU.
   std::string work_dir;
@@ -81,24 +88,40 @@ absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Boot(const std::string& id, co
     for (const std::string& d : disks.descriptors) ::unlink(d.c_str());
     if (!work_dir.empty()) ::rmdir(work_dir.c_str());
   };
-  ASSIGN_OR_RETURN(std::unique_ptr<SandboxVm> vm, SandboxVm::Start(id, config, boot));
+  ASSIGN_OR_RETURN(std::unique_ptr<SandboxVm> vm, SandboxVm::Start(id, config, boot, nics));
   auto attached = BootAttachedRootfs(*plan, std::move(disks), vm->boot_disks(), GuestRootfsPath(boot_rootfs->container_id));
   if (!attached.ok()) {
     ::rmdir(work_dir.c_str());  // its descriptors are gone; then the VM and its directory
     return attached.status();
   }
-  std::unique_ptr<Sandbox> sandbox(new Sandbox(id, std::move(vm), config.agent));
+  std::unique_ptr<Sandbox> sandbox = adopt(std::unique_ptr<Sandbox>(new Sandbox(id, std::move(vm), config.agent)));
   absl::MutexLock lock(&sandbox->mu_);
   sandbox->boot_rootfs_ = BootAttached{*boot_rootfs, work_dir, std::move(*attached)};
   return sandbox;
 }
 
 absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Create(const std::string& id, const config::Config& config,
-                                                         const std::optional<BootRootfs>& boot_rootfs) {
-  ASSIGN_OR_RETURN(std::unique_ptr<Sandbox> sandbox, Boot(id, config, boot_rootfs));
+                                                         const std::optional<BootRootfs>& boot_rootfs,
+                                                         const SandboxNetworkSpec& network) {
+  std::unique_ptr<PodNetwork> pod_network;
+  if (!network.netns_path.empty()) {
+    ASSIGN_OR_RETURN(pod_network, PodNetwork::Attach(network.netns_path));
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<Sandbox> sandbox, Boot(id, config, boot_rootfs, std::move(pod_network)));
+  // The NICs are set up before the sandbox, as Kata orders it: CreateSandbox's DNS and the
+  // containers after it find the pod's network in place.
+  if (sandbox->network_) {
+    if (absl::Status s = sandbox->network_->ConfigureGuest(sandbox->Agent(), kRpcTimeout); !s.ok()) {
+      sandbox->ForgetBootRootfs();
+      sandbox->vm_->Stop();
+      return s;
+    }
+  }
   agent::CreateSandboxRequest req;
   req.set_sandbox_id(id);
   req.set_hostname(id.substr(0, 63));
+  for (const std::string& line : network.dns) req.add_dns(line);
+  sandbox->sandbox_dns_ = !network.dns.empty();
   if (!sandbox->vm_->shared_dir().empty()) {
     // The shared directory, once per sandbox: directory rootfs are found below it.
     agent::Storage* share = req.add_storages();
@@ -139,7 +162,7 @@ absl::Status Sandbox::CreateContainer(const std::string& cid, const oci::Spec& s
     return absl::FailedPreconditionError(StrCat("container ", cid, ": a directory rootfs needs hypervisor.shared_fs virtio-9p"));
   }
   const std::string guest_rootfs = shared ? GuestSharedRootfsPath(cid) : GuestRootfsPath(cid);
-  ASSIGN_OR_RETURN(GuestSpecPlan guest, GuestSpec(spec, guest_rootfs, cid, !vm_->shared_dir().empty()));
+  ASSIGN_OR_RETURN(GuestSpecPlan guest, GuestSpec(spec, guest_rootfs, cid, !vm_->shared_dir().empty(), sandbox_dns_));
   // Before anything is attached: a device the VM cannot be given fails here, leaving nothing.
   ASSIGN_OR_RETURN(DevicePlan devices, PlanContainerDevices(spec, [](int64_t major, int64_t minor) {
                      return FindHostBlockDevice(major, minor);
@@ -483,6 +506,9 @@ absl::Status Sandbox::Destroy() {
     }
   }
   vm_->Stop();
+  if (network_) {
+    if (absl::Status s = network_->Detach(); !s.ok() && first.ok()) first = s;
+  }
   return first;
 }
 

@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "host-runtime/devices/device_attacher.h"
+#include "host-runtime/network/pod_network.h"
 #include "host-runtime/rootfs/rootfs_attacher.h"
 #include "host-runtime/rootfs/rootfs_plan.h"
 #include "host-runtime/vm/sandbox_vm.h"
@@ -45,8 +46,11 @@ struct BootRootfs {
 
 class Sandbox {
  public:
+  // `network`: the pod's network namespace (its links become the VM's NICs, configured before
+  // CreateSandbox) and DNS; none means no NIC.
   static absl::StatusOr<std::unique_ptr<Sandbox>> Create(const std::string& id, const config::Config& config,
-                                                         const std::optional<BootRootfs>& boot_rootfs = std::nullopt);
+                                                         const std::optional<BootRootfs>& boot_rootfs = std::nullopt,
+                                                         const SandboxNetworkSpec& network = {});
   ~Sandbox();
 
   // `bundle` is the container's bundle directory, for its hooks' state.
@@ -106,7 +110,8 @@ class Sandbox {
         create_container_timeout_(agent.create_container_timeout) {}
   // Boots the VM, with `boot_rootfs`'s disks on its command line.
   static absl::StatusOr<std::unique_ptr<Sandbox>> Boot(const std::string& id, const config::Config& config,
-                                                       const std::optional<BootRootfs>& boot_rootfs);
+                                                       const std::optional<BootRootfs>& boot_rootfs,
+                                                       std::unique_ptr<PodNetwork> network);
   agent_api::AgentStub Agent();
   // A boot rootfs no container took: its files are removed (its disks go with the VM).
   void ForgetBootRootfs() ABSL_LOCKS_EXCLUDED(mu_);
@@ -124,9 +129,11 @@ class Sandbox {
 
   std::string id_;
   std::unique_ptr<SandboxVm> vm_;
+  std::unique_ptr<PodNetwork> network_;  // after vm_'s stop, detached (Destroy)
   const bool disable_guest_seccomp_;  // agent.disable_guest_seccomp
   const absl::Duration create_container_timeout_;  // agent.create_container_timeout
   bool destroyed_ = false;
+  bool sandbox_dns_ = false;  // CreateSandbox had dns lines: containers' resolv.conf binds take them
   mutable absl::Mutex mu_;
   std::map<std::string, Container> containers_ ABSL_GUARDED_BY(mu_);
   std::optional<BootAttached> boot_rootfs_ ABSL_GUARDED_BY(mu_);

@@ -19,6 +19,7 @@
 #include "fmt/format.h"
 #include "google/protobuf/any.pb.h"
 #include "google/protobuf/util/time_util.h"
+#include "host-runtime/network/pod_network.h"
 #include "host-runtime/shim/event_publisher.h"
 #include "host-runtime/shim/pod_role.h"
 #include "host-runtime/shim/task_service.h"
@@ -183,6 +184,18 @@ int DeleteShim(const ShimFlags& flags) {
         ::kill(qemu, SIGKILL);
         // Gone before its state goes: the 9p server must not hold what is unmounted next.
         for (int i = 0; i < 100 && ::kill(qemu, 0) == 0; ++i) ::usleep(20 * 1000);
+      }
+    }
+    // The pod's network namespace keeps the redirects to the VM's taps (the taps went with
+    // QEMU): removed when this id ran the VM (a state of its own) and its spec names one.
+    struct stat st;
+    if (::stat(state.c_str(), &st) == 0) {
+      if (auto spec = oci::LoadBundleSpec(bundle); spec.ok()) {
+        if (auto net = runtime::SandboxNetworkFromSpec(*spec); net.ok() && !net->netns_path.empty()) {
+          if (absl::Status s = runtime::CleanupPodNetwork(net->netns_path); !s.ok()) {
+            std::fprintf(stderr, "%s\n", std::string(s.message()).c_str());
+          }
+        }
       }
     }
     // The state holds mounts of the user's data (containerd's snapshot bind-mounted for 9p,

@@ -177,7 +177,9 @@ absl::StatusOr<task::CreateTaskResponse> TaskService::Create(const task::CreateT
   if (mounts.empty()) mounts.push_back(runtime::BundleRootfsMount(req.bundle(), spec->root().path()));
   if (boots) {
     // The first task's disks are known before the VM boots: on QEMU's command line, not hot-plugged.
-    auto sandbox = runtime::Sandbox::Create(req.id(), config_, runtime::BootRootfs{req.id(), mounts});
+    auto network = runtime::SandboxNetworkFromSpec(*spec);
+    if (!network.ok()) return fail(network.status());
+    auto sandbox = runtime::Sandbox::Create(req.id(), config_, runtime::BootRootfs{req.id(), mounts}, *network);
     if (!sandbox.ok()) return fail(sandbox.status());
     sandbox_ = std::move(*sandbox);
   }

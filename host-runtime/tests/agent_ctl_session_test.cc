@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "libkata/testing/netns.h"
 #include "libkata/testing/test_support.h"
 
 using kata::testing::MakeDirs;
@@ -18,11 +19,22 @@ namespace {
 
 struct Session {
   kata::testing::TempDir tmp;
+  std::string netns;  // the agent runs in this named netns when set (its network RPCs change it)
   std::string sock = tmp.Sub("agent.sock");
   std::string sandbox = tmp.Sub("sandbox");
-  kata::testing::Daemon agent{{KATA_AGENT_BIN, "--listen", "unix:" + sock, "--sandbox-dir", sandbox}, tmp.Sub("agent.log")};
+  kata::testing::Daemon agent;
 
-  Session() {
+  std::vector<std::string> AgentArgv() const {
+    std::vector<std::string> argv;
+    if (!netns.empty()) argv = {"/usr/sbin/ip", "netns", "exec", netns};
+    for (const std::string& a : {std::string(KATA_AGENT_BIN), std::string("--listen"), "unix:" + sock,
+                                 std::string("--sandbox-dir"), sandbox}) {
+      argv.push_back(a);
+    }
+    return argv;
+  }
+
+  explicit Session(std::string in_netns = "") : netns(std::move(in_netns)), agent(AgentArgv(), tmp.Sub("agent.log")) {
     agent.WaitForPath(sock);
     // A bundle whose rootfs is busybox-static, under the agent's sandbox dir.
     const std::string bundle = sandbox + "/c1";
@@ -98,4 +110,33 @@ TEST_CASE("agent-ctl: a malformed --repeat is refused", "[agentctl]") {
     INFO(bad);
     CHECK(WEXITSTATUS(std::system(cmd.c_str())) == 2);
   }
+}
+
+// The network RPCs from the command line, on a netns of the test's own (the agent runs in it):
+// a veth configured by MAC, routes, the listing, and a hostile request refused by field.
+TEST_CASE("agent-ctl: network RPCs configure a link and its routes; a bad route is refused naming the field",
+          "[agentctl][root][network]") {
+  KATA_REQUIRE_ROOT();
+  kata::testing::TestNetns ns;
+  ns.Exec("ip link add veth-g address 02:00:00:00:55:02 type veth peer name veth-h && ip link set veth-h up");
+  Session s(ns.name());
+  WriteFile(s.tmp.Sub("addresses.json"), R"([{"address": "10.55.0.2", "mask": "24"}, {"family": "v6", "address": "fd55::2", "mask": "64"}])");
+  WriteFile(s.tmp.Sub("routes.json"), R"({"Routes": [{"gateway": "10.55.0.1", "device": "eth7"}]})");
+  WriteFile(s.tmp.Sub("bad-routes.json"), R"({"Routes": [{"dest": "10.9.0.0/40", "device": "eth7"}]})");
+  std::string out, err;
+  const int rc = s.Ctl("-c 'UpdateInterface interface.hwAddr=02:00:00:00:55:02 interface.name=eth7 interface.mtu=1300"
+                       " interface.IPAddresses=json://" + s.tmp.Sub("addresses.json") + "'"
+                       " -c 'UpdateRoutes routes=json://" + s.tmp.Sub("routes.json") + "' -c ListInterfaces -c ListRoutes",
+                       out, err);
+  INFO(out << "\n" << err);
+  REQUIRE(rc == 0);
+  CHECK(ns.Capture("ip -o link show eth7").find("mtu 1300") != std::string::npos);
+  CHECK(ns.Capture("ip -o addr show dev eth7").find("10.55.0.2/24") != std::string::npos);
+  CHECK(ns.Capture("ip route show default").find("default via 10.55.0.1 dev eth7") != std::string::npos);
+  CHECK(out.find("\"name\":\"eth7\"") != std::string::npos);
+  CHECK(out.find("\"gateway\":\"10.55.0.1\"") != std::string::npos);
+  CHECK(s.Ctl("-c 'UpdateRoutes routes=json://" + s.tmp.Sub("bad-routes.json") + "'", out, err) == 1);
+  CHECK(err.find("INVALID_ARGUMENT") != std::string::npos);
+  CHECK(err.find("routes[0].dest") != std::string::npos);
+  CHECK(ns.Capture("ip route show 10.9.0.0/16").empty());
 }

@@ -10,10 +10,12 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <regex>
 #include <map>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_split.h"
+#include "host-runtime/tests/cni_network.h"
 #include "host-runtime/tests/host_loop.h"
 #include "host-runtime/tests/vm_test_support.h"
 #include "libkata/base/file_util.h"
@@ -462,6 +464,35 @@ TEST_CASE("containerd: ctr run --device gives a host block device as runc does; 
   c.CheckClean();
 }
 
+// `ctr run --with-ns network:PATH` on a CNI network: the container's view of it and what it
+// reaches are runc's; the pod's netns is left as CNI made it.
+TEST_CASE("containerd: ctr run --with-ns network:PATH on a CNI network answers as under runc; nothing stays in the netns",
+          "[containerd][e2e][network]") {
+  KATA_REQUIRE_CONTAINERD();
+  PrivateContainerd c;
+  kata::runtime::testing::CniNetwork cni(c.tmp, 1400);
+  kata::testing::MakeDirs(c.tmp.Sub("www"));
+  kata::testing::WriteFile(c.tmp.Sub("www/index.html"), "from-bridge\n");
+  kata::testing::Daemon web({"/usr/sbin/ip", "netns", "exec", cni.host().name(), "busybox", "httpd", "-f", "-p", "8081", "-h",
+                             c.tmp.Sub("www")},
+                            c.tmp.Sub("httpd.log"));
+  const std::string before = cni.pod().Capture("ip -o link; tc qdisc show");
+  const std::string script = "ip -o -4 addr show eth0 | awk \"{print \\$4}\"; cat /sys/class/net/eth0/mtu; ping -c 1 -W 10 " +
+                             cni.gateway4() + " >/dev/null && echo gateway-answers; wget -q -O - http://" + cni.gateway4() +
+                             ":8081/";
+  const std::string with_ns = " --with-ns network:" + cni.netns_path() + " ";
+  const Result runc = Run(c.ctr + " run --rm" + with_ns + kImage + " " + Id("n0") + " sh -c '" + script + "'");
+  const Result kata = Run(c.ctr + " run --rm" + with_ns + "--runtime io.containerd.kata.v2 " + kImage + " " + Id("n1") +
+                          " sh -c '" + script + "'");
+  INFO("runc:\n" << runc.out << "kata:\n" << kata.out << "\ncontainerd log:\n" << kata::ReadFileTail(c.tmp.Sub("containerd.log"), 3000));
+  REQUIRE(runc.status == 0);
+  REQUIRE(kata.status == 0);
+  CHECK(runc.out == cni.ipv4() + "/24\n1400\ngateway-answers\nfrom-bridge\n");
+  CHECK(kata.out == runc.out);
+  CHECK(cni.pod().Capture("ip -o link; tc qdisc show") == before);
+  c.CheckClean();
+}
+
 // Issue 14, fault injection: QEMU dies under a running container. containerd hears of the
 // exit (the task is STOPPED), deletes it, and nothing of the shim or the VM stays.
 TEST_CASE("containerd faults: QEMU killed under a running container: the task stops, deletes, leaves nothing", "[containerd][e2e][faults]") {
@@ -478,6 +509,36 @@ TEST_CASE("containerd faults: QEMU killed under a running container: the task st
   CHECK(task.find("STOPPED") != std::string::npos);
   c.DeleteTask(id);
   c.CheckClean();
+}
+
+// The shim dies (SIGKILL) under a running container on a CNI network: containerd runs the
+// shim binary's `delete`, which kills the VM and removes the redirects the dead shim left on
+// the pod's link (its taps went with QEMU). The pod's namespace is as CNI made it.
+TEST_CASE("containerd faults: the shim killed under a container on a CNI network: `shim delete` leaves the netns as CNI "
+          "made it",
+          "[containerd][e2e][faults][network]") {
+  KATA_REQUIRE_CONTAINERD();
+  PrivateContainerd c;
+  kata::runtime::testing::CniNetwork cni(c.tmp);
+  auto state = [&] {
+    return std::regex_replace(cni.pod().Capture("ip -o link; tc qdisc show; tc filter show dev eth0 ingress"),
+                              std::regex(" *(qlen [0-9]+)? *\\\\"), "\\");  // a crash cannot restore txqueuelen
+  };
+  const std::string before = state();
+  const std::string id = Id("sk");
+  REQUIRE(Run(c.ctr + " run -d --with-ns network:" + cni.netns_path() + " --runtime io.containerd.kata.v2 " + kImage + " " +
+              id + " sleep 1000")
+              .status == 0);
+  CHECK(cni.pod().Capture("tc filter show dev eth0 ingress").find("mirred") != std::string::npos);
+  const std::string shim = Capture("pgrep -f 'containerd-shim-kata-v2.*" + id + "' | head -1");
+  REQUIRE_FALSE(shim.empty());
+  REQUIRE(::kill(std::stoi(shim), SIGKILL) == 0);
+  const std::string task = c.AwaitTaskStatus(id, "STOPPED");
+  INFO(task << "\ncontainerd log:\n" << kata::ReadFileTail(c.tmp.Sub("containerd.log"), 3000));
+  (void)Run("timeout 60 " + c.ctr + " task delete " + id);  // containerd may have deleted it already
+  CHECK(Run(c.ctr + " container delete " + id).status == 0);
+  c.CheckClean();
+  CHECK(state() == before);
 }
 
 TEST_CASE("containerd faults: containerd killed and restarted while shims run: tasks still answer, an exit while it "

@@ -16,6 +16,7 @@
 
 #include "host-runtime/rootfs/rootfs_plan.h"
 #include "host-runtime/sandbox/sandbox.h"
+#include "host-runtime/tests/cni_network.h"
 #include "host-runtime/tests/host_loop.h"
 #include "host-runtime/tests/vm_test_support.h"
 #include "libkata/oci/spec.h"
@@ -352,6 +353,31 @@ TEST_CASE("runc parity: host block devices in linux.devices read, write and refu
   CHECK(kata.at("device./dev/xa.write") == "from-ctr");
   CHECK(kata.at("device./dev/xb.read") == "device-b");
   CHECK(kata.at("device./dev/xb.write") == "denied");
+}
+
+// `ctr run --with-ns network:PATH` (and CRI's sandbox) as `ctr oci spec` plus the CNI netns's
+// path: runc joins the namespace; kata-runtime gives its veth to the VM as a NIC, which the
+// agent configures as CNI configured the veth.
+TEST_CASE("runc parity: a CNI network namespace: the same links, addresses, routes and MTU, and the gateway answers",
+          "[parity][e2e][network]") {
+  KATA_REQUIRE_PARITY_TOOLS();
+  TempDir tmp;
+  kata::runtime::testing::CniNetwork cni(tmp, 1400);
+  json spec = ToolSpec("ctr", tmp);
+  for (auto& ns : spec["linux"]["namespaces"]) {
+    if (ns["type"] == "network") ns["path"] = cni.netns_path();
+  }
+  spec["process"]["env"].push_back("PROBE_NETWORK=" + cni.gateway4());
+  const std::string before = cni.pod().Capture("ip -o link; tc qdisc show");
+  const Facts kata = Differential("network", spec);
+  CHECK(kata.at("net.eth0") == cni.mac() + " mtu 1400 up");
+  CHECK(kata.at("net.ipv4").find("eth0 " + cni.ipv4() + "/24") != std::string::npos);
+  CHECK(kata.at("net.ipv6").find("eth0 " + cni.ipv6() + "/64") != std::string::npos);
+  CHECK(kata.at("net.routes4").find("default via " + cni.gateway4() + " dev eth0") != std::string::npos);
+  CHECK(kata.at("net.routes6").find("default via " + cni.gateway6() + " dev eth0") != std::string::npos);
+  CHECK(kata.at("net.ping") == "ok");
+  CHECK(kata.at("net.lo").find("UP") != std::string::npos);
+  CHECK(cni.pod().Capture("ip -o link; tc qdisc show") == before);  // no tap, no qdisc left
 }
 
 TEST_CASE("runc parity: OCI hooks run in the same order with the same states", "[parity][e2e]") {

@@ -43,7 +43,7 @@ absl::StatusOr<bool> ProbeKvmBoot(const config::HypervisorConfig& hv, absl::Dura
   }
   bool works = false;
   {
-    auto qemu = QemuProcess::Start({argv, err, console, nullptr, true});
+    auto qemu = QemuProcess::Start({argv, err, console, nullptr, true, {}});
     if (!qemu.ok()) {
       ::rmdir(dir.c_str());
       return qemu.status();

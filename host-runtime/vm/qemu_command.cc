@@ -1,9 +1,13 @@
 #include "host-runtime/vm/qemu_command.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include "fmt/format.h"
 #include "libkata/base/identifiers.h"
 #include "libkata/base/status_macros.h"
 #include "libkata/base/str_cat.h"
+#include "libkata/net/ip_address.h"
 
 namespace kata::runtime {
 namespace {
@@ -96,6 +100,20 @@ absl::StatusOr<std::vector<std::string>> BuildQemuCommand(const VmLaunch& l) {
     // under the share (overlay rootfs next to each other).
     argv.insert(argv.end(), {"-fsdev", StrCat("local,id=sharedfs,path=", l.shared_dir, ",security_model=none,multidevs=remap"),
                              "-device", StrCat("virtio-9p-pci,fsdev=sharedfs,mount_tag=", kSharedFsTag)});
+  }
+  for (size_t i = 0; i < l.nics.size(); ++i) {
+    const VmNic& n = l.nics[i];
+    const bool good_id = !n.id.empty() && n.id.size() <= 32 &&
+                         std::all_of(n.id.begin(), n.id.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-'; });
+    if (!good_id) return absl::InvalidArgumentError(StrCat("nic ", i, ": id \"", n.id, "\" is not 1 to 32 letters, digits or '-'"));
+    if (!net::ParseMacAddress(n.mac, StrCat("nic ", i, " mac")).ok()) {
+      return absl::InvalidArgumentError(StrCat("nic ", i, ": mac \"", n.mac, "\" is not a MAC address"));
+    }
+    if (n.tap_fd < 3) return absl::InvalidArgumentError(StrCat("nic ", i, ": tap fd ", n.tap_fd, " is not an inherited fd (>= 3)"));
+    std::string netdev = StrCat("tap,id=", n.id, ",fd=", n.tap_fd);
+    if (n.vhost_fd >= 3) netdev += StrCat(",vhost=on,vhostfd=", n.vhost_fd);
+    // No ROM: the guest boots by PVH, never from the network.
+    argv.insert(argv.end(), {"-netdev", netdev, "-device", StrCat("virtio-net-pci,netdev=", n.id, ",mac=", n.mac, ",romfile=")});
   }
   switch (l.channel) {
     case config::AgentChannel::kSerial:

@@ -22,6 +22,16 @@ struct VmDisk {
   nlohmann::json device;  // on a root port (its "bus"), so it can be unplugged like a hot-plugged one
 };
 
+// A NIC on QEMU's command line: a tap the runtime opened (and /dev/vhost-net, when the host
+// has it), passed to QEMU as inherited fds, and a virtio-net-pci device with the pod link's
+// MAC.
+struct VmNic {
+  std::string id;     // netdev id, "net<i>"
+  std::string mac;    // xx:xx:xx:xx:xx:xx
+  int tap_fd = -1;    // as QEMU sees it (the same number in the runtime)
+  int vhost_fd = -1;  // -1: virtio-net in QEMU's userspace
+};
+
 struct VmLaunch {
   std::string sandbox_id;
   config::HypervisorConfig hypervisor;
@@ -35,6 +45,7 @@ struct VmLaunch {
   config::AgentConfig agent;       // hotplug_timeout goes to the agent
   log::Level agent_log_level = log::Level::kInfo;
   std::vector<VmDisk> disks;       // cold-plugged: there when the guest boots
+  std::vector<VmNic> nics;         // cold-plugged too
 };
 
 // The virtio-9p mount tag of the shared directory.

@@ -33,6 +33,8 @@ absl::StatusOr<std::unique_ptr<QemuProcess>> QemuProcess::Start(Options options)
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, options.stderr_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  // dup2 of an fd onto itself clears its FD_CLOEXEC in the child (POSIX 2024, glibc >= 2.29).
+  for (int fd : options.pass_fds) posix_spawn_file_actions_adddup2(&actions, fd, fd);
   // Its own process group: a terminal's ^C reaches the runtime, which then stops QEMU itself.
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);

@@ -29,6 +29,9 @@ class QemuProcess {
     // Called once, from the watcher thread, if QEMU exits without Stop() having asked it to.
     std::function<void(const absl::Status& why)> on_unexpected_exit;
     bool exits_by_itself = false;  // a probe or a power-off guest: its exit is no error
+    // fds QEMU inherits at the same numbers (taps, vhost-net); close-on-exec is cleared in
+    // the child only, so no other child of the runtime gets them.
+    std::vector<int> pass_fds;
   };
 
   static absl::StatusOr<std::unique_ptr<QemuProcess>> Start(Options options);

@@ -80,16 +80,17 @@ absl::StatusOr<config::AgentChannel> ResolveVmChannel(config::AgentChannel wante
 }
 
 absl::StatusOr<std::unique_ptr<SandboxVm>> SandboxVm::Start(const std::string& sandbox_id, const config::Config& config,
-                                                            const BootDisks& boot_disks) {
+                                                            const BootDisks& boot_disks, const std::vector<VmNic>& nics) {
   std::unique_ptr<SandboxVm> vm(new SandboxVm());
-  if (absl::Status s = vm->Boot(sandbox_id, config, boot_disks); !s.ok()) {
+  if (absl::Status s = vm->Boot(sandbox_id, config, boot_disks, nics); !s.ok()) {
     vm->Stop();  // kills QEMU if it runs, undoes boot_disks.prepare, removes what Boot made
     return s;
   }
   return vm;
 }
 
-absl::Status SandboxVm::Boot(const std::string& sandbox_id, const config::Config& config, const BootDisks& boot_disks) {
+absl::Status SandboxVm::Boot(const std::string& sandbox_id, const config::Config& config, const BootDisks& boot_disks,
+                             const std::vector<VmNic>& nics) {
   config_ = config;
   RETURN_IF_ERROR(ValidateId("sandbox id", sandbox_id));
   const std::string& root = config.runtime.state_dir;
@@ -138,10 +139,16 @@ absl::Status SandboxVm::Boot(const std::string& sandbox_id, const config::Config
       boot_disks_.push_back(d.block);
     }
   }
+  launch.nics = nics;
   ASSIGN_OR_RETURN(std::vector<std::string> argv, BuildQemuCommand(launch));
+  std::vector<int> pass_fds;
+  for (const VmNic& n : nics) {
+    pass_fds.push_back(n.tap_fd);
+    if (n.vhost_fd >= 0) pass_fds.push_back(n.vhost_fd);
+  }
 
   const absl::Time start = absl::Now();
-  ASSIGN_OR_RETURN(qemu_, QemuProcess::Start({argv, dir + "/qemu.log", console_log_, nullptr}));
+  ASSIGN_OR_RETURN(qemu_, QemuProcess::Start({argv, dir + "/qemu.log", console_log_, nullptr, false, pass_fds}));
   // For cleanup by whoever finds this state later (the shim's `delete` after a crash).
   RETURN_IF_ERROR(WriteFileAtomically(dir + "/qemu.pid", std::to_string(qemu_->pid())));
   ASSIGN_OR_RETURN(qmp_, ConnectQmp(launch.qmp_socket, *qemu_, absl::Seconds(10)));

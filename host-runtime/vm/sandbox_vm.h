@@ -17,6 +17,7 @@
 #include "host-runtime/channel/agent_dialer.h"
 #include "host-runtime/qmp/qmp_client.h"
 #include "host-runtime/vm/block_device_manager.h"
+#include "host-runtime/vm/qemu_command.h"
 #include "host-runtime/vm/qemu_process.h"
 #include "libkata/config/config.h"
 
@@ -42,8 +43,10 @@ struct BootDisks {
 
 class SandboxVm {
  public:
+  // `nics`' fds must stay open until Start returns; QEMU holds its own copies after.
   static absl::StatusOr<std::unique_ptr<SandboxVm>> Start(const std::string& sandbox_id, const config::Config& config,
-                                                          const BootDisks& boot_disks = {});
+                                                          const BootDisks& boot_disks = {},
+                                                          const std::vector<VmNic>& nics = {});
   ~SandboxVm();
 
   QmpClient& qmp() { return *qmp_; }
@@ -72,7 +75,8 @@ class SandboxVm {
 
  private:
   SandboxVm() = default;
-  absl::Status Boot(const std::string& sandbox_id, const config::Config& config, const BootDisks& boot_disks);
+  absl::Status Boot(const std::string& sandbox_id, const config::Config& config, const BootDisks& boot_disks,
+                    const std::vector<VmNic>& nics);
 
   config::Config config_;
   std::string state_dir_;

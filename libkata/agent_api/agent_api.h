@@ -49,6 +49,11 @@ inline constexpr char kHealthService[] = "grpc.Health";
   X(kAgentService, GetGuestDetails, ::kata::agent::GuestDetailsRequest, ::kata::agent::GuestDetailsResponse) \
   X(kAgentService, SetGuestDateTime, ::kata::agent::SetGuestDateTimeRequest, ::google::protobuf::Empty)  \
   X(kAgentService, GetMetrics, ::kata::agent::GetMetricsRequest, ::kata::agent::Metrics)                 \
+  X(kAgentService, UpdateInterface, ::kata::agent::UpdateInterfaceRequest, ::kata::agent::Interface)   \
+  X(kAgentService, UpdateRoutes, ::kata::agent::UpdateRoutesRequest, ::kata::agent::Routes)              \
+  X(kAgentService, ListInterfaces, ::kata::agent::ListInterfacesRequest, ::kata::agent::Interfaces)      \
+  X(kAgentService, ListRoutes, ::kata::agent::ListRoutesRequest, ::kata::agent::Routes)                  \
+  X(kAgentService, AddARPNeighbors, ::kata::agent::AddARPNeighborsRequest, ::google::protobuf::Empty)    \
   X(kHealthService, Check, ::kata::agent::CheckRequest, ::kata::agent::HealthCheckResponse)              \
   X(kHealthService, Version, ::kata::agent::CheckRequest, ::kata::agent::VersionCheckResponse)
 

@@ -33,6 +33,8 @@ constexpr Requirement kRequirements[] = {
     {"CONFIG_UNIX", "the agent's own sockets", P::kPath, "/proc/net/unix", ""},
     {"CONFIG_INET", "container networking over IPv4", P::kPath, "/proc/sys/net/ipv4", ""},
     {"CONFIG_IPV6", "container networking over IPv6", P::kPath, "/proc/net/if_inet6", "", false},
+    {"CONFIG_VIRTIO_NET", "pod networks: the VM's NICs", P::kPath, "/sys/bus/virtio/drivers/virtio_net", "virtio_net",
+     false},
     {"CONFIG_UTS_NS", "the uts namespace of a container", P::kNamespace, "uts", ""},
     {"CONFIG_IPC_NS", "the ipc namespace of a container", P::kNamespace, "ipc", ""},
     {"CONFIG_PID_NS", "the pid namespace of a container", P::kNamespace, "pid", ""},

@@ -94,4 +94,17 @@ for p in $PROBE_DEVICES; do
     echo "device.$p.write=denied"
   fi
 done
+# The network (PROBE_NETWORK: an address to reach, the CNI bridge's): links, addresses, routes
+# and MTU as the container sees them, without the route protocols and metrics (how a route
+# was added, not where it goes), and whether the address answers.
+if [ -n "$PROBE_NETWORK" ]; then
+  echo "net.links=$(ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | sort | tr '\n' ' ')"
+  echo "net.eth0=$(cat /sys/class/net/eth0/address) mtu $(cat /sys/class/net/eth0/mtu) $(cat /sys/class/net/eth0/operstate)"
+  echo "net.lo=$(ip -o link show lo | grep -o '<[^>]*>')"
+  echo "net.ipv4=$(ip -o -4 addr show | awk '{print $2, $4}' | sort | tr '\n' ';')"
+  echo "net.ipv6=$(ip -o -6 addr show scope global | awk '{print $2, $4}' | sort | tr '\n' ';')"
+  echo "net.routes4=$(ip -4 route | sed 's/ proto [a-z]*//; s/ metric [0-9]*//' | sort | tr '\n' ';')"
+  echo "net.routes6=$(ip -6 route | grep -v '^fe80::/64\|^multicast\|^ff00::/8' | sed 's/ proto [a-z]*//; s/ metric [0-9]*//; s/ pref [a-z]*//' | sort | tr '\n' ';')"
+  if ping -c 1 -W 10 "$PROBE_NETWORK" >/dev/null 2>&1; then echo "net.ping=ok"; else echo "net.ping=no answer"; fi
+fi
 echo "probe=done"
