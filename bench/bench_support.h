@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,28 @@ struct Stats {
                   static_cast<int64_t>(s.back()), ", ", s.size(), " runs)");
   }
 };
+
+// The VM benches' command line: --image DIR (made absolute) [--runs N]. False (after printing
+// the usage) when it is not that.
+inline bool ParseImageAndRuns(int argc, char** argv, const char* bench, std::string& image, int& runs) {
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string a = argv[i];
+    if (a == "--image") {
+      image = argv[i + 1];
+    } else if (a == "--runs") {
+      runs = std::atoi(argv[i + 1]);
+    } else {
+      image.clear();
+      break;
+    }
+  }
+  if (image.empty() || runs < 1) {
+    std::fprintf(stderr, "usage: %s --image DIR [--runs N]\n", bench);
+    return false;
+  }
+  image = std::filesystem::absolute(image).lexically_normal().string();
+  return true;
+}
 
 // One machine-readable figure for bench/run-all.
 inline void Report(const std::string& name, double value) { std::printf("kata-bench: %s=%.1f\n", name.c_str(), value); }

@@ -66,14 +66,7 @@ absl::StatusOr<absl::Duration> DevicesRoundTrip(kata::runtime::SandboxVm& vm, co
 int main(int argc, char** argv) {
   std::string image;
   int runs = 5;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string a = argv[i];
-    if (a == "--image") image = argv[i + 1];
-    else if (a == "--runs") runs = std::atoi(argv[i + 1]);
-    else return Fail("usage: device-attach-bench --image DIR [--runs N]");
-  }
-  if (image.empty() || runs < 1) return Fail("usage: device-attach-bench --image DIR [--runs N]");
-  image = std::filesystem::absolute(image).lexically_normal().string();
+  if (!kata::bench::ParseImageAndRuns(argc, argv, "device-attach-bench", image, runs)) return 1;
   char tmpl[] = "/tmp/device-attach-bench-XXXXXX";
   if (::mkdtemp(tmpl) == nullptr) return Fail("mkdtemp");
   const std::string tmp = tmpl;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_support.h"
 #include "host-runtime/rootfs/rootfs_plan.h"
 #include "host-runtime/sandbox/sandbox.h"
 #include "libkata/base/str_cat.h"
@@ -34,13 +35,7 @@ double Median(std::vector<double> v) {
 int main(int argc, char** argv) {
   std::string image;
   int runs = 10;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string a = argv[i];
-    if (a == "--image") image = argv[i + 1];
-    else if (a == "--runs") runs = std::atoi(argv[i + 1]);
-    else return Fail("usage: isolation-vm-bench --image DIR [--runs N]");
-  }
-  if (image.empty()) return Fail("usage: isolation-vm-bench --image DIR [--runs N]");
+  if (!kata::bench::ParseImageAndRuns(argc, argv, "isolation-vm-bench", image, runs)) return 1;
   char tmpl[] = "/tmp/isolation-vm-bench-XXXXXX";
   if (::mkdtemp(tmpl) == nullptr) return Fail("mkdtemp");
   const std::string tmp = tmpl;

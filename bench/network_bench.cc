@@ -138,17 +138,7 @@ std::string SpecJson(const std::string& netns, const std::string& root) {
 int main(int argc, char** argv) {
   std::string image;
   int runs = 5;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string a = argv[i];
-    if (a == "--image") image = argv[i + 1];
-    else if (a == "--runs") runs = std::atoi(argv[i + 1]);
-    else return Fail("usage: network-bench --image DIR [--runs N]");
-  }
-  if (image.empty() || runs < 1) return Fail("usage: network-bench --image DIR [--runs N]");
-  if (char* abs = ::realpath(image.c_str(), nullptr)) {
-    image = abs;
-    std::free(abs);
-  }
+  if (!kata::bench::ParseImageAndRuns(argc, argv, "network-bench", image, runs)) return 1;
 
   char tmpl[] = "/tmp/network-bench-XXXXXX";
   if (::mkdtemp(tmpl) == nullptr) return Fail("mkdtemp");

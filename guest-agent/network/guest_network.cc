@@ -47,6 +47,18 @@ using IfAddr = NlPtr<rtnl_addr, rtnl_addr_put>;
 using Route = NlPtr<rtnl_route, rtnl_route_put>;
 using Neigh = NlPtr<rtnl_neigh, rtnl_neigh_put>;
 
+// An address on a link, for RTM_NEWADDR and RTM_DELADDR.
+struct AddressMessage {
+  IfAddr a{rtnl_addr_alloc()};
+  Addr local;
+  AddressMessage(int index, const net::IpPrefix& p) : local(netlink::ToNlAddr(p.address, p.length)) {
+    rtnl_addr_set_ifindex(a.p, index);
+    rtnl_addr_set_family(a.p, p.address.family);
+    rtnl_addr_set_local(a.p, local.p);
+    rtnl_addr_set_prefixlen(a.p, p.length);
+  }
+};
+
 const netlink::LinkInfo* FindByName(const std::vector<netlink::LinkInfo>& links, const std::string& name) {
   for (const auto& l : links) {
     if (l.name == name) return &l;
@@ -127,13 +139,8 @@ absl::StatusOr<agent::Interface> GuestNetwork::UpdateInterface(const agent::Inte
   bool set_down = false, holder_moved = false, changed = false;
   auto undo = [&](const absl::Status& why) {
     for (const net::IpPrefix& p : added) {
-      IfAddr a(rtnl_addr_alloc());
-      Addr local(netlink::ToNlAddr(p.address, p.length));
-      rtnl_addr_set_ifindex(a.p, link.index);
-      rtnl_addr_set_family(a.p, p.address.family);
-      rtnl_addr_set_local(a.p, local.p);
-      rtnl_addr_set_prefixlen(a.p, p.length);
-      (void)rtnl_addr_delete(sock.get(), a.p, 0);
+      AddressMessage m(link.index, p);
+      (void)rtnl_addr_delete(sock.get(), m.a.p, 0);
     }
     if (changed) {
       Link back(rtnl_link_alloc());
@@ -163,13 +170,8 @@ absl::StatusOr<agent::Interface> GuestNetwork::UpdateInterface(const agent::Inte
     const bool had = std::any_of(before.begin(), before.end(), [&](const netlink::AddressInfo& a) {
       return a.index == link.index && a.prefix == p;
     });
-    IfAddr a(rtnl_addr_alloc());
-    Addr local(netlink::ToNlAddr(p.address, p.length));
-    rtnl_addr_set_ifindex(a.p, link.index);
-    rtnl_addr_set_family(a.p, p.address.family);
-    rtnl_addr_set_local(a.p, local.p);
-    rtnl_addr_set_prefixlen(a.p, p.length);
-    if (int e = rtnl_addr_add(sock.get(), a.p, NLM_F_CREATE | NLM_F_REPLACE); e < 0) {
+    AddressMessage m(link.index, p);
+    if (int e = rtnl_addr_add(sock.get(), m.a.p, NLM_F_CREATE | NLM_F_REPLACE); e < 0) {
       return undo(netlink::NetlinkStatus(e, StrCat("add address ", net::FormatIpPrefix(p), " to link ", link.name)));
     }
     if (!had) added.push_back(p);
