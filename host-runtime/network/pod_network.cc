@@ -25,11 +25,15 @@ absl::StatusOr<NetnsSnapshot> Snapshot(const netlink::RtnlSocket& sock) {
   return s;
 }
 
-// Undoes one endpoint in the namespace: its link's filter, then its tap.
-absl::Status Unplumb(const netlink::RtnlSocket& sock, const NetworkEndpoint& e, const TapDevice* tap) {
-  absl::Status first = RemoveIngress(sock, {e.link.index, e.link.name});
-  // The kernel gave a link with no transmit queue (CNI's veth) one when the qdisc came.
-  if (absl::Status s = SetTxQueueLength(sock, e.link.index, e.link.name, e.link.txqlen); !s.ok() && first.ok()) first = s;
+// Undoes one endpoint in the namespace: its link's ingress qdisc (only when this runtime added
+// it: another's is left alone), then its tap.
+absl::Status Unplumb(const netlink::RtnlSocket& sock, const NetworkEndpoint& e, const TapDevice* tap, bool link_redirected) {
+  absl::Status first;
+  if (link_redirected) {
+    first = RemoveIngress(sock, {e.link.index, e.link.name});
+    // The kernel gave a link with no transmit queue (CNI's veth) one when the qdisc came.
+    if (absl::Status s = SetTxQueueLength(sock, e.link.index, e.link.name, e.link.txqlen); !s.ok() && first.ok()) first = s;
+  }
   if (tap != nullptr) {
     if (absl::Status s = DeleteLink(sock, tap->index, tap->name); !s.ok() && !absl::IsNotFound(s) && first.ok()) first = s;
   }
@@ -77,7 +81,10 @@ absl::StatusOr<std::unique_ptr<PodNetwork>> PodNetwork::Attach(const std::string
         net->taps_.push_back(std::move(*tap));
         const TapDevice& t = net->taps_.back();
         step = AddIngressRedirect(sock, {t.index, t.name}, {e.link.index, e.link.name});
-        if (step.ok()) step = AddIngressRedirect(sock, {e.link.index, e.link.name}, {t.index, t.name});
+        if (step.ok()) {
+          step = AddIngressRedirect(sock, {e.link.index, e.link.name}, {t.index, t.name});
+          if (step.ok()) net->link_redirected_.push_back(true);
+        }
       }
       if (step.ok() && vhost) {
         auto fd = OpenVhostNet(vhost_net);
@@ -85,8 +92,9 @@ absl::StatusOr<std::unique_ptr<PodNetwork>> PodNetwork::Attach(const std::string
         if (fd.ok()) net->vhost_fds_.push_back(std::move(*fd));
       }
       if (!step.ok()) {
-        for (size_t i = 0; i < net->taps_.size(); ++i) (void)Unplumb(sock, net->plan_.endpoints[i], &net->taps_[i]);
-        (void)Unplumb(sock, e, nullptr);  // its filter on the link, if the tap never came
+        for (size_t i = 0; i < net->taps_.size(); ++i) {
+          (void)Unplumb(sock, net->plan_.endpoints[i], &net->taps_[i], i < net->link_redirected_.size());
+        }
         net->detached_ = true;
         return absl::Status(step.code(), StrCat("network endpoint ", e.link.name, ": ", step.message()));
       }
@@ -161,7 +169,7 @@ absl::Status PodNetwork::Detach() {
   absl::Status entered = netlink::RunInNetns(netns_path_, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(netlink::RtnlSocket sock, netlink::RtnlSocket::Open());
     for (size_t i = 0; i < plan_.endpoints.size(); ++i) {
-      absl::Status s = Unplumb(sock, plan_.endpoints[i], i < taps_.size() ? &taps_[i] : nullptr);
+      absl::Status s = Unplumb(sock, plan_.endpoints[i], i < taps_.size() ? &taps_[i] : nullptr, i < link_redirected_.size());
       if (!s.ok() && first.ok()) first = s;
     }
     return absl::OkStatus();

@@ -58,6 +58,7 @@ class PodNetwork {
   const NetworkPlan plan_;
   std::vector<TapDevice> taps_;        // one per endpoint, in order
   std::vector<UniqueFd> vhost_fds_;    // empty, or one per endpoint
+  std::vector<bool> link_redirected_;  // per endpoint, in order: its link's ingress qdisc is ours
   bool detached_ = false;
 };
 

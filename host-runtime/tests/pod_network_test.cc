@@ -137,3 +137,16 @@ TEST_CASE("pod network: after a crash (no Detach), cleanup removes the taps and 
   CHECK(kata::runtime::CleanupPodNetwork(cni.netns_path()).ok());       // nothing left: still fine
   CHECK(kata::runtime::CleanupPodNetwork("/run/netns/kata-no-such").ok());  // the namespace went with the pod
 }
+
+TEST_CASE("pod network: a link with an ingress qdisc of another's is refused naming it; that qdisc stays", "[network][netns]") {
+  KATA_REQUIRE_ROOT();
+  kata::testing::TempDir tmp;
+  CniNetwork cni(tmp);
+  cni.pod().Exec("tc qdisc add dev eth0 ingress");
+  const std::string before = State(cni);
+  auto net = PodNetwork::Attach(cni.netns_path());
+  INFO(net.status());
+  REQUIRE_FALSE(net.ok());
+  CHECK(std::string(net.status().message()).find("ingress qdisc on eth0") != std::string::npos);
+  CHECK(State(cni) == before);
+}
