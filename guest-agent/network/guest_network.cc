@@ -13,8 +13,7 @@
 #include <memory>
 #include <optional>
 
-#include "absl/strings/str_join.h"
-#include "absl/strings/strip.h"
+#include "absl/strings/ascii.h"
 #include "guest-agent/device/pci_path.h"
 #include "guest-agent/network/network_report.h"
 #include "guest-agent/network/network_request.h"
@@ -104,8 +103,11 @@ absl::Status GuestNetwork::WaitForNic(const std::string& pci_path) {
   if (options_.uevents == nullptr) {
     return absl::FailedPreconditionError(StrCat("interface.devicePath ", pci_path, ": this agent watches no uevents"));
   }
-  RETURN_IF_ERROR(ParsePciPath(pci_path).status());
-  ASSIGN_OR_RETURN(std::string devpath, PciPathToDevpath(options_.sysfs_root, pci_path));
+  auto devpath_or = PciPathToDevpath(options_.sysfs_root, pci_path);
+  if (!devpath_or.ok()) {
+    return absl::Status(devpath_or.status().code(), StrCat("interface.devicePath ", pci_path, ": ", devpath_or.status().message()));
+  }
+  const std::string devpath = *devpath_or;
   const PredicateMatcher nic(StrCat("virtio-net device at PCI path ", pci_path, " (", devpath, "/virtio*/net/*)"),
                              [devpath](const Uevent& e) {
                                return e.subsystem == "net" && e.action == "add" && e.devpath.starts_with(devpath + "/virtio") &&

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "guest-agent/device/pci_path.h"
 #include "libkata/base/status_macros.h"
 #include "libkata/base/str_cat.h"
 
@@ -48,6 +49,11 @@ absl::StatusOr<InterfaceRequest> ParseInterfaceRequest(const agent::Interface& i
     out.addresses.push_back({address, length});
   }
   out.noarp = (in.raw_flags() & IFF_NOARP) != 0;
+  if (!in.devicepath().empty()) {
+    if (absl::Status s = ParsePciPath(in.devicepath()).status(); !s.ok()) {
+      return absl::InvalidArgumentError(StrCat("interface.devicePath: ", s.message()));
+    }
+  }
   out.pci_path = in.devicepath();
   return out;
 }

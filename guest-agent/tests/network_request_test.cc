@@ -83,6 +83,8 @@ TEST_CASE("network request: hostile interfaces are refused naming the field", "[
       {"interface.IPAddresses[0].mask", [](agent::Interface& i) { i.mutable_ipaddresses(0)->set_mask("16/"); }},
       {"interface.IPAddresses[1].mask", [](agent::Interface& i) { i.mutable_ipaddresses(1)->set_mask("129"); }},
       {"interface.IPAddresses[1]", [](agent::Interface& i) { i.mutable_ipaddresses(1)->set_family(agent::v4); }},
+      {"interface.devicePath", [](agent::Interface& i) { i.set_devicepath("02/zz"); }},
+      {"interface.devicePath", [](agent::Interface& i) { i.set_devicepath("../../sys"); }},
   };
   for (const auto& c : cases) {
     agent::Interface i = GoodInterface();
