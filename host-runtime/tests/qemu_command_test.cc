@@ -131,6 +131,19 @@ TEST_CASE("qemu command: cold-plugged disks are -blockdev and -device JSON, afte
   CHECK(disk > last_port);  // QEMU wants a bus to exist before a device names it
 }
 
+TEST_CASE("qemu command: a pod network's NICs: inherited tap (and vhost) fds, virtio-net with the link's MAC", "[qemu]") {
+  VmLaunch l = Launch();
+  l.nics.push_back({"net0", "0a:58:0a:4d:00:02", 7, -1});
+  l.nics.push_back({"net1", "02:00:00:00:00:09", 9, 10});
+  auto argv = BuildQemuCommand(l);
+  INFO(argv.status());
+  REQUIRE(argv.ok());
+  CHECK(AllAfter(*argv, "-netdev") == std::vector<std::string>{"tap,id=net0,fd=7", "tap,id=net1,fd=9,vhost=on,vhostfd=10"});
+  const auto devices = AllAfter(*argv, "-device");
+  CHECK(std::count(devices.begin(), devices.end(), "virtio-net-pci,netdev=net0,mac=0a:58:0a:4d:00:02,romfile=") == 1);
+  CHECK(std::count(devices.begin(), devices.end(), "virtio-net-pci,netdev=net1,mac=02:00:00:00:00:09,romfile=") == 1);
+}
+
 TEST_CASE("qemu command: bad launches are refused naming the field", "[qemu]") {
   struct Case {
     std::function<void(VmLaunch&)> mutate;
@@ -154,6 +167,9 @@ TEST_CASE("qemu command: bad launches are refused naming the field", "[qemu]") {
       {[](VmLaunch& l) { l.disks.push_back({{{"driver", "raw"}}, {{"driver", "virtio-blk-pci"}, {"bus", "rp3"}}}); },
        "disk 0: bus \"rp3\" is not one of the 3 root ports"},
       {[](VmLaunch& l) { l.disks.push_back({{{"driver", "raw"}}, "rp0"}); }, "disk 0"},
+      {[](VmLaunch& l) { l.nics.push_back({"net0,script=/x", "02:00:00:00:00:01", 7, -1}); }, "nic 0: id"},
+      {[](VmLaunch& l) { l.nics.push_back({"net0", "02:00:00:00:00:01,x=y", 7, -1}); }, "nic 0: mac"},
+      {[](VmLaunch& l) { l.nics.push_back({"net0", "02:00:00:00:00:01", 2, -1}); }, "nic 0: tap fd 2"},
   };
   for (const Case& c : cases) {
     VmLaunch l = Launch();
