@@ -5,6 +5,7 @@
 // bridge lives in a second netns standing in for the host's, so the machine's own network is
 // never touched; the test's "host side" clients and servers run there.
 
+#include <regex>
 #include <string>
 
 #include "libkata/testing/netns.h"
@@ -58,6 +59,14 @@ class CniNetwork {
   const std::string& gateway4() const { return gateway4_; }
   const std::string& gateway6() const { return gateway6_; }
   const std::string& mac() const { return mac_; }
+
+  // What of the pod's namespace the runtime may touch (links, qdiscs, eth0's ingress filters),
+  // to compare before and after. Without `queue_lengths`, the links' txqueuelen is left out:
+  // attaching a qdisc raises a zero one, which a crashed runtime cannot set back.
+  std::string Plumbing(bool queue_lengths = true) const {
+    const std::string state = pod_.Capture("ip -o link; tc qdisc show; tc filter show dev eth0 ingress");
+    return queue_lengths ? state : std::regex_replace(state, std::regex(" *(qlen [0-9]+)? *\\\\"), "\\");
+  }
 
  private:
   std::string Plugin(const std::string& command) const {

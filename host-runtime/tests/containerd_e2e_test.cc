@@ -10,7 +10,6 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <regex>
 #include <map>
 
 #include "absl/strings/escaping.h"
@@ -476,7 +475,7 @@ TEST_CASE("containerd: ctr run --with-ns network:PATH on a CNI network answers a
   kata::testing::Daemon web({"/usr/sbin/ip", "netns", "exec", cni.host().name(), "busybox", "httpd", "-f", "-p", "8081", "-h",
                              c.tmp.Sub("www")},
                             c.tmp.Sub("httpd.log"));
-  const std::string before = cni.pod().Capture("ip -o link; tc qdisc show");
+  const std::string before = cni.Plumbing();
   const std::string script = "ip -o -4 addr show eth0 | awk \"{print \\$4}\"; cat /sys/class/net/eth0/mtu; ping -c 1 -W 10 " +
                              cni.gateway4() + " >/dev/null && echo gateway-answers; wget -q -O - http://" + cni.gateway4() +
                              ":8081/";
@@ -489,7 +488,7 @@ TEST_CASE("containerd: ctr run --with-ns network:PATH on a CNI network answers a
   REQUIRE(kata.status == 0);
   CHECK(runc.out == cni.ipv4() + "/24\n1400\ngateway-answers\nfrom-bridge\n");
   CHECK(kata.out == runc.out);
-  CHECK(cni.pod().Capture("ip -o link; tc qdisc show") == before);
+  CHECK(cni.Plumbing() == before);
   c.CheckClean();
 }
 
@@ -520,11 +519,7 @@ TEST_CASE("containerd faults: the shim killed under a container on a CNI network
   KATA_REQUIRE_CONTAINERD();
   PrivateContainerd c;
   kata::runtime::testing::CniNetwork cni(c.tmp);
-  auto state = [&] {
-    return std::regex_replace(cni.pod().Capture("ip -o link; tc qdisc show; tc filter show dev eth0 ingress"),
-                              std::regex(" *(qlen [0-9]+)? *\\\\"), "\\");  // a crash cannot restore txqueuelen
-  };
-  const std::string before = state();
+  const std::string before = cni.Plumbing(false);  // a crash cannot restore txqueuelen
   const std::string id = Id("sk");
   REQUIRE(Run(c.ctr + " run -d --with-ns network:" + cni.netns_path() + " --runtime io.containerd.kata.v2 " + kImage + " " +
               id + " sleep 1000")
@@ -538,7 +533,7 @@ TEST_CASE("containerd faults: the shim killed under a container on a CNI network
   (void)Run("timeout 60 " + c.ctr + " task delete " + id);  // containerd may have deleted it already
   CHECK(Run(c.ctr + " container delete " + id).status == 0);
   c.CheckClean();
-  CHECK(state() == before);
+  CHECK(cni.Plumbing(false) == before);
 }
 
 TEST_CASE("containerd faults: containerd killed and restarted while shims run: tasks still answer, an exit while it "

@@ -61,7 +61,7 @@ TEST_CASE("network e2e: the CNI network in the VM: served to the host and to a s
   kata::testing::Daemon web({"/usr/sbin/ip", "netns", "exec", cni.host().name(), "busybox", "httpd", "-f", "-p", "8081", "-h",
                              tmp.Sub("www")},
                             tmp.Sub("httpd.log"));
-  const std::string before = cni.pod().Capture("ip -o link; tc qdisc show; tc filter show dev eth0 ingress");
+  const std::string before = cni.Plumbing();
 
   auto config = VmConfig(tmp);
   config.hypervisor.accel = kata::config::Accel::kTcg;
@@ -127,7 +127,7 @@ TEST_CASE("network e2e: the CNI network in the VM: served to the host and to a s
   REQUIRE((*sb)->SignalProcess("net", "", SIGKILL).ok());
   REQUIRE((*sb)->Destroy().ok());
   CHECK(::kill(qemu, 0) != 0);
-  CHECK(cni.pod().Capture("ip -o link; tc qdisc show; tc filter show dev eth0 ingress") == before);
+  CHECK(cni.Plumbing() == before);
 }
 
 TEST_CASE("network e2e: a namespace the VM cannot use is refused before QEMU starts, naming the link; nothing left",

@@ -3,8 +3,6 @@
 // agent requests read from what CNI configured; Detach leaves the namespace as CNI made it;
 // a failure half way leaves nothing.
 
-#include <regex>
-
 #include "host-runtime/network/network_probe.h"
 #include "host-runtime/network/pod_network.h"
 #include "host-runtime/tests/cni_network.h"
@@ -14,26 +12,12 @@
 using kata::runtime::PodNetwork;
 using kata::runtime::testing::CniNetwork;
 
-namespace {
-
-// What of the pod's namespace the runtime may touch: links, qdiscs, filters.
-std::string State(const CniNetwork& net) {
-  return net.pod().Capture("ip -o link | sed 's/state [A-Z]*//'; tc qdisc show; tc filter show dev eth0 ingress");
-}
-
-// The same without the links' transmit queue lengths.
-std::string StateButQueueLength(const CniNetwork& net) {
-  return std::regex_replace(State(net), std::regex(" *(qlen [0-9]+)? *\\\\"), "\\");
-}
-
-}  // namespace
-
 TEST_CASE("pod network: the veth CNI made gets a tap redirected both ways; detach leaves the netns as CNI made it",
           "[network][netns]") {
   KATA_REQUIRE_ROOT();
   kata::testing::TempDir tmp;
   CniNetwork cni(tmp, 1400);
-  const std::string before = State(cni);
+  const std::string before = cni.Plumbing();
   auto net = PodNetwork::Attach(cni.netns_path());
   INFO(net.status());
   REQUIRE(net.ok());
@@ -68,7 +52,7 @@ TEST_CASE("pod network: the veth CNI made gets a tap redirected both ways; detac
   CHECK(nics[0].vhost_fd == (::access("/dev/vhost-net", F_OK) == 0 ? nics[0].vhost_fd : -1));
 
   REQUIRE((*net)->Detach().ok());
-  CHECK(State(cni) == before);
+  CHECK(cni.Plumbing() == before);
   CHECK((*net)->Detach().ok());  // idempotent
 }
 
@@ -76,13 +60,13 @@ TEST_CASE("pod network: a failure half way (vhost-net cannot open) leaves no tap
   KATA_REQUIRE_ROOT();
   kata::testing::TempDir tmp;
   CniNetwork cni(tmp);
-  const std::string before = State(cni);
+  const std::string before = cni.Plumbing();
   // A directory stands in for /dev/vhost-net: it exists, it cannot be opened read-write.
   auto net = PodNetwork::Attach(cni.netns_path(), tmp.path());
   INFO(net.status());
   REQUIRE_FALSE(net.ok());
   CHECK(std::string(net.status().message()).find("network endpoint eth0") != std::string::npos);
-  CHECK(State(cni) == before);
+  CHECK(cni.Plumbing() == before);
 }
 
 TEST_CASE("pod network: the spec's network namespace path and resolv.conf; a bad or missing path is refused", "[network]") {
@@ -125,7 +109,7 @@ TEST_CASE("pod network: after a crash (no Detach), cleanup removes the taps and 
   KATA_REQUIRE_ROOT();
   kata::testing::TempDir tmp;
   CniNetwork cni(tmp);
-  const std::string before = StateButQueueLength(cni);
+  const std::string before = cni.Plumbing(false);
   // What a runtime killed after Attach leaves: a persistent tap (as another runtime might make
   // it) and the redirects both ways. (The veth's txqueuelen, which the qdisc set from 0 to
   // 1000, cannot be known after a crash: not compared.)
@@ -133,7 +117,7 @@ TEST_CASE("pod network: after a crash (no Detach), cleanup removes the taps and 
                  "tc qdisc add dev eth0 ingress && tc filter add dev eth0 parent ffff: protocol all u32 match u8 0 0 "
                  "action mirred egress redirect dev tap0_kata && tc qdisc add dev tap0_kata ingress");
   REQUIRE(kata::runtime::CleanupPodNetwork(cni.netns_path()).ok());
-  CHECK(StateButQueueLength(cni) == before);
+  CHECK(cni.Plumbing(false) == before);
   CHECK(kata::runtime::CleanupPodNetwork(cni.netns_path()).ok());       // nothing left: still fine
   CHECK(kata::runtime::CleanupPodNetwork("/run/netns/kata-no-such").ok());  // the namespace went with the pod
 }
@@ -143,10 +127,10 @@ TEST_CASE("pod network: a link with an ingress qdisc of another's is refused nam
   kata::testing::TempDir tmp;
   CniNetwork cni(tmp);
   cni.pod().Exec("tc qdisc add dev eth0 ingress");
-  const std::string before = State(cni);
+  const std::string before = cni.Plumbing();
   auto net = PodNetwork::Attach(cni.netns_path());
   INFO(net.status());
   REQUIRE_FALSE(net.ok());
   CHECK(std::string(net.status().message()).find("ingress qdisc on eth0") != std::string::npos);
-  CHECK(State(cni) == before);
+  CHECK(cni.Plumbing() == before);
 }

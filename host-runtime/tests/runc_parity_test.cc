@@ -368,7 +368,7 @@ TEST_CASE("runc parity: a CNI network namespace: the same links, addresses, rout
     if (ns["type"] == "network") ns["path"] = cni.netns_path();
   }
   spec["process"]["env"].push_back("PROBE_NETWORK=" + cni.gateway4());
-  const std::string before = cni.pod().Capture("ip -o link; tc qdisc show");
+  const std::string before = cni.Plumbing();
   const Facts kata = Differential("network", spec);
   CHECK(kata.at("net.eth0") == cni.mac() + " mtu 1400 up");
   CHECK(kata.at("net.ipv4").find("eth0 " + cni.ipv4() + "/24") != std::string::npos);
@@ -377,7 +377,7 @@ TEST_CASE("runc parity: a CNI network namespace: the same links, addresses, rout
   CHECK(kata.at("net.routes6").find("default via " + cni.gateway6() + " dev eth0") != std::string::npos);
   CHECK(kata.at("net.ping") == "ok");
   CHECK(kata.at("net.lo").find("UP") != std::string::npos);
-  CHECK(cni.pod().Capture("ip -o link; tc qdisc show") == before);  // no tap, no qdisc left
+  CHECK(cni.Plumbing() == before);  // no tap, no qdisc left
 }
 
 TEST_CASE("runc parity: OCI hooks run in the same order with the same states", "[parity][e2e]") {
