@@ -64,6 +64,7 @@ absl::Status EnableControllers(const std::string& dir) {
 absl::Status ContainerCgroup::Apply(const CgroupPlan& plan) const {
   std::vector<std::pair<std::string, std::string>> before;  // file, old content
   for (const CgroupWrite& w : plan.writes) {
+    if (w.skip_if_absent && ::access(StrCat(path_, "/", w.file).c_str(), F_OK) != 0 && errno == ENOENT) continue;
     auto old = ReadFileToString(StrCat(path_, "/", w.file), 1 << 16);
     absl::Status s = WriteInterfaceFile(path_, w.file, w.value);
     if (s.ok()) {

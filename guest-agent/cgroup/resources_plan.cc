@@ -33,14 +33,15 @@ absl::Status PlanMemory(const oci::LinuxMemory& m, CgroupPlan& plan) {
   if (m.has_swap()) {
     // OCI's swap is memory + swap; cgroup v2 limits swap alone.
     if (m.swap() < 0) {
-      plan.writes.push_back({"memory.swap.max", "max"});
+      plan.writes.push_back({"memory.swap.max", "max", true});
     } else if (!m.has_limit() || m.limit() < 0) {
       return absl::InvalidArgumentError("linux.resources.memory.swap: needs a memory limit (swap counts memory + swap)");
     } else if (m.swap() < m.limit()) {
       return absl::InvalidArgumentError(StrCat("linux.resources.memory.swap ", m.swap(), " is below memory.limit ",
                                                m.limit(), " (swap counts memory + swap)"));
     } else {
-      plan.writes.push_back({"memory.swap.max", std::to_string(m.swap() - m.limit())});
+      const int64_t swap = m.swap() - m.limit();
+      plan.writes.push_back({"memory.swap.max", std::to_string(swap), swap == 0});
     }
   }
   if (m.has_kernel()) plan.ignored.push_back("linux.resources.memory.kernel");

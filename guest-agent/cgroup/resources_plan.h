@@ -16,6 +16,10 @@ namespace kata::guest {
 struct CgroupWrite {
   std::string file;   // "memory.max"
   std::string value;  // "268435456"
+  // A kernel without swap accounting has no memory.swap.max; "max" or "0" there asks for
+  // what such a kernel gives anyway, so the write is skipped, as runc skips it. containerd's
+  // CRI sends swap = limit (no swap) with every memory limit.
+  bool skip_if_absent = false;
   bool operator==(const CgroupWrite&) const = default;
 };
 

@@ -4,11 +4,14 @@
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <map>
 
 #include "guest-agent/cgroup/cgroup_stats.h"
+#include "guest-agent/cgroup/container_cgroup.h"
 #include "guest-agent/cgroup/resources_plan.h"
 #include "libkata/oci/spec.h"
+#include "libkata/testing/test_support.h"
 
 using kata::guest::CgroupPlan;
 using kata::guest::CgroupWrite;
@@ -71,6 +74,37 @@ TEST_CASE("cgroup plan: unlimited values are max", "[cgroup]") {
   CHECK(f.at("memory.swap.max") == "max");
   CHECK(f.at("cpu.max") == "max 100000");
   CHECK(f.at("pids.max") == "max");
+}
+
+// containerd's CRI sends memory.swap = memory.limit (no swap) with every memory limit. The
+// guest kernel has no swap accounting, so there is no memory.swap.max: UpdateContainer failed
+// for every CRI resource update until a no-swap (or unlimited) write there was skippable.
+TEST_CASE("cgroup apply: no swap asked of a kernel without swap accounting is not an error; swap asked is", "[cgroup]") {
+  auto plan = PlanCgroupWrites(Resources(R"({"memory": {"limit": 209715200, "swap": 209715200}})"));
+  REQUIRE(plan.ok());
+  CHECK(plan->writes == std::vector<CgroupWrite>{{"memory.max", "209715200"}, {"memory.swap.max", "0", true}});
+  // A directory standing in for a cgroup of such a kernel: memory.max, no memory.swap.max.
+  kata::testing::TempDir dir;
+  kata::testing::WriteFile(dir.Sub("memory.max"), "max\n");
+  const kata::guest::ContainerCgroup cgroup(dir.path());
+  REQUIRE(cgroup.Apply(*plan).ok());
+  CHECK(kata::testing::ReadFile(dir.Sub("memory.max")) == "209715200");
+  CHECK(!std::filesystem::exists(dir.Sub("memory.swap.max")));
+
+  auto unlimited = PlanCgroupWrites(Resources(R"({"memory": {"limit": -1, "swap": -1}})"));
+  REQUIRE(unlimited.ok());
+  CHECK(cgroup.Apply(*unlimited).ok());
+
+  // Real swap asked for cannot be given: the update fails naming the file, and memory.max
+  // gets its old value back.
+  kata::testing::WriteFile(dir.Sub("memory.max"), "max\n");
+  auto swap = PlanCgroupWrites(Resources(R"({"memory": {"limit": 209715200, "swap": 419430400}})"));
+  REQUIRE(swap.ok());
+  const absl::Status refused = cgroup.Apply(*swap);
+  CHECK(!refused.ok());
+  CHECK(std::string(refused.message()).find("memory.swap.max") != std::string::npos);
+  // (Written in place, as cgroupfs takes writes: a regular file keeps the longer value's tail.)
+  CHECK(kata::testing::ReadFile(dir.Sub("memory.max")).substr(0, 4) == "max7");
 }
 
 TEST_CASE("cgroup plan: the unified map is written last and may not touch the tree", "[cgroup]") {
