@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""Test fixture: an OCI image layout tar holding busybox-static, for `ctr image import`
-(no registry here). One uncompressed layer: /bin/busybox and its applet links.
+"""Test fixture: an OCI image layout tar for `ctr image import` (no registry here), one
+uncompressed layer.
 
-  make_oci_image.py OUT.tar NAME     (NAME e.g. docker.io/library/kata-busybox:latest)
+  make_oci_image.py OUT.tar NAME           busybox-static: /bin/busybox and applet links
+                                           (NAME e.g. docker.io/library/kata-busybox:latest)
+  make_oci_image.py OUT.tar NAME PAUSE     a pod's pause image: the static PAUSE binary as
+                                           /pause, its entrypoint
 """
 import hashlib
 import io
@@ -15,19 +18,29 @@ def blob(data):
     return "sha256:" + hashlib.sha256(data).hexdigest(), data
 
 
-def layer_tar():
+APPLETS = ("sh", "echo", "cat", "ls", "sleep", "true", "uname", "id", "nc", "hostname",
+           "readlink", "mkdir", "wget", "head", "grep")
+
+
+def layer_tar(pause):
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        def add_file(path, source):
+            with open(source, "rb") as f:
+                data = f.read()
+            info = tarfile.TarInfo(path)
+            info.size, info.mode = len(data), 0o755
+            tar.addfile(info, io.BytesIO(data))
+
+        if pause:
+            add_file("pause", pause)
+            return buf.getvalue()
         for d in ("bin", "dev", "proc", "sys", "tmp", "etc"):
             info = tarfile.TarInfo(d)
             info.type, info.mode = tarfile.DIRTYPE, 0o755
             tar.addfile(info)
-        with open("/bin/busybox", "rb") as f:
-            data = f.read()
-        info = tarfile.TarInfo("bin/busybox")
-        info.size, info.mode = len(data), 0o755
-        tar.addfile(info, io.BytesIO(data))
-        for applet in ("sh", "echo", "cat", "ls", "sleep", "true", "uname", "id"):
+        add_file("bin/busybox", "/bin/busybox")
+        for applet in APPLETS:
             link = tarfile.TarInfo("bin/" + applet)
             link.type, link.linkname = tarfile.SYMTYPE, "busybox"
             tar.addfile(link)
@@ -36,9 +49,10 @@ def layer_tar():
 
 def main():
     out, name = sys.argv[1], sys.argv[2]
-    layer_digest, layer = blob(layer_tar())
-    config = {"architecture": "amd64", "os": "linux",
-              "config": {"Env": ["PATH=/bin"], "Cmd": ["sh"]},
+    pause = sys.argv[3] if len(sys.argv) > 3 else None
+    layer_digest, layer = blob(layer_tar(pause))
+    run = {"Entrypoint": ["/pause"]} if pause else {"Env": ["PATH=/bin"], "Cmd": ["sh"]}
+    config = {"architecture": "amd64", "os": "linux", "config": run,
               "rootfs": {"type": "layers", "diff_ids": [layer_digest]}}
     config_digest, config_bytes = blob(json.dumps(config).encode())
     manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",

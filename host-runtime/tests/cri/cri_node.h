@@ -1,0 +1,175 @@
+#pragma once
+
+// A Kubernetes node as kubelet sees one, for the CRI tests: Debian's containerd 1.6 with its
+// CRI plugin, started privately by the test (own config, root, state and socket) inside a
+// network namespace of its own that stands in for the node's, so the CNI bridge it makes
+// never touches the machine's network. Our shim is the `kata` RuntimeClass handler, runc the
+// `runc` one; CNI is Debian's bridge + host-local (and CRI's loopback); the pause image is
+// the project's own (tests/cri/pause.cc). The test plays kubelet over CRI's gRPC API.
+
+#include <dirent.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "grpcpp/grpcpp.h"
+#include "host-runtime/tests/vm_test_support.h"
+#include "libkata/base/file_util.h"
+#include "libkata/testing/netns.h"
+#include "libkata/testing/test_support.h"
+#include "protocols/cri_api.grpc.pb.h"
+
+namespace kata::runtime::testing {
+
+inline constexpr char kCriBusybox[] = "docker.io/library/kata-busybox:latest";
+inline constexpr char kCriPause[] = "docker.io/library/kata-pause:test";
+inline constexpr char kCriSubnet[] = "10.78.0.";  // the pods' /24
+
+// The command lines of the processes that contain `needle`, one per line.
+inline std::string ProcessesNaming(const std::string& needle) {
+  std::string found;
+  DIR* proc = ::opendir("/proc");
+  while (dirent* e = ::readdir(proc)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9' || std::atoi(e->d_name) == ::getpid()) continue;
+    auto cmdline = kata::ReadFileToString(std::string("/proc/") + e->d_name + "/cmdline", 1 << 16);
+    if (!cmdline.ok() || cmdline->find(needle) == std::string::npos) continue;
+    for (char& c : *cmdline) c = c == '\0' ? ' ' : c;
+    found += *cmdline + "\n";
+  }
+  ::closedir(proc);
+  return found;
+}
+
+class CriNode {
+ public:
+  CriNode() {
+    node_.Exec("sysctl -qw net.ipv6.conf.all.accept_dad=0; ip link set lo up");
+    std::filesystem::create_directories(tmp_.Sub("cni"));
+    std::filesystem::create_directories(tmp_.Sub("logs"));
+    kata::testing::WriteFile(tmp_.Sub("cni/10-kata-cri.conflist"), R"({"cniVersion": "1.0.0", "name": "kata-cri",
+      "plugins": [{"type": "bridge", "bridge": "kcri0", "isGateway": true, "ipMasq": false,
+        "ipam": {"type": "host-local", "dataDir": ")" + tmp_.Sub("ipam") + R"(",
+                 "ranges": [[{"subnet": "10.78.0.0/24"}]], "routes": [{"dst": "0.0.0.0/0"}]}}]})");
+    kata::testing::WriteFile(tmp_.Sub("config.toml"), "version = 2\nroot = \"" + tmp_.Sub("root") + "\"\nstate = \"" + tmp_.Sub("state") +
+      "\"\n[grpc]\n  address = \"" + sock_ + "\"\n"
+      "[plugins.\"io.containerd.grpc.v1.cri\"]\n  sandbox_image = \"" + kCriPause + "\"\n"
+      "  [plugins.\"io.containerd.grpc.v1.cri\".cni]\n    bin_dir = \"/usr/lib/cni\"\n    conf_dir = \"" + tmp_.Sub("cni") + "\"\n"
+      "  [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.kata]\n    runtime_type = \"io.containerd.kata.v2\"\n"
+      "    pod_annotations = [\"io.katacontainers.*\"]\n"
+      "  [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc]\n    runtime_type = \"io.containerd.runc.v2\"\n");
+    kata::testing::WriteFile(tmp_.Sub("kata.yaml"), "hypervisor:\n  kernel: " + ImageDir() + "/vmlinux\n  initrd: " + ImageDir() +
+                                                        "/kata-initrd.img\n  memory_mib: 512\n  accel: tcg\nruntime:\n  state_dir: " +
+                                                        tmp_.Sub("kata") + "\n");
+    // containerd finds the shim on its PATH and hands the shim its environment.
+    const std::string path = std::string(KATA_SHIM_DIR) + ":" + std::getenv("PATH");
+    ::setenv("PATH", path.c_str(), 1);
+    ::setenv("KATA_CONF_FILE", tmp_.Sub("kata.yaml").c_str(), 1);
+    daemon_ = std::make_unique<kata::testing::Daemon>(
+        std::vector<std::string>{"/usr/bin/nsenter", "--net=" + node_.path(), "/usr/bin/containerd", "--config", tmp_.Sub("config.toml")},
+        tmp_.Sub("containerd.log"));
+    daemon_->WaitForPath(sock_, 20000);
+    auto channel = grpc::CreateChannel("unix://" + sock_, grpc::InsecureChannelCredentials());
+    runtime_ = ::runtime::v1::RuntimeService::NewStub(channel);
+    images_ = ::runtime::v1::ImageService::NewStub(channel);
+    Import(kCriBusybox, "");
+    Import(kCriPause, KATA_PAUSE_BINARY);
+  }
+
+  // Whatever a failed test left goes: pods (CRI stops their containers and tears their
+  // networks down), then containerd, then any process that names this node's directory.
+  ~CriNode() {
+    ::runtime::v1::ListPodSandboxResponse pods;
+    if (Call(&Runtime::Stub::ListPodSandbox, ::runtime::v1::ListPodSandboxRequest(), pods, 60).ok()) {
+      for (const auto& pod : pods.items()) {
+        ::runtime::v1::StopPodSandboxRequest stop;
+        stop.set_pod_sandbox_id(pod.id());
+        ::runtime::v1::StopPodSandboxResponse stopped;
+        (void)Call(&Runtime::Stub::StopPodSandbox, stop, stopped, 120);
+        ::runtime::v1::RemovePodSandboxRequest remove;
+        remove.set_pod_sandbox_id(pod.id());
+        ::runtime::v1::RemovePodSandboxResponse removed;
+        (void)Call(&Runtime::Stub::RemovePodSandbox, remove, removed, 120);
+      }
+    }
+    daemon_.reset();
+    DIR* proc = ::opendir("/proc");
+    while (dirent* e = ::readdir(proc)) {
+      if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+      auto cmdline = kata::ReadFileToString(std::string("/proc/") + e->d_name + "/cmdline", 1 << 16);
+      if (cmdline.ok() && cmdline->find(tmp_.path()) != std::string::npos) ::kill(std::atoi(e->d_name), SIGKILL);
+    }
+    ::closedir(proc);
+    (void)kata::testing::Capture("grep -o ' " + tmp_.path() + "[^ ]*' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l");
+  }
+
+  using Runtime = ::runtime::v1::RuntimeService;
+
+  // One CRI call with a deadline of `seconds`, as kubelet makes it.
+  template <typename Stub, typename Request, typename Response>
+  grpc::Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*), const Request& request,
+                    Response& response, int seconds = 60) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+    Stub* stub;
+    if constexpr (std::is_same_v<Stub, ::runtime::v1::ImageService::Stub>) {
+      stub = images_.get();
+    } else {
+      stub = runtime_.get();
+    }
+    return (stub->*method)(&context, request, &response);
+  }
+
+  const kata::testing::TempDir& tmp() const { return tmp_; }
+  const kata::testing::TestNetns& node() const { return node_; }
+  std::string log_dir() const { return tmp_.Sub("logs"); }
+  std::string DaemonLogTail() const { return kata::ReadFileTail(tmp_.Sub("containerd.log"), 4000); }
+
+  // The shims and QEMUs of this node, and its mounts (snapshots, shm, shared binds).
+  std::string Leftovers() const {
+    std::string left = ProcessesNaming("containerd-shim-kata-v2") + ProcessesNaming("qemu-system");
+    left += kata::testing::Capture("grep ' " + tmp_.path() + "' /proc/self/mountinfo");
+    std::error_code ec;
+    if (std::filesystem::exists(tmp_.Sub("kata"), ec) && !std::filesystem::is_empty(tmp_.Sub("kata"), ec)) {
+      left += "kata state: " + kata::testing::Capture("ls -R " + tmp_.Sub("kata"));
+    }
+    return left;
+  }
+
+  // Leftovers() empty within `seconds` (shims and QEMU take a moment to exit).
+  std::string AwaitClean(int seconds = 10) const {
+    std::string left = Leftovers();
+    for (int i = 0; i < seconds * 10 && !left.empty(); ++i, ::usleep(100 * 1000)) left = Leftovers();
+    return left;
+  }
+
+ private:
+  // An image into CRI's namespace, as a node pre-loads one; CRI learns of it from the event.
+  void Import(const std::string& name, const std::string& pause_binary) {
+    const std::string tar = tmp_.Sub(name.substr(name.rfind('/') + 1) + ".tar");
+    REQUIRE(kata::testing::Capture(std::string("python3 ") + KATA_TESTS_DIR + "/make_oci_image.py " + tar + " " + name + " " +
+                                   pause_binary + " && echo made") == "made\n");
+    const std::string out = kata::testing::Capture("ctr -a " + sock_ + " -n k8s.io image import " + tar + " 2>&1; echo rc=$?");
+    INFO(out);
+    REQUIRE(out.find("rc=0") != std::string::npos);
+    ::runtime::v1::ImageStatusRequest request;
+    request.mutable_image()->set_image(name);
+    ::runtime::v1::ImageStatusResponse status;
+    for (int i = 0; i < 100; ++i, ::usleep(100 * 1000)) {
+      if (Call(&::runtime::v1::ImageService::Stub::ImageStatus, request, status).ok() && status.has_image()) return;
+    }
+    FAIL("CRI does not see the imported image " << name);
+  }
+
+  kata::testing::TempDir tmp_;
+  kata::testing::TestNetns node_;
+  std::string sock_ = tmp_.Sub("containerd.sock");
+  std::unique_ptr<kata::testing::Daemon> daemon_;
+  std::unique_ptr<::runtime::v1::RuntimeService::Stub> runtime_;
+  std::unique_ptr<::runtime::v1::ImageService::Stub> images_;
+};
+
+}  // namespace kata::runtime::testing
