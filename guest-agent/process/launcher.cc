@@ -80,10 +80,16 @@ absl::StatusOr<std::optional<ChildReport>> ReadReport(int fd, absl::Duration tim
   return std::optional<ChildReport>(report);
 }
 
-absl::Status ReportError(const ChildReport& r, std::string_view what, const InitPlan* plan = nullptr) {
-  const std::string item = plan != nullptr ? DescribeSetupItem(*plan, r.step, r.index) : "";
+// `program`: the exec's, named when the exec step fails (as runc names it: a command not
+// found is the commonest failure a user sees).
+absl::Status ReportError(const ChildReport& r, std::string_view what, const InitPlan* plan = nullptr,
+                         std::string_view program = "") {
+  std::string item = plan != nullptr ? DescribeSetupItem(*plan, r.step, r.index) : "";
+  if (r.step == kStepExec && !program.empty()) item = StrCat(" ", program);
   return ErrnoStatus(r.err, StrCat(what, ": ", ChildStepName(r.step), item));
 }
+
+std::string ProgramOf(const ExecPlan& exec) { return exec.argv_storage.empty() ? "" : exec.argv_storage[0]; }
 
 struct StdioPipes {
   Pipe in, out, err;
@@ -221,7 +227,7 @@ absl::StatusOr<Launched> LaunchInit(InitPlan& plan, int cgroup_procs_fd, absl::D
     return ErrnoStatus(err, "release the container init");
   }
   Launched l{pid, std::move(stdio->in.w), std::move(stdio->out.r), std::move(stdio->err.r), std::move(start->w),
-             std::move(status->r), plan.exec.terminal};
+             std::move(status->r), plan.exec.terminal, ProgramOf(plan.exec)};
   auto report = ReadReport(l.status_r.get(), timeout, "create the container init");
   if (!report.ok() || !*report || (*report)->step != kStepReady) {
     ::kill(pid, SIGKILL);
@@ -255,7 +261,7 @@ absl::Status StartInit(Launched& init, absl::Duration timeout) {
   if (!report.ok()) {
     return absl::Status(report.status().code(), StrCat(ToStd(report.status().message()), " (", DescribeProcess(init.pid), ")"));
   }
-  if (*report) return ReportError(**report, "start the container process");
+  if (*report) return ReportError(**report, "start the container process", nullptr, init.program);
   return absl::OkStatus();  // EOF: the exec closed the CLOEXEC status pipe
 }
 
@@ -327,14 +333,14 @@ absl::StatusOr<Launched> LaunchExec(pid_t init_pid, ExecPlan& plan, int cgroup_p
     n = ::read(pid_pipe->r.get(), &pid, sizeof(pid));
   } while (n < 0 && errno == EINTR);
   Launched l{n == sizeof(pid) ? pid : -1, std::move(stdio->in.w), std::move(stdio->out.r), std::move(stdio->err.r), {}, {},
-             plan.terminal};
+             plan.terminal, ProgramOf(plan)};
   if (l.pid > 0) on_pid(l.pid, true);
   auto report = ReadReport(status->r.get(), timeout, "exec in the container");
   if (!report.ok()) {
     if (l.pid > 0) ::kill(l.pid, SIGKILL);
     return report.status();
   }
-  if (*report) return ReportError(**report, "exec in the container");
+  if (*report) return ReportError(**report, "exec in the container", nullptr, l.program);
   if (l.pid <= 0) return absl::InternalError("exec in the container: no pid from the forking child");
   return l;
 }

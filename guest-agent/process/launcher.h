@@ -24,6 +24,7 @@ struct Launched {
   UniqueFd start_w;   // init only: one byte lets it exec
   UniqueFd status_r;  // init only: a ChildReport if the exec fails, EOF if it succeeded
   bool terminal = false;  // stdin_w and stdout_r are a pty's master; stderr_r is not there
+  std::string program;    // process.args[0], named when its exec fails
 };
 
 // Clones the init and waits (up to `timeout`) until it is set up and waiting for Start.

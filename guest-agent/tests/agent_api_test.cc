@@ -177,6 +177,29 @@ TEST_CASE("agent: hostile requests fail and leave nothing behind", "[agent][root
   }
 }
 
+// A command not in the image is the commonest failure a user meets (kubelet shows it as the
+// container's StartError); the error names the command, as runc's does, for the container's
+// process and for an exec.
+TEST_CASE("agent: a command not found is NotFound naming the command, at start and at exec", "[agent][root]") {
+  KATA_REQUIRE_ROOT();
+  Fixture f;
+  REQUIRE(f.Create("c1", {"/bin/no-such-command", "arg"}).ok());
+  const absl::Status started = f.Start("c1");
+  INFO(started.message());
+  CHECK(started.code() == absl::StatusCode::kNotFound);
+  CHECK(std::string(started.message()).find("/bin/no-such-command") != std::string::npos);
+  CHECK(f.Remove("c1", 5).ok());
+
+  REQUIRE(f.Create("c2", {"/bin/sleep", "100"}).ok());
+  REQUIRE(f.Start("c2").ok());
+  const absl::Status exec = f.Exec("c2", "e1", {"no-such-tool"});
+  INFO(exec.message());
+  CHECK(exec.code() == absl::StatusCode::kNotFound);
+  CHECK(std::string(exec.message()).find("no-such-tool") != std::string::npos);
+  (void)f.Signal("c2", "", 9);
+  CHECK(f.Remove("c2", 5).ok());
+}
+
 TEST_CASE("agent: DestroySandbox with running containers leaves nothing", "[agent][root]") {
   KATA_REQUIRE_ROOT();
   Fixture f;
