@@ -189,13 +189,16 @@ std::string AwaitFileContaining(const std::string& path, const std::string& text
 
 }  // namespace
 
-TEST_CASE("CRI: a pod of two containers in one VM, as kubelet drives it; nothing left after", "[cri][e2e]") {
+// The same steps and expectations under runc's handler and ours: runc is the oracle.
+TEST_CASE("CRI: a pod of two containers, as kubelet drives it, under runc and in one VM; nothing left after", "[cri][e2e]") {
   KATA_REQUIRE_CRI();
+  const std::string handler = GENERATE("runc", "kata");
+  INFO("handler " << handler);
   CriNode node;
   kata::testing::WriteFile(node.tmp().Sub("etc-hosts"), "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n");
   const std::string netns_before = kata::testing::Capture("ls /run/netns");
   const cri::PodSandboxConfig pod_config = PodConfig(node, "web");
-  const std::string pod = RunPod(node, pod_config);
+  const std::string pod = RunPod(node, pod_config, handler);
 
   // The pod's IP, from the CNI result CRI kept; it answers from the node.
   cri::PodSandboxStatusRequest status_request;
@@ -206,7 +209,7 @@ TEST_CASE("CRI: a pod of two containers in one VM, as kubelet drives it; nothing
   const std::string ip = pod_status.status().network().ip();
   INFO("pod ip " << ip);
   REQUIRE(absl::StartsWith(ip, kCriSubnet));
-  CHECK(pod_status.status().runtime_handler() == "kata");
+  CHECK(pod_status.status().runtime_handler() == handler);
 
   const std::string server =
       StartedContainer(node, pod, pod_config, ContainerConfig(node, "server", "echo server up; echo to-stderr >&2; exec nc -ll -p 8080 -e echo served-by-pod"));
@@ -284,19 +287,70 @@ TEST_CASE("CRI: a pod of two containers in one VM, as kubelet drives it; nothing
   const grpc::Status update_status = node.Call(&Runtime::UpdateContainerResources, update, updated);
   INFO(update_status.error_message());
   CHECK(update_status.ok());
-  // No cgroup namespace on a cgroup v1 node (CRI adds one on v2 only): /sys/fs/cgroup is the
-  // guest's whole hierarchy, and the container's own cgroup is where /proc/self/cgroup says.
-  CHECK(Sh(node, client, "cd /sys/fs/cgroup$(cut -d: -f3 /proc/self/cgroup) && cat memory.max cpu.max") == "209715200\n50000 100000\n");
+  // No cgroup namespace on a cgroup v1 node (CRI adds one on v2 only): in the VM (cgroup v2)
+  // /sys/fs/cgroup is the guest's whole hierarchy, and the container's own cgroup is where
+  // /proc/self/cgroup says. (Under runc here it is the node's v1 hierarchies.)
+  if (handler == "kata") {
+    CHECK(Sh(node, client, "cd /sys/fs/cgroup$(cut -d: -f3 /proc/self/cgroup) && cat memory.max cpu.max") == "209715200\n50000 100000\n");
+  } else {
+    CHECK(Sh(node, client, "cat /sys/fs/cgroup/memory/memory.limit_in_bytes") == "209715200\n");
+  }
 
   // A container stopped, removed and replaced while the pod runs (Kata never allowed this).
   REQUIRE(StopContainer(node, client, 2).ok());
   CHECK(ContainerStatus(node, client).state() == cri::CONTAINER_EXITED);
   REQUIRE(RemoveContainer(node, client).ok());
-  const std::string again = StartedContainer(node, pod, pod_config, ContainerConfig(node, "client", "exec sleep 3600"));
+  const std::string again = StartedContainer(node, pod, pod_config, ContainerConfig(node, "client-2", "exec sleep 3600"));
   CHECK(Sh(node, again, kNs) == server_ns);
 
   // The pod goes: its containers, its VM, its network; nothing is left on the node.
   StopAndRemovePod(node, pod);
   CHECK(node.AwaitClean() == "");
   CHECK(kata::testing::Capture("ls /run/netns") == netns_before);  // CRI's cni-<uuid> is gone
+}
+
+// What kubelet sees when a pod's container cannot run: a clear error, the pod still
+// serving, and nothing left once the pod goes. Compared with runc's handler.
+TEST_CASE("CRI: a missing image and a command not found fail clearly under runc and in the VM; nothing leaks", "[cri][e2e]") {
+  KATA_REQUIRE_CRI();
+  const std::string handler = GENERATE("runc", "kata");
+  INFO("handler " << handler);
+  CriNode node;
+  kata::testing::WriteFile(node.tmp().Sub("etc-hosts"), "127.0.0.1\tlocalhost\n");
+  const cri::PodSandboxConfig pod_config = PodConfig(node, "broken");
+  const std::string pod = RunPod(node, pod_config, handler);
+
+  // An image the node does not have: CreateContainer names it (no registry here to pull from).
+  cri::ContainerConfig missing = ContainerConfig(node, "missing", "true");
+  missing.mutable_image()->set_image("docker.io/library/kata-no-such-image:latest");
+  std::string id;
+  const grpc::Status no_image = CreateContainer(node, pod, pod_config, missing, id);
+  INFO(no_image.error_message());
+  CHECK(!no_image.ok());
+  CHECK(absl::StrContains(no_image.error_message(), "kata-no-such-image"));
+
+  // A command that is not in the image: StartContainer fails naming it, and the container's
+  // status says so.
+  cri::ContainerConfig not_found = ContainerConfig(node, "not-found", "");
+  not_found.clear_command();
+  not_found.clear_args();
+  not_found.add_command("/bin/no-such-command");
+  REQUIRE(CreateContainer(node, pod, pod_config, not_found, id).ok());
+  const grpc::Status start = StartContainer(node, id);
+  INFO(start.error_message());
+  CHECK(!start.ok());
+  CHECK(absl::StrContains(start.error_message(), "/bin/no-such-command"));
+  const cri::ContainerStatus status = ContainerStatus(node, id);
+  INFO(status.reason() << ": " << status.message());
+  CHECK(status.state() == cri::CONTAINER_EXITED);
+  CHECK(status.reason() == "StartError");
+  CHECK(absl::StrContains(status.message(), "/bin/no-such-command"));
+  CHECK(RemoveContainer(node, id).ok());
+
+  // The pod is unharmed: a good container still starts in it.
+  const std::string good = StartedContainer(node, pod, pod_config, ContainerConfig(node, "good", "exec sleep 3600"));
+  CHECK(Sh(node, good, "echo alive") == "alive\n");
+
+  StopAndRemovePod(node, pod);
+  CHECK(node.AwaitClean() == "");
 }
