@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "host-runtime/cmd/containerd_config_command.h"
 #include "host-runtime/cmd/host_check.h"
 #include "host-runtime/cmd/run_command.h"
 #include "kata_version.h"
@@ -29,6 +30,9 @@ void Usage(FILE* out) {
                "  run --bundle DIR [--rootfs-mounts MOUNTS.json] ID\n"
                "                         run the bundle's container in a new VM (like runc run);\n"
                "                         MOUNTS.json: containerd-shaped rootfs Mounts\n"
+               "  containerd-config [--install] ...\n"
+               "                         containerd's configuration for the kata handler, printed or\n"
+               "                         installed as a drop-in (containerd-config --help)\n"
                "  --version              print the version\n"
                "\n"
                "FILE defaults to $KATA_CONF_FILE, else %s when it exists.\n"
@@ -92,6 +96,9 @@ int main(int argc, char** argv) {
     if (!config.ok()) return Fail(std::string(config.status().message()));
     std::fputs(kata::config::ConfigToYaml(*config).c_str(), stdout);
     return 0;
+  }
+  if (cmd == "containerd-config") {
+    return kata::runtime::ContainerdConfigCommand(std::vector<std::string_view>(args.begin() + i + 1, args.end()));
   }
   if (cmd == "check") {
     auto config = LoadEffectiveConfig(config_path);

@@ -71,16 +71,20 @@ class CriNode {
       "\"\n[grpc]\n  address = \"" + sock_ + "\"\n"
       "[plugins.\"io.containerd.grpc.v1.cri\"]\n  sandbox_image = \"" + kCriPause + "\"\n  restrict_oom_score_adj = " + (MayLowerOomScore() ? "false" : "true") + "\n"
       "  [plugins.\"io.containerd.grpc.v1.cri\".cni]\n    bin_dir = \"/usr/lib/cni\"\n    conf_dir = \"" + tmp_.Sub("cni") + "\"\n"
-      "  [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.kata]\n    runtime_type = \"io.containerd.kata.v2\"\n"
-      "    pod_annotations = [\"io.katacontainers.*\"]\n"
       "  [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc]\n    runtime_type = \"io.containerd.runc.v2\"\n");
     kata::testing::WriteFile(tmp_.Sub("kata.yaml"), "hypervisor:\n  kernel: " + ImageDir() + "/vmlinux\n  initrd: " + ImageDir() +
                                                         "/kata-initrd.img\n  memory_mib: 512\n  accel: tcg\nruntime:\n  state_dir: " +
                                                         tmp_.Sub("kata") + "\n");
-    // containerd finds the shim on its PATH and hands the shim its environment.
+    // The kata handler as an operator installs it: a drop-in the config imports, naming our
+    // configuration (containerd hands the shim its ConfigPath in Create's options).
+    const std::string installed = kata::testing::Capture(std::string(KATA_RUNTIME_BIN) + " containerd-config --install --config " +
+                                                         tmp_.Sub("config.toml") + " --kata-config " + tmp_.Sub("kata.yaml") + " 2>&1");
+    INFO(installed);
+    REQUIRE(absl::StrContains(installed, "added it to the imports"));
+    // containerd finds the shim on its PATH.
     const std::string path = std::string(KATA_SHIM_DIR) + ":" + std::getenv("PATH");
     ::setenv("PATH", path.c_str(), 1);
-    ::setenv("KATA_CONF_FILE", tmp_.Sub("kata.yaml").c_str(), 1);
+    ::unsetenv("KATA_CONF_FILE");
     daemon_ = std::make_unique<kata::testing::Daemon>(
         std::vector<std::string>{"/usr/bin/nsenter", "--net=" + node_.path(), "/usr/bin/containerd", "--config", tmp_.Sub("config.toml")},
         tmp_.Sub("containerd.log"));
