@@ -233,6 +233,13 @@ TEST_CASE("CRI: a pod of two containers, as kubelet drives it, under runc and in
   CHECK(answer == "served-by-pod\n");
   CHECK(node.node().Capture("busybox nc -w 10 " + ip + " 8080") == "served-by-pod\n");
 
+  // The pod's overhead on the node (docs/kubernetes.md): the VM and the shim, idle.
+  if (handler == "kata") {
+    std::printf("kata-measure: pod overhead PSS (2 containers, idle): qemu %lld kB, shim %lld kB\n",
+                kata::runtime::testing::PssKbOfProcessesNaming("qemu-system", node.tmp().path()),
+                kata::runtime::testing::PssKbOfProcessesNaming("containerd-shim-kata-v2", node.tmp().path()));
+  }
+
   // The files CRI and kubelet made on the node, as the containers see them.
   const std::string resolv = Sh(node, client, "cat /etc/resolv.conf");
   CHECK(absl::StrContains(resolv, "nameserver 10.78.0.53"));

@@ -57,6 +57,24 @@ inline bool MayLowerOomScore() {
   return at != std::string::npos && (std::stoull(status.substr(at + 7, 20), nullptr, 16) >> 24 & 1) != 0;
 }
 
+// The summed PSS (kB) of the processes whose command line contains both needles.
+inline long long PssKbOfProcessesNaming(const std::string& needle, const std::string& also) {
+  long long total = 0;
+  DIR* proc = ::opendir("/proc");
+  while (dirent* e = ::readdir(proc)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    const std::string dir = std::string("/proc/") + e->d_name;
+    auto cmdline = kata::ReadFileToString(dir + "/cmdline", 1 << 16);
+    if (!cmdline.ok() || cmdline->find(needle) == std::string::npos || cmdline->find(also) == std::string::npos) continue;
+    auto smaps = kata::ReadFileToString(dir + "/smaps_rollup", 1 << 16);
+    if (const size_t at = smaps.ok() ? smaps->find("\nPss:") : std::string::npos; at != std::string::npos) {
+      total += std::atoll(smaps->c_str() + at + 5);
+    }
+  }
+  ::closedir(proc);
+  return total;
+}
+
 class CriNode {
  public:
   CriNode() {
