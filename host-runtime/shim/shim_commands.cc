@@ -19,6 +19,7 @@
 #include "fmt/format.h"
 #include "google/protobuf/any.pb.h"
 #include "google/protobuf/util/time_util.h"
+#include "host-runtime/cgroups/host_cgroup.h"
 #include "host-runtime/network/pod_network.h"
 #include "host-runtime/shim/event_publisher.h"
 #include "host-runtime/shim/pod_role.h"
@@ -194,6 +195,12 @@ int DeleteShim(const ShimFlags& flags) {
         if (auto net = runtime::SandboxNetworkFromSpec(*spec); net.ok() && !net->netns_path.empty()) {
           if (absl::Status s = runtime::CleanupPodNetwork(net->netns_path); !s.ok()) {
             std::fprintf(stderr, "%s\n", std::string(s.message()).c_str());
+          }
+        }
+        // The sandbox's cgroup the dead shim and QEMU were in (its parents may be kubelet's).
+        if (spec->has_linux() && !spec->linux().cgroups_path().empty()) {
+          if (auto relative = runtime::CgroupRelativePath(spec->linux().cgroups_path()); relative.ok()) {
+            runtime::RemoveHostCgroupLeaf(runtime::HostCgroupHierarchies(), *relative);
           }
         }
       }

@@ -97,6 +97,7 @@ void PumpStdin(runtime::Sandbox* sandbox, std::string id, std::string exec_id, s
 
 TaskService::~TaskService() {
   if (sandbox_) (void)sandbox_->Destroy();
+  (void)sandbox_cgroup_.Remove();
   absl::MutexLock lock(&mu_);
   for (auto& [id, t] : tasks_) {
     for (auto& [exec_id, p] : t.processes) p->stop_stdin->store(true);
@@ -156,6 +157,7 @@ absl::StatusOr<task::CreateTaskResponse> TaskService::Create(const task::CreateT
   auto fail = [&](absl::Status s) {
     if (boots && sandbox_) (void)sandbox_->Destroy();
     if (boots) sandbox_.reset();
+    if (boots) (void)sandbox_cgroup_.Remove();
     absl::MutexLock lock(&mu_);
     tasks_.erase(req.id());
     if (boots) sandbox_id_.clear();
@@ -176,6 +178,16 @@ absl::StatusOr<task::CreateTaskResponse> TaskService::Create(const task::CreateT
   // `ctr run --rootfs DIR`: no Mounts, the bundle's rootfs directory is the container's.
   if (mounts.empty()) mounts.push_back(runtime::BundleRootfsMount(req.bundle(), spec->root().path()));
   if (boots) {
+    // The pod's cgroup on the host (Kata's sandbox_cgroup_only): the shim joins it before QEMU
+    // starts, so the VM and both processes' threads are accounted to the pod.
+    if (spec->has_linux() && !spec->linux().cgroups_path().empty()) {
+      auto relative = runtime::CgroupRelativePath(spec->linux().cgroups_path());
+      if (!relative.ok()) return fail(relative.status());
+      auto cgroup = runtime::HostCgroup::Create(runtime::HostCgroupHierarchies(), *relative);
+      if (!cgroup.ok()) return fail(cgroup.status());
+      sandbox_cgroup_ = std::move(*cgroup);
+      if (absl::Status s = sandbox_cgroup_.Join(::getpid()); !s.ok()) return fail(s);
+    }
     // The first task's disks are known before the VM boots: on QEMU's command line, not hot-plugged.
     auto network = runtime::SandboxNetworkFromSpec(*spec);
     if (!network.ok()) return fail(network.status());
@@ -515,6 +527,8 @@ absl::Status TaskService::Shutdown(const task::ShutdownRequest& req) {
     if (!req.now() && !tasks_.empty()) return absl::OkStatus();
   }
   if (sandbox_) RETURN_IF_ERROR(sandbox_->Destroy());
+  // Not fatal: the shim must still exit; `delete` removes the leaf again.
+  if (absl::Status s = sandbox_cgroup_.Remove(); !s.ok()) kLog.Warn("sandbox cgroup", {{"error", std::string(s.message())}});
   shutdown_.Notify();
   return absl::OkStatus();
 }

@@ -19,6 +19,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "google/protobuf/timestamp.pb.h"
+#include "host-runtime/cgroups/host_cgroup.h"
 #include "host-runtime/sandbox/sandbox.h"
 #include "host-runtime/shim/event_publisher.h"
 #include "libkata/ttrpc/server.h"
@@ -103,6 +104,7 @@ class TaskService {
   // The first task's id: its Create booted the VM; CRI's containers of the pod join it.
   std::string sandbox_id_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<runtime::Sandbox> sandbox_;  // set by the first Create, before any other task exists
+  runtime::HostCgroup sandbox_cgroup_;          // the pod's cgroup on the host, joined by the first Create
   std::map<std::string, Task> tasks_ ABSL_GUARDED_BY(mu_);  // by container id
 };
 

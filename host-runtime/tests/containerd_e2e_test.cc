@@ -418,7 +418,7 @@ TEST_CASE("containerd: RuntimeDefault seccomp and the device rules answer as und
   const Result missing = Run(c.ctr + " run --rm --runtime io.containerd.kata.v2 " + kImage + " " + Id("s4") + " /no/such/binary");
   INFO(missing.out);
   CHECK(missing.status != 0);
-  CHECK(missing.out.find("exec the process: No such file or directory") != std::string::npos);
+  CHECK(missing.out.find("exec the process /no/such/binary: No such file or directory") != std::string::npos);
   c.CheckClean();
 
   // Without --seccomp, no filter on either.

@@ -11,6 +11,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "host-runtime/cgroups/host_cgroup.h"
 #include "host-runtime/tests/cri/cri_node.h"
 
 using kata::runtime::testing::CriNode;
@@ -233,6 +234,24 @@ TEST_CASE("CRI: a pod of two containers, as kubelet drives it, under runc and in
   CHECK(answer == "served-by-pod\n");
   CHECK(node.node().Capture("busybox nc -w 10 " + ip + " 8080") == "served-by-pod\n");
 
+  // The VM and the shim run in the pod's cgroup on the node, in every hierarchy (Kata's
+  // sandbox_cgroup_only): kubelet's pod cgroup accounts for them.
+  const std::string pod_cgroup = "/kata-cri-test/" + pod;
+  if (handler == "kata") {
+    std::vector<int> pids = kata::runtime::testing::PidsOfProcessesNaming("qemu-system", node.tmp().path());
+    const std::vector<int> shims = kata::runtime::testing::PidsOfProcessesNaming("containerd-shim-kata-v2", node.tmp().path());
+    CHECK(pids.size() == 1);
+    CHECK(shims.size() == 1);
+    pids.insert(pids.end(), shims.begin(), shims.end());
+    for (int pid : pids) {
+      const std::string cgroups = kata::testing::ReadFile("/proc/" + std::to_string(pid) + "/cgroup");
+      for (const auto& h : kata::runtime::HostCgroupHierarchies()) {
+        INFO(pid << " " << h.mount_point << "\n" << cgroups);
+        CHECK(kata::runtime::CgroupOfProcess(cgroups, h).value_or("") == pod_cgroup);
+      }
+    }
+  }
+
   // The pod's overhead on the node (docs/kubernetes.md): the VM and the shim, idle.
   if (handler == "kata") {
     std::printf("kata-measure: pod overhead PSS (2 containers, idle): qemu %lld kB, shim %lld kB\n",
@@ -314,6 +333,10 @@ TEST_CASE("CRI: a pod of two containers, as kubelet drives it, under runc and in
   StopAndRemovePod(node, pod);
   CHECK(node.AwaitClean() == "");
   CHECK(kata::testing::Capture("ls /run/netns") == netns_before);  // CRI's cni-<uuid> is gone
+  for (const auto& h : kata::runtime::HostCgroupHierarchies()) {
+    INFO(h.mount_point);
+    CHECK(!std::filesystem::exists(h.mount_point + pod_cgroup));
+  }
 }
 
 // What kubelet sees when a pod's container cannot run: a clear error, the pod still

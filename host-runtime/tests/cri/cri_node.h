@@ -57,6 +57,21 @@ inline bool MayLowerOomScore() {
   return at != std::string::npos && (std::stoull(status.substr(at + 7, 20), nullptr, 16) >> 24 & 1) != 0;
 }
 
+// The pids of the processes whose command line contains both needles.
+inline std::vector<int> PidsOfProcessesNaming(const std::string& needle, const std::string& also) {
+  std::vector<int> pids;
+  DIR* proc = ::opendir("/proc");
+  while (dirent* e = ::readdir(proc)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    auto cmdline = kata::ReadFileToString(std::string("/proc/") + e->d_name + "/cmdline", 1 << 16);
+    if (cmdline.ok() && cmdline->find(needle) != std::string::npos && cmdline->find(also) != std::string::npos) {
+      pids.push_back(std::atoi(e->d_name));
+    }
+  }
+  ::closedir(proc);
+  return pids;
+}
+
 // The summed PSS (kB) of the processes whose command line contains both needles.
 inline long long PssKbOfProcessesNaming(const std::string& needle, const std::string& also) {
   long long total = 0;
@@ -139,6 +154,9 @@ class CriNode {
     }
     ::closedir(proc);
     (void)kata::testing::Capture("grep -o ' " + tmp_.path() + "[^ ]*' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l");
+    // The pods' cgroup parent (kubelet's, on a real node), once runc and our shim have
+    // removed the pods' own.
+    (void)kata::testing::Capture("rmdir /sys/fs/cgroup/*/kata-cri-test /sys/fs/cgroup/kata-cri-test 2>/dev/null");
   }
 
   using Runtime = ::runtime::v1::RuntimeService;
