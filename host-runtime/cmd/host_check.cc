@@ -1,12 +1,14 @@
 #include "host-runtime/cmd/host_check.h"
 
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <set>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "host-runtime/cgroups/host_cgroup.h"
 #include "host-runtime/network/network_probe.h"
 #include "host-runtime/vm/accel_probe.h"
 #include "host-runtime/vm/run_command.h"
@@ -68,6 +70,59 @@ CheckItem CheckVmdk(const config::HypervisorConfig& hv) {
   return {"QEMU vmdk block driver", known, known ? "blockdev driver vmdk is available" : "QEMU does not know the vmdk driver"};
 }
 
+CheckItem CheckVirtfs(const config::HypervisorConfig& hv) {
+  auto r = RunCommand({hv.path, "-machine", "none", "-nodefaults", "-display", "none", "-device", "help"}, absl::Seconds(10));
+  if (!r.ok()) return {"QEMU virtio-9p", false, std::string(r.status().message())};
+  const bool known = r->output.find("\"virtio-9p-pci\"") != std::string::npos;
+  return {"QEMU virtio-9p", known,
+          known ? "virtio-9p-pci: directory rootfs and host binds (containerd's overlayfs snapshotter, CRI's files)"
+                : "QEMU has no virtio-9p-pci: directory rootfs and host binds cannot reach the guest",
+          hv.shared_fs == "virtio-9p"};
+}
+
+// Pods (and `ctr run`) name a cgroup: the sandbox's is made in every hierarchy, the shim and
+// QEMU join it. Probed by making and removing one.
+CheckItem CheckCgroups() {
+  const auto hierarchies = HostCgroupHierarchies();
+  int v1 = 0;
+  bool v2 = false;
+  for (const auto& h : hierarchies) {
+    if (h.unified) {
+      v2 = true;
+    } else {
+      ++v1;
+    }
+  }
+  auto probe = HostCgroup::Create(hierarchies, StrCat("/kata-cpp-check-", ::getpid()));
+  if (!probe.ok()) return {"cgroups", false, StrCat(probe.status().message(), " (the pod's cgroup on the host)")};
+  const absl::Status removed = probe->Remove();
+  if (!removed.ok()) return {"cgroups", false, std::string(removed.message())};
+  return {"cgroups", true,
+          StrCat(v1 > 0 ? StrCat("v1 (", v1, " hierarchies)") : "", v1 > 0 && v2 ? " + " : "", v2 ? "v2" : "",
+                 ": a sandbox cgroup made and removed in each")};
+}
+
+// CRI's pod networks: containerd runs the CNI plugins from its configured bin_dir.
+CheckItem CheckCniPlugins() {
+  for (const char* dir : {"/opt/cni/bin", "/usr/lib/cni"}) {
+    bool all = true;
+    for (const char* plugin : {"bridge", "host-local", "loopback"}) all = all && ::access(StrCat(dir, "/", plugin).c_str(), X_OK) == 0;
+    if (all) return {"CNI plugins", true, StrCat("bridge, host-local, loopback in ", dir, " (containerd's CRI cni.bin_dir must name it)"), false};
+  }
+  return {"CNI plugins", false, "no bridge, host-local and loopback in /opt/cni/bin or /usr/lib/cni: pods get no network", false};
+}
+
+// containerd's default snapshotter, which CRI uses unless told otherwise.
+CheckItem CheckOverlayfs() {
+  auto filesystems = ReadFileToString("/proc/filesystems", 1 << 16);
+  bool known = filesystems.ok() && filesystems->find("\toverlay\n") != std::string::npos;
+  if (!known) {
+    struct utsname u;
+    known = ::uname(&u) == 0 && IsFile(StrCat("/lib/modules/", u.release, "/kernel/fs/overlayfs/overlay.ko"));
+  }
+  return {"overlayfs", known, known ? "containerd's overlayfs snapshotter can mount image layers" : "no overlay filesystem: containerd's default snapshotter fails", false};
+}
+
 }  // namespace
 
 std::vector<CheckItem> CheckGuestKernelConfig(const std::string& config_path,
@@ -127,6 +182,7 @@ std::vector<CheckItem> CheckHost(const config::Config& config) {
   std::vector<CheckItem> items;
   items.push_back(CheckQemu(hv));
   items.push_back(CheckVmdk(hv));
+  items.push_back(CheckVirtfs(hv));
 
   const bool kernel = IsFile(hv.kernel);
   const bool initrd = IsFile(hv.initrd);
@@ -154,6 +210,10 @@ std::vector<CheckItem> CheckHost(const config::Config& config) {
   items.push_back({"vhost-net", net.vhost_net,
                    net.vhost_net ? "/dev/vhost-net: NIC packets moved by the kernel" : "no /dev/vhost-net: QEMU moves NIC packets (slower)",
                    false});
+  // What containerd's CRI needs of the host for pods.
+  items.push_back(CheckCgroups());
+  items.push_back(CheckCniPlugins());
+  items.push_back(CheckOverlayfs());
   const bool vsock = ::access("/dev/vhost-vsock", R_OK | W_OK) == 0;
   items.push_back({"vhost-vsock", vsock, vsock ? "/dev/vhost-vsock: agent over vsock" : "no /dev/vhost-vsock: agent over virtio-serial", false});
   if (kernel && initrd) {

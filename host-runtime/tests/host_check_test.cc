@@ -1,6 +1,10 @@
 // `kata-runtime check`'s reading of the guest kernel: its build configuration and the
 // modules the initrd loads.
 
+#include <unistd.h>
+
+#include <algorithm>
+
 #include "host-runtime/cmd/host_check.h"
 #include "libkata/testing/test_support.h"
 
@@ -41,4 +45,20 @@ TEST_CASE("check: the guest kernel's options, by name", "[check]") {
   REQUIRE(missing.size() == 1);
   CHECK_FALSE(missing[0].ok);
   CHECK_FALSE(missing[0].required);  // an image built elsewhere: cannot tell, not a failure
+}
+
+// What CRI pods need of this machine (root, cgroup v1 + unified, Debian's CNI plugins,
+// overlayfs, QEMU with virtio-9p): each item answers yes, and the probe leaves no cgroup.
+TEST_CASE("check: this host's cgroups, CNI plugins, overlayfs and QEMU's virtio-9p", "[check][root]") {
+  if (::geteuid() != 0) KATA_SKIP("needs root");
+  kata::config::Config config;
+  const auto items = kata::runtime::CheckHost(config);
+  for (const char* what : {"cgroups", "CNI plugins", "overlayfs", "QEMU virtio-9p"}) {
+    INFO(what);
+    const auto it = std::find_if(items.begin(), items.end(), [&](const auto& i) { return i.what == what; });
+    REQUIRE(it != items.end());
+    INFO(it->why);
+    CHECK(it->ok);
+  }
+  CHECK(kata::testing::Capture("ls -d /sys/fs/cgroup/*/kata-cpp-check-* /sys/fs/cgroup/kata-cpp-check-* 2>/dev/null") == "");
 }
