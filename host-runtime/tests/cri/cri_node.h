@@ -32,19 +32,40 @@ inline constexpr char kCriBusybox[] = "docker.io/library/kata-busybox:latest";
 inline constexpr char kCriPause[] = "docker.io/library/kata-pause:test";
 inline constexpr char kCriSubnet[] = "10.78.0.";  // the pods' /24
 
-// The command lines of the processes that contain `needle`, one per line.
-inline std::string ProcessesNaming(const std::string& needle) {
-  std::string found;
+// The pids of the processes (not this one) whose command line contains `needle` and `also`.
+inline std::vector<int> PidsOfProcessesNaming(const std::string& needle, const std::string& also = "") {
+  std::vector<int> pids;
   DIR* proc = ::opendir("/proc");
   while (dirent* e = ::readdir(proc)) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9' || std::atoi(e->d_name) == ::getpid()) continue;
     auto cmdline = kata::ReadFileToString(std::string("/proc/") + e->d_name + "/cmdline", 1 << 16);
-    if (!cmdline.ok() || cmdline->find(needle) == std::string::npos) continue;
-    for (char& c : *cmdline) c = c == '\0' ? ' ' : c;
-    found += *cmdline + "\n";
+    if (cmdline.ok() && cmdline->find(needle) != std::string::npos && cmdline->find(also) != std::string::npos) {
+      pids.push_back(std::atoi(e->d_name));
+    }
   }
   ::closedir(proc);
+  return pids;
+}
+
+// Their command lines, one per line.
+inline std::string ProcessesNaming(const std::string& needle) {
+  std::string found;
+  for (int pid : PidsOfProcessesNaming(needle)) {
+    std::string cmdline = kata::ReadFileToString("/proc/" + std::to_string(pid) + "/cmdline", 1 << 16).value_or("");
+    for (char& c : cmdline) c = c == '\0' ? ' ' : c;
+    if (!cmdline.empty()) found += cmdline + "\n";
+  }
   return found;
+}
+
+// Their summed PSS (kB).
+inline long long PssKbOfProcessesNaming(const std::string& needle, const std::string& also) {
+  long long total = 0;
+  for (int pid : PidsOfProcessesNaming(needle, also)) {
+    const std::string smaps = kata::ReadFileToString("/proc/" + std::to_string(pid) + "/smaps_rollup", 1 << 16).value_or("");
+    if (const size_t at = smaps.find("\nPss:"); at != std::string::npos) total += std::atoll(smaps.c_str() + at + 5);
+  }
+  return total;
 }
 
 // CAP_SYS_RESOURCE, without which no process lowers its OOM score (this machine's root lacks
@@ -55,39 +76,6 @@ inline bool MayLowerOomScore() {
   const std::string status = kata::testing::ReadFile("/proc/self/status");
   const size_t at = status.find("CapEff:");
   return at != std::string::npos && (std::stoull(status.substr(at + 7, 20), nullptr, 16) >> 24 & 1) != 0;
-}
-
-// The pids of the processes whose command line contains both needles.
-inline std::vector<int> PidsOfProcessesNaming(const std::string& needle, const std::string& also) {
-  std::vector<int> pids;
-  DIR* proc = ::opendir("/proc");
-  while (dirent* e = ::readdir(proc)) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    auto cmdline = kata::ReadFileToString(std::string("/proc/") + e->d_name + "/cmdline", 1 << 16);
-    if (cmdline.ok() && cmdline->find(needle) != std::string::npos && cmdline->find(also) != std::string::npos) {
-      pids.push_back(std::atoi(e->d_name));
-    }
-  }
-  ::closedir(proc);
-  return pids;
-}
-
-// The summed PSS (kB) of the processes whose command line contains both needles.
-inline long long PssKbOfProcessesNaming(const std::string& needle, const std::string& also) {
-  long long total = 0;
-  DIR* proc = ::opendir("/proc");
-  while (dirent* e = ::readdir(proc)) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    const std::string dir = std::string("/proc/") + e->d_name;
-    auto cmdline = kata::ReadFileToString(dir + "/cmdline", 1 << 16);
-    if (!cmdline.ok() || cmdline->find(needle) == std::string::npos || cmdline->find(also) == std::string::npos) continue;
-    auto smaps = kata::ReadFileToString(dir + "/smaps_rollup", 1 << 16);
-    if (const size_t at = smaps.ok() ? smaps->find("\nPss:") : std::string::npos; at != std::string::npos) {
-      total += std::atoll(smaps->c_str() + at + 5);
-    }
-  }
-  ::closedir(proc);
-  return total;
 }
 
 class CriNode {
@@ -146,13 +134,7 @@ class CriNode {
       }
     }
     daemon_.reset();
-    DIR* proc = ::opendir("/proc");
-    while (dirent* e = ::readdir(proc)) {
-      if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-      auto cmdline = kata::ReadFileToString(std::string("/proc/") + e->d_name + "/cmdline", 1 << 16);
-      if (cmdline.ok() && cmdline->find(tmp_.path()) != std::string::npos) ::kill(std::atoi(e->d_name), SIGKILL);
-    }
-    ::closedir(proc);
+    for (int pid : PidsOfProcessesNaming(tmp_.path())) ::kill(pid, SIGKILL);
     (void)kata::testing::Capture("grep -o ' " + tmp_.path() + "[^ ]*' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l");
     // The pods' cgroup parent (kubelet's, on a real node), once runc and our shim have
     // removed the pods' own.
