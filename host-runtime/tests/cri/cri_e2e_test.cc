@@ -13,6 +13,8 @@
 #include "absl/strings/str_cat.h"
 #include "host-runtime/cgroups/host_cgroup.h"
 #include "host-runtime/tests/cri/cri_node.h"
+#include "host-runtime/tests/cri/ws_exec.h"
+#include "libkata/netlink/netns_thread.h"
 
 using kata::runtime::testing::CriNode;
 using kata::runtime::testing::kCriBusybox;
@@ -292,6 +294,26 @@ TEST_CASE("CRI: a pod of two containers, as kubelet drives it, under runc and in
   CHECK(took < std::chrono::seconds(30));
   CHECK(ExecSync(node, client, {"sh", "-c", "exit 3"}).exit_code == 3);
 
+  // Exec through CRI's streaming server, as `kubectl exec` reaches it: a WebSocket in the
+  // node's namespace, stdout and stderr apart, the exit code in the final status.
+  cri::ExecRequest exec_request;
+  exec_request.set_container_id(client);
+  for (const char* arg : {"sh", "-c", "echo streamed-out; echo streamed-err >&2; exit 3"}) exec_request.add_cmd(arg);
+  exec_request.set_stdout(true);
+  exec_request.set_stderr(true);
+  cri::ExecResponse exec_response;
+  REQUIRE(node.Call(&Runtime::Exec, exec_request, exec_response).ok());
+  kata::runtime::testing::StreamedExec streamed;
+  REQUIRE(kata::netlink::RunInNetns(node.node().path(), [&] {
+            streamed = kata::runtime::testing::StreamExec(exec_response.url(), 60);
+            return absl::OkStatus();
+          }).ok());
+  INFO(exec_response.url() << ": " << streamed.error << " status " << streamed.status);
+  CHECK(streamed.error.empty());
+  CHECK(streamed.out == "streamed-out\n");
+  CHECK(streamed.err == "streamed-err\n");
+  CHECK(absl::StrContains(streamed.status, R"("reason":"ExitCode","message":"3")"));
+
   // Stats, and a resource update that reaches the container's cgroup in the guest.
   cri::ContainerStatsRequest stats_request;
   stats_request.set_container_id(server);
@@ -326,8 +348,23 @@ TEST_CASE("CRI: a pod of two containers, as kubelet drives it, under runc and in
   REQUIRE(StopContainer(node, client, 2).ok());
   CHECK(ContainerStatus(node, client).state() == cri::CONTAINER_EXITED);
   REQUIRE(RemoveContainer(node, client).ok());
-  const std::string again = StartedContainer(node, pod, pod_config, ContainerConfig(node, "client-2", "exec sleep 3600"));
+  const std::string again =
+      StartedContainer(node, pod, pod_config, ContainerConfig(node, "client-2", "while :; do echo tick; sleep 1; done"));
   CHECK(Sh(node, again, kNs) == server_ns);
+  // Attach through the streaming server (`kubectl attach`): the running container's output.
+  cri::AttachRequest attach_request;
+  attach_request.set_container_id(again);
+  attach_request.set_stdout(true);
+  attach_request.set_stderr(true);
+  cri::AttachResponse attach_response;
+  REQUIRE(node.Call(&Runtime::Attach, attach_request, attach_response).ok());
+  kata::runtime::testing::StreamedExec attached;
+  REQUIRE(kata::netlink::RunInNetns(node.node().path(), [&] {
+            attached = kata::runtime::testing::StreamExec(attach_response.url(), 30, "tick\n");
+            return absl::OkStatus();
+          }).ok());
+  INFO(attach_response.url() << ": " << attached.error);
+  CHECK(absl::StrContains(attached.out, "tick\n"));
 
   // The pod goes: its containers, its VM, its network; nothing is left on the node.
   StopAndRemovePod(node, pod);
