@@ -108,7 +108,12 @@ absl::StatusOr<ContainerdInstall> PlanContainerdInstall(absl::string_view config
   auto toml = SplitTomlTables(config_toml);
   if (!toml.ok()) return absl::InvalidArgumentError(StrCat("containerd's config: ", toml.status().message()));
   const std::string version = TopLevelValue(*toml, "version");
-  const bool blank = absl::StripAsciiWhitespace(config_toml).empty();
+  // Nothing but comments (or nothing): containerd's defaults, which any version may extend.
+  bool blank = toml->tables.empty();
+  for (absl::string_view l : absl::StrSplit(toml->preamble, '\n')) {
+    l = absl::StripAsciiWhitespace(l);
+    if (!l.empty() && l[0] != '#') blank = false;
+  }
   if (!blank && version != ConfigVersion(line)) {
     return absl::FailedPreconditionError(
         StrCat("containerd's config is version ", version.empty() ? "1 (no version line)" : version, "; containerd ",
@@ -164,7 +169,7 @@ absl::StatusOr<ContainerdInstall> PlanContainerdInstall(absl::string_view config
   const std::string entry = StrCat("\"", drop_in_path, "\"");
   std::string config(config_toml);
   if (blank) {
-    out.config = StrCat("version = ", ConfigVersion(line), "\nimports = [", entry, "]\n");
+    out.config = StrCat("version = ", ConfigVersion(line), "\nimports = [", entry, "]\n", config_toml);
     out.config_changed = true;
     return out;
   }

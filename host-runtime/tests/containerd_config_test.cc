@@ -105,6 +105,7 @@ TEST_CASE("containerd config: the import joins imports the operator has, however
   };
   const std::vector<Case> cases = {
       {"", "version = 2\nimports = [\"/etc/containerd/conf.d/kata-cpp.toml\"]\n"},
+      {"# all commented out\n#root = \"/x\"\n", "version = 2\nimports = [\"/etc/containerd/conf.d/kata-cpp.toml\"]\n# all commented out\n#root = \"/x\"\n"},
       {"version = 2\nimports = [\"/etc/a.toml\"]\n", "version = 2\nimports = [\"/etc/a.toml\", \"/etc/containerd/conf.d/kata-cpp.toml\"]\n"},
       {"version = 2\nimports = []\n", "version = 2\nimports = [\"/etc/containerd/conf.d/kata-cpp.toml\"]\n"},
       {"version = 2\nimports = [\n  \"/etc/a.toml\",\n]\n[grpc]\n  address = \"/x\"\n",
