@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -75,7 +76,7 @@ inline long long PssKbOfProcessesNaming(const std::string& needle, const std::st
 inline bool MayLowerOomScore() {
   const std::string status = kata::testing::ReadFile("/proc/self/status");
   const size_t at = status.find("CapEff:");
-  return at != std::string::npos && (std::stoull(status.substr(at + 7, 20), nullptr, 16) >> 24 & 1) != 0;
+  return at != std::string::npos && (std::strtoull(status.c_str() + at + 7, nullptr, 16) >> 24 & 1) != 0;
 }
 
 class CriNode {
