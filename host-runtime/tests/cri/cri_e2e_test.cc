@@ -1,8 +1,11 @@
 // Pods through containerd 1.6's CRI plugin with our shim as the `kata` RuntimeClass handler,
-// the test playing kubelet (tests/cri/cri_node.h): a pod of two containers in one VM sharing
-// its network, IPC and UTS; the pod IP answering from the node; the files CRI makes (hosts,
-// resolv.conf, termination-log) and its container logs; exec with a timeout, stats, resource
-// updates; a container replaced in a running pod; and nothing left after the pod goes.
+// the test playing kubelet (tests/cri/cri_node.h), each case also under runc's handler with
+// the same expectations: a pod of two containers in one VM sharing its network, IPC and UTS;
+// the pod IP answering from the node; the files CRI makes (hosts, resolv.conf,
+// termination-log) and its container logs; ExecSync with a timeout, Exec and Attach through
+// the streaming server, stats, resource updates; QEMU and the shim in the pod's cgroup; a
+// container replaced in a running pod; clear errors for a missing image or command; and
+// nothing left after the pod goes.
 
 #include <unistd.h>
 
