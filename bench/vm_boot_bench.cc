@@ -18,6 +18,7 @@
 #include "host-runtime/vm/qemu_command.h"
 #include "host-runtime/vm/qemu_process.h"
 #include "host-runtime/vm/sandbox_vm.h"
+#include "host-runtime/vm/vm_size.h"
 #include "libkata/base/file_util.h"
 #include "libkata/base/str_cat.h"
 #include "libkata/agent_api/agent_api.h"
@@ -117,6 +118,12 @@ int main(int argc, char** argv) {
     l.qmp_socket = dir + "/floor-qmp.sock";
     l.console_log = dir + "/floor-console.log";
     l.agent_socket = dir + "/floor-agent.sock";
+    // The same vCPUs and memory slots a sandbox gets from this configuration (SandboxVm).
+    const auto bounds = kata::runtime::ResolveVmSizeBounds(config.hypervisor, kata::runtime::HostCpuCount().value_or(1),
+                                                           kata::runtime::HostMemoryMiB().value_or(0));
+    l.max_vcpus = bounds.max_vcpus;
+    l.max_memory_mib = bounds.max_memory_mib;
+    l.memory_slots = bounds.memory_slots;
     if (shared_fs == "virtio-9p") {
       l.shared_dir = dir + "/floor-shared";  // the same devices as a sandbox, 9p share included
       std::filesystem::create_directories(l.shared_dir);

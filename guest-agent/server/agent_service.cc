@@ -1,6 +1,7 @@
 #include "guest-agent/server/agent_service.h"
 
 #include "guest-agent/sandbox/agent_metrics.h"
+#include "guest-agent/sandbox/online_cpu_mem.h"
 #include "kata_version.h"
 #include "libkata/log/log.h"
 #include "libkata/ttrpc/unary.h"
@@ -114,11 +115,19 @@ absl::Status AgentServiceImpl::StatsContainer(const agent::StatsContainerRequest
   return Answer("StatsContainer", stats.status());
 }
 
-// CPU and memory hot-plug, and setting the guest's clock, are Kata methods this agent does
-// not have yet: said so, as an unknown method would be.
-absl::Status AgentServiceImpl::OnlineCPUMem(const agent::OnlineCPUMemRequest&, Empty*, const CallContext&) {
-  return absl::UnimplementedError("grpc.AgentService/OnlineCPUMem is not implemented");
+absl::Status AgentServiceImpl::OnlineCPUMem(const agent::OnlineCPUMemRequest& req, Empty*, const CallContext&) {
+  // The host asks right after it plugged memory: ACPI may still be registering what came.
+  auto done = OnlineCpuMem(req, "/sys/devices/system", absl::Seconds(5));
+  if (done.ok()) {
+    kLog.Info("cpus and memory", {{"onlined_cpus", static_cast<int64_t>(done->cpus)},
+                                  {"offlined_cpus", static_cast<int64_t>(done->offlined_cpus)},
+                                  {"onlined_memory_blocks", static_cast<int64_t>(done->memory_blocks)}});
+  }
+  return Answer("OnlineCPUMem", done.status());
 }
+
+// Setting the guest's clock is a Kata method this agent does not have yet: said so, as an
+// unknown method would be.
 
 absl::Status AgentServiceImpl::SetGuestDateTime(const agent::SetGuestDateTimeRequest&, Empty*, const CallContext&) {
   return absl::UnimplementedError("grpc.AgentService/SetGuestDateTime is not implemented");

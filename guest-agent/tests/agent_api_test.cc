@@ -328,9 +328,15 @@ TEST_CASE("agent: served under Kata's ttrpc names only; unknown and unimplemente
   const auto update = a.client().Call("grpc.AgentService", "UpdateInterface", "");
   CHECK(update.status().code() == absl::StatusCode::kInvalidArgument);
   CHECK(std::string(update.status().message()).find("interface.hwAddr") != std::string::npos);
-  const auto online = a.client().Call("grpc.AgentService", "OnlineCPUMem", "");
-  CHECK(online.status().code() == absl::StatusCode::kUnimplemented);
-  CHECK(std::string(online.status().message()).find("OnlineCPUMem") != std::string::npos);
+  // OnlineCPUMem, asked for nothing (this agent runs on the host here: its CPUs and memory
+  // are the host's), then for more CPUs than the kernel could ever have.
+  agent::OnlineCPUMemRequest online_req;
+  online_req.set_cpu_only(true);
+  CHECK(a.client().Call("grpc.AgentService", "OnlineCPUMem", online_req.SerializeAsString()).ok());
+  online_req.set_nb_cpus(100000);
+  const auto online = a.client().Call("grpc.AgentService", "OnlineCPUMem", online_req.SerializeAsString());
+  CHECK(online.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(std::string(online.status().message()).find("nb_cpus 100000") != std::string::npos);
   // Bytes that are no CreateContainerRequest: refused, naming the method; nothing created.
   const auto garbled = a.client().Call("grpc.AgentService", "CreateContainer", std::string("\x0a\xff\xff", 3));
   CHECK(garbled.status().code() == absl::StatusCode::kInvalidArgument);

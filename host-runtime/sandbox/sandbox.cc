@@ -186,7 +186,7 @@ absl::Status Sandbox::CreateContainer(const std::string& cid, const oci::Spec& s
       booted = std::move(boot_rootfs_);
       boot_rootfs_.reset();
     }
-    containers_[cid];  // reserved
+    containers_[cid].limits = spec.linux().resources();  // reserved; the VM's size counts it from here
   }
   Container c;
   c.work_dir = StrCat(vm_->state_dir(), "/", cid);  // a booted rootfs's is there already
@@ -194,10 +194,14 @@ absl::Status Sandbox::CreateContainer(const std::string& cid, const oci::Spec& s
   c.hook_spec.set_oci_version(spec.oci_version());
   *c.hook_spec.mutable_annotations() = spec.annotations();
   *c.hook_spec.mutable_hooks() = spec.hooks();
+  c.limits = spec.linux().resources();
   auto fail = [&](absl::Status s) {
     (void)Undo(cid, c);
-    absl::MutexLock lock(&mu_);
-    containers_.erase(cid);
+    {
+      absl::MutexLock lock(&mu_);
+      containers_.erase(cid);
+    }
+    ResizeVmAfter("failed create", cid);
     return s;
   };
   if (!booted && ::mkdir(c.work_dir.c_str(), 0700) != 0) return fail(ErrnoStatus(errno, StrCat("mkdir ", c.work_dir)));
@@ -245,6 +249,8 @@ absl::Status Sandbox::CreateContainer(const std::string& cid, const oci::Spec& s
                                    {&spec.hooks().create_container(), "createContainer"}}) {
     if (absl::Status s = RunHooks(*list, name, creating, true); !s.ok()) return fail(s);
   }
+  // Before the container exists in the guest: its limits find the vCPUs and memory there.
+  if (absl::Status s = ResizeVm(); !s.ok()) return fail(Named(StrCat("container ", cid, ": resize the VM"), s));
   agent::CreateContainerRequest req;
   req.set_container_id(cid);
   *req.mutable_oci() = std::move(guest.spec);
@@ -254,8 +260,11 @@ absl::Status Sandbox::CreateContainer(const std::string& cid, const oci::Spec& s
   bool guest_let_go = true;
   if (absl::Status s = CreateInGuest(req, guest_let_go); !s.ok()) {
     (void)Undo(cid, c, guest_let_go);
-    absl::MutexLock lock(&mu_);
-    containers_.erase(cid);
+    {
+      absl::MutexLock lock(&mu_);
+      containers_.erase(cid);
+    }
+    ResizeVmAfter("failed create", cid);
     return s;
   }
   c.timings.create = absl::Now() - t;
@@ -351,13 +360,6 @@ absl::Status Sandbox::ResizeTerminal(const std::string& cid, const std::string& 
   req.set_row(rows);
   req.set_column(columns);
   return CallAgent(Agent(), "TtyWinResize", &AgentStub::TtyWinResize, req);
-}
-
-absl::Status Sandbox::UpdateContainer(const std::string& cid, const oci::LinuxResources& resources) {
-  agent::UpdateContainerRequest req;
-  req.set_container_id(cid);
-  *req.mutable_resources() = resources;
-  return CallAgent(Agent(), "UpdateContainer", &AgentStub::UpdateContainer, req);
 }
 
 absl::Status Sandbox::PauseContainer(const std::string& cid, bool paused) {
@@ -458,12 +460,14 @@ bool Sandbox::GuestLetGo(const absl::Status& removed) {
 
 absl::Status Sandbox::RemoveContainer(const std::string& cid) {
   Container c;
+  bool destroying = false;
   {
     absl::MutexLock lock(&mu_);
     auto it = containers_.find(cid);
     if (it == containers_.end()) return absl::NotFoundError(StrCat("container ", cid, " does not exist"));
     c = std::move(it->second);
     containers_.erase(it);
+    destroying = destroyed_;
   }
   absl::Status first = RemoveInGuest(cid);
   // A disk is unplugged only once the guest let go of it: a writable layer still mounted there
@@ -477,6 +481,7 @@ absl::Status Sandbox::RemoveContainer(const std::string& cid) {
   if (absl::Status s = Undo(cid, c, guest_let_go); !s.ok() && first.ok()) first = s;
   (void)RunHooks(c.hook_spec.hooks().poststop(), "poststop",
                  HookState(c.hook_spec, cid, "stopped", vm_->qemu_pid(), c.bundle), false);
+  if (!destroying) ResizeVmAfter("remove", cid);  // its vCPUs go back
   return first;
 }
 

@@ -69,8 +69,10 @@ class Sandbox {
   // The process's terminal size (it must have been created with process.terminal).
   absl::Status ResizeTerminal(const std::string& container_id, const std::string& exec_id, uint32_t rows,
                               uint32_t columns);
-  // Resources applied to the container's cgroup in the guest (only the fields set).
-  absl::Status UpdateContainer(const std::string& container_id, const oci::LinuxResources& resources);
+  // Resources applied to the container's cgroup in the guest (only the fields set). The VM
+  // is resized first to its containers' new CPU and memory limits (ResizeVm).
+  absl::Status UpdateContainer(const std::string& container_id, const oci::LinuxResources& resources)
+      ABSL_LOCKS_EXCLUDED(mu_, resize_mu_);
   // Freezes (or thaws) the container's processes in the guest (its cgroup).
   absl::Status PauseContainer(const std::string& container_id, bool paused);
   // The container's cgroup statistics from the guest.
@@ -95,6 +97,7 @@ class Sandbox {
     std::vector<std::string> shared_binds;  // host paths bound under it for the spec's bind mounts
     std::string bundle;
     oci::Spec hook_spec;  // ociVersion, annotations and hooks: what the later hooks need
+    oci::LinuxResources limits;  // its linux.resources: their CPU and memory limits size the VM
     ContainerTimings timings;
   };
 
@@ -126,6 +129,11 @@ class Sandbox {
   // Whether the guest is done with a container's disks after RemoveInGuest answered `removed`
   // (removed, never there, or the VM gone): only then may they be unplugged.
   bool GuestLetGo(const absl::Status& removed);
+  // Sizes the VM to what its containers' limits ask for (PlanVmSize): memory hot-plugged,
+  // and the agent onlining it and onlining or offlining vCPUs.
+  absl::Status ResizeVm() ABSL_LOCKS_EXCLUDED(mu_, resize_mu_);
+  // ResizeVm where a failure only warns: the container's own work succeeded without it.
+  void ResizeVmAfter(std::string_view what, const std::string& container_id) ABSL_LOCKS_EXCLUDED(mu_, resize_mu_);
 
   std::string id_;
   std::unique_ptr<SandboxVm> vm_;
@@ -134,6 +142,7 @@ class Sandbox {
   const absl::Duration create_container_timeout_;  // agent.create_container_timeout
   bool destroyed_ = false;
   bool sandbox_dns_ = false;  // CreateSandbox had dns lines: containers' resolv.conf binds take them
+  absl::Mutex resize_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // one resize at a time, planned and done together
   mutable absl::Mutex mu_;
   std::map<std::string, Container> containers_ ABSL_GUARDED_BY(mu_);
   std::optional<BootAttached> boot_rootfs_ ABSL_GUARDED_BY(mu_);

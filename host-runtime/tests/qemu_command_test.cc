@@ -1,5 +1,6 @@
 #include <algorithm>
 
+#include "absl/strings/match.h"
 #include "host-runtime/vm/qemu_command.h"
 #include "libkata/testing/test_support.h"
 
@@ -44,6 +45,31 @@ std::vector<std::string> AllAfter(const std::vector<std::string>& argv, const st
 }
 
 }  // namespace
+
+TEST_CASE("qemu command: room to grow: offline vCPUs and DIMM slots, only above the boot size", "[qemu]") {
+  VmLaunch l = Launch();
+  l.max_vcpus = 4;
+  l.max_memory_mib = 512 + 1024;
+  l.memory_slots = 10;
+  auto argv = BuildQemuCommand(l);
+  REQUIRE(argv.ok());
+  CHECK(After(*argv, "-smp") == "4");  // all present; the guest brings up 2 (the user's params still last)
+  CHECK(absl::StrContains(After(*argv, "-append"), " maxcpus=2 agent.log=debug"));
+  CHECK(After(*argv, "-m") == "512M,slots=10,maxmem=1536M");
+
+  l.max_vcpus = 2;          // no room above the boot vCPUs
+  l.memory_slots = 0;       // no DIMM slots: no maxmem either
+  argv = BuildQemuCommand(l);
+  REQUIRE(argv.ok());
+  CHECK(After(*argv, "-smp") == "2");
+  CHECK_FALSE(absl::StrContains(After(*argv, "-append"), "maxcpus"));
+  CHECK(After(*argv, "-m") == "512M");
+  l.memory_slots = 4;
+  l.max_memory_mib = 512;   // slots but no room
+  argv = BuildQemuCommand(l);
+  REQUIRE(argv.ok());
+  CHECK(After(*argv, "-m") == "512M");
+}
 
 TEST_CASE("qemu command: a TCG sandbox on q35 with qboot, root ports and the serial channel", "[qemu]") {
   auto argv = BuildQemuCommand(Launch());

@@ -39,6 +39,7 @@ std::string GuestKernelCommandLine(const VmLaunch& l) {
   std::string line = StrCat("console=ttyS0 ", quiet, "panic=1 ", kBootParams, " agent.channel=", config::AgentChannelName(l.channel),
                             " agent.log=", log::LevelName(l.agent_log_level),
                             " agent.hotplug_timeout=", absl::ToInt64Milliseconds(l.agent.hotplug_timeout), "ms");
+  if (l.max_vcpus > l.hypervisor.vcpus) line += StrCat(" maxcpus=", l.hypervisor.vcpus);  // the rest start offline
   if (!l.hypervisor.kernel_params.empty()) line += " " + l.hypervisor.kernel_params;
   return line;
 }
@@ -56,14 +57,22 @@ absl::StatusOr<std::vector<std::string>> BuildQemuCommand(const VmLaunch& l) {
   if (hv.vcpus == 0 || hv.memory_mib == 0) return absl::InvalidArgumentError("vcpus and memory_mib must be set");
   if (hv.hotplug_root_ports > 32) return absl::InvalidArgumentError("hotplug_root_ports is above 32");
   const bool kvm = l.accel == config::Accel::kKvm;
+  // Every vCPU the VM may grow to is there from the start, offline beyond `vcpus` (the
+  // kernel's maxcpus=, GuestKernelCommandLine): an offline vCPU's thread only waits, and the
+  // agent onlines it. DIMM slots are only address space until memory is plugged into them.
+  const std::string smp = StrCat(std::max(hv.vcpus, l.max_vcpus));
+  std::string memory = StrCat(hv.memory_mib, "M");
+  if (l.memory_slots > 0 && l.max_memory_mib > hv.memory_mib) {
+    memory += StrCat(",slots=", l.memory_slots, ",maxmem=", l.max_memory_mib, "M");
+  }
 
   std::vector<std::string> argv = {
       hv.path,
       "-name", StrCat("sandbox-", l.sandbox_id),
       "-machine", StrCat(hv.machine_type, ",accel=", kvm ? "kvm" : "tcg"),
       "-cpu", kvm ? "host" : "max",
-      "-m", StrCat(hv.memory_mib, "M"),
-      "-smp", StrCat(hv.vcpus),
+      "-m", memory,
+      "-smp", smp,
       "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
       "-kernel", hv.kernel,
       "-initrd", hv.initrd,

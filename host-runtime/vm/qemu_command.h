@@ -46,6 +46,11 @@ struct VmLaunch {
   log::Level agent_log_level = log::Level::kInfo;
   std::vector<VmDisk> disks;       // cold-plugged: there when the guest boots
   std::vector<VmNic> nics;         // cold-plugged too
+  // Room to grow (ResolveVmSizeBounds): max_vcpus present with `vcpus` of them online, and
+  // memory_slots DIMMs up to max_memory_mib. None when a maximum is not above the boot size.
+  uint32_t max_vcpus = 0;
+  uint64_t max_memory_mib = 0;
+  uint32_t memory_slots = 0;
 };
 
 // The virtio-9p mount tag of the shared directory.

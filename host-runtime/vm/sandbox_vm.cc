@@ -140,6 +140,12 @@ absl::Status SandboxVm::Boot(const std::string& sandbox_id, const config::Config
     }
   }
   launch.nics = nics;
+  ASSIGN_OR_RETURN(uint32_t host_cpus, HostCpuCount());
+  ASSIGN_OR_RETURN(uint64_t host_memory_mib, HostMemoryMiB());
+  const VmSizeBounds bounds = ResolveVmSizeBounds(config.hypervisor, host_cpus, host_memory_mib);
+  launch.max_vcpus = bounds.max_vcpus;
+  launch.max_memory_mib = bounds.max_memory_mib;
+  launch.memory_slots = bounds.memory_slots;
   ASSIGN_OR_RETURN(std::vector<std::string> argv, BuildQemuCommand(launch));
   std::vector<int> pass_fds;
   for (const VmNic& n : nics) {
@@ -154,6 +160,7 @@ absl::Status SandboxVm::Boot(const std::string& sandbox_id, const config::Config
   ASSIGN_OR_RETURN(qmp_, ConnectQmp(launch.qmp_socket, *qemu_, absl::Seconds(10)));
   timings_.qmp_ready = absl::Now() - start;
   blocks_ = std::make_unique<BlockDeviceManager>(*qmp_, config.hypervisor.hotplug_root_ports, cold);
+  resizer_ = std::make_unique<VmResizer>(*qmp_, bounds);
 
   DialPolicy policy;
   policy.budget = config.hypervisor.boot_timeout - (absl::Now() - start);
@@ -209,6 +216,7 @@ void SandboxVm::Stop() {
     agent_.Close();
   }
   blocks_.reset();
+  resizer_.reset();
   qmp_.reset();
   if (qemu_) qemu_->Stop();
   if (undo_boot_disks_) std::exchange(undo_boot_disks_, nullptr)();

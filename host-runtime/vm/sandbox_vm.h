@@ -19,6 +19,7 @@
 #include "host-runtime/vm/block_device_manager.h"
 #include "host-runtime/vm/qemu_command.h"
 #include "host-runtime/vm/qemu_process.h"
+#include "host-runtime/vm/vm_resizer.h"
 #include "libkata/config/config.h"
 
 namespace kata::runtime {
@@ -51,6 +52,8 @@ class SandboxVm {
 
   QmpClient& qmp() { return *qmp_; }
   BlockDeviceManager& block_devices() { return *blocks_; }
+  // vCPU and memory hot-plug within the bounds QEMU was started with.
+  VmResizer& resizer() { return *resizer_; }
   // The boot disks, in the order `prepare` gave them: attached before the guest started.
   const std::vector<AttachedBlock>& boot_disks() const { return boot_disks_; }
   std::shared_ptr<ttrpc::Client> agent_client() ABSL_LOCKS_EXCLUDED(mu_);
@@ -89,6 +92,7 @@ class SandboxVm {
   std::unique_ptr<QemuProcess> qemu_;
   std::unique_ptr<QmpClient> qmp_;
   std::unique_ptr<BlockDeviceManager> blocks_;
+  std::unique_ptr<VmResizer> resizer_;
   std::vector<AttachedBlock> boot_disks_;
   std::function<void()> undo_boot_disks_;  // set from prepare until the boot succeeded
   absl::Mutex mu_;

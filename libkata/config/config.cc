@@ -146,6 +146,9 @@ const std::vector<Section>& Schema() {
            StringKey("machine_type", [](Config& c) -> auto& { return c.hypervisor.machine_type; }),
            UintKey("memory_mib", 64, 1u << 20, [](Config& c) -> auto& { return c.hypervisor.memory_mib; }),
            UintKey("vcpus", 1, 512, [](Config& c) -> auto& { return c.hypervisor.vcpus; }),
+           UintKey("max_vcpus", 0, 512, [](Config& c) -> auto& { return c.hypervisor.max_vcpus; }),
+           UintKey("max_memory_mib", 0, 1u << 20, [](Config& c) -> auto& { return c.hypervisor.max_memory_mib; }),
+           UintKey("memory_slots", 0, 256, [](Config& c) -> auto& { return c.hypervisor.memory_slots; }),
            {"accel",
             [](const Reader& r, const YAML::Node& n, const std::string& k, Config& c) -> absl::Status {
               ASSIGN_OR_RETURN(c.hypervisor.accel,
@@ -237,6 +240,9 @@ absl::StatusOr<Config> ParseDocument(const YAML::Node& root, std::string_view so
     }
   }
   config.hypervisor.memory_mib = AlignMemoryMiB(config.hypervisor.memory_mib, arch);
+  if (config.hypervisor.max_memory_mib != 0) {
+    config.hypervisor.max_memory_mib = AlignMemoryMiB(config.hypervisor.max_memory_mib, arch);
+  }
   return config;
 }
 
@@ -301,7 +307,7 @@ std::string ConfigToYaml(const Config& c) {
   return fmt::format(
       "hypervisor:\n"
       "  path: {}\n  kernel: {}\n  initrd: {}\n  firmware: {}\n  machine_type: {}\n  memory_mib: {}\n"
-      "  vcpus: {}\n  accel: {}\n  kernel_params: {}\n  block_driver: {}\n  shared_fs: {}\n"
+      "  vcpus: {}\n  max_vcpus: {}\n  max_memory_mib: {}\n  memory_slots: {}\n  accel: {}\n  kernel_params: {}\n  block_driver: {}\n  shared_fs: {}\n"
       "  hotplug_root_ports: {}\n  boot_timeout: {}\n"
       "agent:\n"
       "  channel: {}\n  hotplug_timeout: {}\n  dial_timeout: {}\n  create_container_timeout: {}\n"
@@ -310,6 +316,7 @@ std::string ConfigToYaml(const Config& c) {
       "  log_level: {}\n  state_dir: {}\n",
       quote(c.hypervisor.path), quote(c.hypervisor.kernel), quote(c.hypervisor.initrd),
       quote(c.hypervisor.firmware), quote(c.hypervisor.machine_type), c.hypervisor.memory_mib, c.hypervisor.vcpus,
+      c.hypervisor.max_vcpus, c.hypervisor.max_memory_mib, c.hypervisor.memory_slots,
       AccelName(c.hypervisor.accel), quote(c.hypervisor.kernel_params),
       c.hypervisor.block_driver, c.hypervisor.shared_fs, c.hypervisor.hotplug_root_ports, absl::FormatDuration(c.hypervisor.boot_timeout),
       AgentChannelName(c.agent.channel), absl::FormatDuration(c.agent.hotplug_timeout),

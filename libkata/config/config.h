@@ -28,6 +28,11 @@ struct HypervisorConfig {
   std::string machine_type = "q35";
   uint64_t memory_mib = 2048;   // aligned for the architecture after loading
   uint32_t vcpus = 1;
+  // Hot-plug bounds: the VM grows to its containers' CPU and memory limits up to these.
+  // 0 means the host's: its online CPUs, its memory (as Kata's default_maxvcpus/maxmemory).
+  uint32_t max_vcpus = 0;
+  uint64_t max_memory_mib = 0;
+  uint32_t memory_slots = 10;  // DIMMs that can be hot-plugged; 0: no memory hot-plug
   Accel accel = Accel::kAuto;
   std::string kernel_params;    // appended to the runtime's own parameters
   std::string block_driver = "virtio-blk-pci";

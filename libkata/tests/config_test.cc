@@ -26,6 +26,9 @@ TEST_CASE("config: an empty document gives every default", "[config]") {
     CHECK(c->hypervisor.path == "/usr/bin/qemu-system-x86_64");
     CHECK(c->hypervisor.memory_mib == 2048);
     CHECK(c->hypervisor.vcpus == 1);
+    CHECK(c->hypervisor.max_vcpus == 0);
+    CHECK(c->hypervisor.max_memory_mib == 0);
+    CHECK(c->hypervisor.memory_slots == 10);
     CHECK(c->hypervisor.accel == Accel::kAuto);
     CHECK(c->hypervisor.machine_type == "q35");
     CHECK(c->hypervisor.hotplug_root_ports == 4);
@@ -47,6 +50,9 @@ TEST_CASE("config: every key is read", "[config]") {
   CHECK(c->hypervisor.initrd == "/var/lib/kata/initrd.img");
   CHECK(c->hypervisor.memory_mib == 1000);
   CHECK(c->hypervisor.vcpus == 2);
+  CHECK(c->hypervisor.max_vcpus == 4);
+  CHECK(c->hypervisor.max_memory_mib == 3002);  // aligned up, as memory_mib is
+  CHECK(c->hypervisor.memory_slots == 3);
   CHECK(c->hypervisor.accel == Accel::kTcg);
   CHECK(c->hypervisor.kernel_params == "quiet console=ttyS0");
   CHECK(c->hypervisor.hotplug_root_ports == 8);
