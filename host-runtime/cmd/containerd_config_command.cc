@@ -78,16 +78,43 @@ int ContainerdConfigCommand(const std::vector<std::string_view>& args) {
   if (!current.ok() && !absl::IsNotFound(current.status())) return Fail(ToStd(current.status().message()));
   auto plan = PlanContainerdInstall(current.ok() ? *current : "", *line, drop_in, kata_config);
   if (!plan.ok()) return Fail(StrCat(config, ": ", plan.status().message()));
+  // What is there before, so a failure puts it back: the drop-in's old text, or no drop-in
+  // and none of the directories made for it.
+  const auto previous = ReadFileToString(drop_in, 1 << 22);
+  if (!previous.ok() && !absl::IsNotFound(previous.status())) return Fail(ToStd(previous.status().message()));
+  std::vector<std::filesystem::path> made_dirs;  // deepest first
   std::error_code ec;
+  for (auto dir = std::filesystem::path(drop_in).parent_path(); dir.has_relative_path() && !std::filesystem::exists(dir, ec);
+       dir = dir.parent_path()) {
+    made_dirs.push_back(dir);
+  }
   std::filesystem::create_directories(std::filesystem::path(drop_in).parent_path(), ec);
-  if (ec) return Fail(StrCat("create ", std::filesystem::path(drop_in).parent_path().string(), ": ", ec.message()));
+  auto undo = [&] {
+    if (previous.ok()) {
+      (void)WriteFileAtomically(drop_in, *previous, 0644);
+    } else {
+      std::filesystem::remove(drop_in, ec);
+    }
+    for (const auto& dir : made_dirs) std::filesystem::remove(dir, ec);  // only while empty
+  };
+  if (ec) {
+    undo();
+    return Fail(StrCat("create ", std::filesystem::path(drop_in).parent_path().string(), ": ", ec.message()));
+  }
   // The drop-in first: the config never imports a file that is not there.
-  if (absl::Status s = WriteFileAtomically(drop_in, plan->drop_in, 0644); !s.ok()) return Fail(ToStd(s.message()));
-  std::printf("wrote %s\n", drop_in.c_str());
+  if (absl::Status s = WriteFileAtomically(drop_in, plan->drop_in, 0644); !s.ok()) {
+    undo();
+    return Fail(ToStd(s.message()));
+  }
   if (plan->config_changed) {
-    if (absl::Status s = WriteFileAtomically(config, plan->config, 0644); !s.ok()) return Fail(ToStd(s.message()));
+    if (absl::Status s = WriteFileAtomically(config, plan->config, 0644); !s.ok()) {
+      undo();
+      return Fail(StrCat(s.message(), " (the drop-in ", drop_in, " was put back as it was)"));
+    }
+    std::printf("wrote %s\n", drop_in.c_str());
     std::printf("added it to the imports of %s\n", config.c_str());
   } else {
+    std::printf("wrote %s\n", drop_in.c_str());
     std::printf("%s imports it already\n", config.c_str());
   }
   std::printf("restart containerd to load it\n");

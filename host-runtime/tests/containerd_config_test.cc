@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "host-runtime/install/containerd_config.h"
 #include "host-runtime/install/toml_tables.h"
+#include "libkata/testing/test_support.h"
 
 using kata::runtime::ContainerdLine;
 using kata::runtime::ContainerdLineFromVersionOutput;
@@ -149,6 +150,25 @@ TEST_CASE("containerd config: what cannot be merged is refused naming it", "[ins
     INFO(plan.status().message());
     CHECK(absl::StrContains(plan.status().message(), c.names));
   }
+}
+
+TEST_CASE("containerd config: an install that fails half way leaves the drop-in as it was", "[install]") {
+  // The drop-in is written first; config.toml then cannot be (its directory is missing).
+  kata::testing::TempDir tmp;
+  const std::string install = std::string(KATA_RUNTIME_BIN) + " containerd-config --containerd-version 1.6.20 --install" +
+                              " --config " + tmp.Sub("missing/config.toml");
+  const auto fresh = kata::testing::RunShell(install + " --drop-in " + tmp.Sub("conf.d/kata/kata-cpp.toml"));
+  INFO(fresh.out);
+  CHECK(fresh.status == 1);
+  CHECK(absl::StrContains(fresh.out, tmp.Sub("missing/config.toml")));
+  CHECK(kata::testing::Capture("ls -A " + tmp.path()) == "");  // no drop-in, nor the directories made for it
+
+  kata::testing::WriteFile(tmp.Sub("kata-cpp.toml"), "# the operator's\n");
+  const auto again = kata::testing::RunShell(install + " --drop-in " + tmp.Sub("kata-cpp.toml"));
+  INFO(again.out);
+  CHECK(again.status == 1);
+  CHECK(absl::StrContains(again.out, "was put back as it was"));
+  CHECK(kata::testing::ReadFile(tmp.Sub("kata-cpp.toml")) == "# the operator's\n");
 }
 
 TEST_CASE("toml tables: array lines are not headers; quoted keys keep their dots", "[install]") {

@@ -31,21 +31,8 @@ constexpr char kImage[] = "docker.io/library/kata-busybox:latest";
 // containerd's own state dir is, so a run killed earlier must not collide with this one.
 std::string Id(const std::string& name) { return name + "-" + std::to_string(::getpid()); }
 
-struct Result {
-  std::string out;
-  int status = -1;
-};
-
-Result Run(const std::string& command) {
-  Result r;
-  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  while (size_t n = std::fread(buf, 1, sizeof(buf), p)) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using Result = kata::testing::CommandResult;
+Result Run(const std::string& command) { return kata::testing::RunShell(command); }
 
 // Processes whose command line contains `needle`.
 int CountProcesses(const std::string& needle) {

@@ -20,20 +20,8 @@ using kata::testing::Capture;
 
 namespace {
 
-struct Ran {
-  std::string out;
-  int status = -1;
-};
-
-Ran Run(const std::string& command) {
-  Ran r;
-  r.out = Capture(command + " 2>&1; echo \"rc=$?\"");
-  const size_t at = r.out.rfind("rc=");
-  REQUIRE(at != std::string::npos);
-  r.status = std::atoi(r.out.c_str() + at + 3);
-  r.out.resize(at);
-  return r;
-}
+using Ran = kata::testing::CommandResult;
+Ran Run(const std::string& command) { return kata::testing::RunShell(command); }
 
 Ran Install(const std::string& destdir) {
   return Run("KATA_GUEST_IMAGE_DIR=" + ImageDir() + " meson install -C " + KATA_BUILD_ROOT + " --no-rebuild --quiet --destdir " + destdir);

@@ -65,6 +65,13 @@ std::string ReadFile(const std::string& path);
 // What a shell command prints on stdout (empty when it cannot run).
 std::string Capture(const std::string& command);
 
+// A shell command's stdout and stderr together, and its exit status (-1: killed by a signal).
+struct CommandResult {
+  std::string out;
+  int status = -1;
+};
+CommandResult RunShell(const std::string& command);
+
 }  // namespace kata::testing
 
 // Skips the current test with a message (or fails it under KATA_TEST_NO_SKIP=1).
