@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <algorithm>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -21,20 +22,25 @@
 namespace kata::guest {
 namespace {
 
-// Entries named PREFIX<digits> in `dir`, in no particular order.
+// Entries named PREFIX<digits> in `dir`, in numeric order (cpu2 before cpu10).
 absl::StatusOr<std::vector<std::string>> NumberedEntries(const std::string& dir, absl::string_view prefix) {
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) return ErrnoStatus(errno, StrCat("opendir ", dir));
-  std::vector<std::string> out;
+  std::vector<std::pair<uint64_t, std::string>> found;
   while (const dirent* e = ::readdir(d)) {
     const absl::string_view name = e->d_name;
+    uint64_t n = 0;
     if (!absl::StartsWith(name, prefix) || name.size() == prefix.size()) continue;
     const absl::string_view digits = name.substr(prefix.size());
-    if (std::all_of(digits.begin(), digits.end(), [](char c) { return absl::ascii_isdigit(c); })) {
-      out.emplace_back(name.data(), name.size());
+    if (std::all_of(digits.begin(), digits.end(), [](char c) { return absl::ascii_isdigit(c); }) &&
+        absl::SimpleAtoi(digits, &n)) {
+      found.emplace_back(n, std::string(name.data(), name.size()));
     }
   }
   ::closedir(d);
+  std::sort(found.begin(), found.end());
+  std::vector<std::string> out;
+  for (auto& [n, name] : found) out.push_back(std::move(name));
   return out;
 }
 
@@ -63,36 +69,30 @@ absl::StatusOr<uint32_t> CountCpuList(absl::string_view list) {
   return n;
 }
 
+// Writes `to` to at most `max_cpus` cpuN/online files holding `from`, lowest-numbered first
+// or highest first. How many it changed.
+absl::StatusOr<uint32_t> FlipCpus(const std::string& system_dir, uint32_t max_cpus, absl::string_view from,
+                                  absl::string_view to, bool highest_first) {
+  const std::string dir = system_dir + "/cpu";
+  ASSIGN_OR_RETURN(std::vector<std::string> cpus, NumberedEntries(dir, "cpu"));
+  if (highest_first) std::reverse(cpus.begin(), cpus.end());
+  uint32_t flipped = 0;
+  for (const std::string& cpu : cpus) {
+    if (flipped == max_cpus) break;
+    ASSIGN_OR_RETURN(bool did, Flip(StrCat(dir, "/", cpu, "/online"), from, to));
+    flipped += did;
+  }
+  return flipped;
+}
+
 }  // namespace
 
 absl::StatusOr<uint32_t> OnlineOfflineCpus(const std::string& system_dir, uint32_t max_cpus) {
-  const std::string dir = system_dir + "/cpu";
-  ASSIGN_OR_RETURN(std::vector<std::string> cpus, NumberedEntries(dir, "cpu"));
-  uint32_t onlined = 0;
-  for (const std::string& cpu : cpus) {
-    if (onlined == max_cpus) break;
-    ASSIGN_OR_RETURN(bool flipped, Flip(StrCat(dir, "/", cpu, "/online"), "0", "1"));
-    onlined += flipped;
-  }
-  return onlined;
+  return FlipCpus(system_dir, max_cpus, "0", "1", false);
 }
 
 absl::StatusOr<uint32_t> OfflineOnlineCpus(const std::string& system_dir, uint32_t max_cpus) {
-  const std::string dir = system_dir + "/cpu";
-  ASSIGN_OR_RETURN(std::vector<std::string> cpus, NumberedEntries(dir, "cpu"));
-  auto number = [](const std::string& cpu) {
-    uint64_t n = 0;
-    (void)absl::SimpleAtoi(absl::string_view(cpu).substr(3), &n);  // digits only (NumberedEntries)
-    return n;
-  };
-  std::sort(cpus.begin(), cpus.end(), [&](const std::string& a, const std::string& b) { return number(a) > number(b); });
-  uint32_t offlined = 0;
-  for (const std::string& cpu : cpus) {
-    if (offlined == max_cpus) break;
-    ASSIGN_OR_RETURN(bool flipped, Flip(StrCat(dir, "/", cpu, "/online"), "1", "0"));
-    offlined += flipped;
-  }
-  return offlined;
+  return FlipCpus(system_dir, max_cpus, "1", "0", true);
 }
 
 absl::StatusOr<uint32_t> OnlineOfflineMemory(const std::string& system_dir) {

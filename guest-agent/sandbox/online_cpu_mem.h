@@ -23,7 +23,8 @@ struct OnlinedResources {
 };
 
 // One pass under `system_dir` (/sys/devices/system): writes 1 to at most `max_cpus` offline
-// cpuN/online files (cpu0 has none: it is never offline). Returns how many it onlined.
+// cpuN/online files, lowest-numbered first (cpu0 has none: it is never offline). Returns how
+// many it onlined.
 absl::StatusOr<uint32_t> OnlineOfflineCpus(const std::string& system_dir, uint32_t max_cpus);
 
 // Writes 0 to at most `max_cpus` cpuN/online files reading 1, highest-numbered first (cpu0

@@ -52,6 +52,12 @@ TEST_CASE("vm size: bounds from the configuration, 0 meaning the host's", "[vm-s
   CHECK(b.memory_slots == 0);
   CHECK_FALSE(b.memory_hotplug());
 
+  hv.vcpus = 1;
+  hv.max_vcpus = 0;
+  CHECK(ResolveVmSizeBounds(hv, 128, 24000).max_vcpus == 64);  // the host's, at most the guest kernel's
+  hv.max_vcpus = 96;
+  CHECK(ResolveVmSizeBounds(hv, 128, 24000).max_vcpus == 96);  // said outright: the user's kernel may take it
+
   hv.max_memory_mib = 4096;
   hv.memory_slots = 0;  // no slots: no memory hot-plug however much room
   CHECK_FALSE(ResolveVmSizeBounds(hv, 8, 24000).memory_hotplug());

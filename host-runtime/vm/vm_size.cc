@@ -21,7 +21,7 @@ uint64_t CeilDiv(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 VmSizeBounds ResolveVmSizeBounds(const config::HypervisorConfig& hv, uint32_t host_cpus, uint64_t host_memory_mib) {
   VmSizeBounds b;
   b.boot_vcpus = hv.vcpus;
-  b.max_vcpus = std::max(hv.vcpus, hv.max_vcpus != 0 ? hv.max_vcpus : host_cpus);
+  b.max_vcpus = std::max(hv.vcpus, hv.max_vcpus != 0 ? hv.max_vcpus : std::min(host_cpus, kGuestMaxVcpus));
   b.boot_memory_mib = hv.memory_mib;
   const uint64_t max = hv.max_memory_mib != 0 ? hv.max_memory_mib : host_memory_mib;
   // Room for whole blocks only: QEMU would refuse a DIMM that does not fit.

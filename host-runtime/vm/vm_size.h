@@ -28,8 +28,14 @@ struct VmSizeBounds {
   bool memory_hotplug() const { return memory_slots > 0 && max_memory_mib > boot_memory_mib; }
 };
 
-// Resolves the configuration's bounds: 0 means the host's CPUs or memory; a maximum is never
-// below the boot size. Memory hot-plug room is a whole number of memory blocks.
+// The most vCPUs the guest kernel can run (rootfs-builder's kernel: NR_CPUS=64). The host's
+// CPU count is capped at it when max_vcpus is 0; a larger host would otherwise give the VM
+// vCPUs its guest never onlines, and a container's large CPU limit would fail to create.
+inline constexpr uint32_t kGuestMaxVcpus = 64;
+
+// Resolves the configuration's bounds: 0 means the host's CPUs (at most kGuestMaxVcpus) or
+// memory; a maximum is never below the boot size. Memory hot-plug room is a whole number of
+// memory blocks.
 VmSizeBounds ResolveVmSizeBounds(const config::HypervisorConfig& hv, uint32_t host_cpus, uint64_t host_memory_mib);
 
 // The host's online CPUs and its memory (MemTotal), for ResolveVmSizeBounds.
