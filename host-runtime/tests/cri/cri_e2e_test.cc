@@ -3,7 +3,8 @@
 // the same expectations: a pod of two containers in one VM sharing its network, IPC and UTS;
 // the pod IP answering from the node; the files CRI makes (hosts, resolv.conf,
 // termination-log) and its container logs; ExecSync with a timeout, Exec and Attach through
-// the streaming server, stats, resource updates; QEMU and the shim in the pod's cgroup; a
+// the streaming server, stats, resource updates (in the VM its vCPUs and memory follow them,
+// and a removed container's vCPU goes back); QEMU and the shim in the pod's cgroup; a
 // container replaced in a running pod; clear errors for a missing image or command; and
 // nothing left after the pod goes.
 
