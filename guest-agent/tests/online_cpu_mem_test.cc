@@ -2,11 +2,9 @@
 // pod's VM); here a directory laid out as /sys/devices/system is, since the host's own CPUs
 // and memory must not be taken offline by a test.
 
-#include <fstream>
 #include <thread>
 
 #include "guest-agent/sandbox/online_cpu_mem.h"
-#include "libkata/base/file_util.h"
 #include "libkata/testing/test_support.h"
 
 using kata::guest::OfflineOnlineCpus;
@@ -14,19 +12,15 @@ using kata::guest::OnlineCpuMem;
 using kata::guest::OnlineOfflineCpus;
 using kata::guest::OnlineOfflineMemory;
 using kata::testing::MakeDirs;
+using kata::testing::ReadFile;
 using kata::testing::TempDir;
 
 namespace {
 
+// WriteFile into directories made as needed, as sysfs has them.
 void Put(const std::string& path, const std::string& text) {
   MakeDirs(path.substr(0, path.rfind('/')));
-  std::ofstream(path) << text;
-}
-
-std::string Get(const std::string& path) {
-  auto s = kata::ReadFileToString(path);
-  REQUIRE(s.ok());
-  return *s;
+  kata::testing::WriteFile(path, text);
 }
 
 // cpu0 (no online file: never offline), cpu1 online, cpu2 and cpu3 offline; cpufreq is no
@@ -52,17 +46,17 @@ TEST_CASE("online cpu mem: offline CPUs up to the count asked, every offline mem
   auto cpus = OnlineOfflineCpus(sys.path(), 1);
   REQUIRE(cpus.ok());
   CHECK(*cpus == 1);
-  CHECK(Get(sys.Sub("cpu/cpu2/online")) == "1");  // the lowest offline one
-  CHECK(Get(sys.Sub("cpu/cpu3/online")) == "0\n");
+  CHECK(ReadFile(sys.Sub("cpu/cpu2/online")) == "1");  // the lowest offline one
+  CHECK(ReadFile(sys.Sub("cpu/cpu3/online")) == "0\n");
   cpus = OnlineOfflineCpus(sys.path(), 5);
   REQUIRE(cpus.ok());
   CHECK(*cpus == 1);  // the other one; cpu1 was online, cpufreq is no CPU
-  CHECK(Get(sys.Sub("cpu/cpufreq/online")) == "0\n");
+  CHECK(ReadFile(sys.Sub("cpu/cpufreq/online")) == "0\n");
   auto blocks = OnlineOfflineMemory(sys.path());
   REQUIRE(blocks.ok());
   CHECK(*blocks == 2);
-  CHECK(Get(sys.Sub("memory/memory1/state")) == "online");
-  CHECK(Get(sys.Sub("memory/memory0/state")) == "online\n");  // untouched
+  CHECK(ReadFile(sys.Sub("memory/memory1/state")) == "online");
+  CHECK(ReadFile(sys.Sub("memory/memory0/state")) == "online\n");  // untouched
 }
 
 TEST_CASE("online cpu mem: a request waits for CPUs still being registered, within its timeout", "[online]") {
@@ -81,8 +75,8 @@ TEST_CASE("online cpu mem: a request waits for CPUs still being registered, with
   REQUIRE(done.ok());
   CHECK(done->cpus == 3);
   CHECK(done->memory_blocks == 0);  // cpu_only
-  CHECK(Get(sys.Sub("memory/memory1/state")) == "offline\n");
-  CHECK(Get(sys.Sub("cpu/cpu4/online")) == "1");
+  CHECK(ReadFile(sys.Sub("memory/memory1/state")) == "offline\n");
+  CHECK(ReadFile(sys.Sub("cpu/cpu4/online")) == "1");
 
   // One more than is offline: the deadline names how many came.
   req.set_nb_cpus(1);
@@ -90,7 +84,7 @@ TEST_CASE("online cpu mem: a request waits for CPUs still being registered, with
   auto missing = OnlineCpuMem(req, sys.path(), absl::Milliseconds(100));
   CHECK(missing.status().code() == absl::StatusCode::kDeadlineExceeded);
   CHECK(std::string(missing.status().message()) == "nb_cpus 1: 0 CPUs came online within 100ms");
-  CHECK(Get(sys.Sub("memory/memory1/state")) == "offline\n");  // nothing after a failure
+  CHECK(ReadFile(sys.Sub("memory/memory1/state")) == "offline\n");  // nothing after a failure
 
   // More than the guest could have, refused at once; a bad possible list is an error too.
   req.set_nb_cpus(8);
@@ -114,9 +108,9 @@ TEST_CASE("online cpu mem: CPUs taken offline, highest first, cpu0 never", "[onl
   auto offlined = OfflineOnlineCpus(sys.path(), 2);
   REQUIRE(offlined.ok());
   CHECK(*offlined == 2);
-  CHECK(Get(sys.Sub("cpu/cpu10/online")) == "0");
-  CHECK(Get(sys.Sub("cpu/cpu3/online")) == "0");
-  CHECK(Get(sys.Sub("cpu/cpu1/online")) == "1\n");
+  CHECK(ReadFile(sys.Sub("cpu/cpu10/online")) == "0");
+  CHECK(ReadFile(sys.Sub("cpu/cpu3/online")) == "0");
+  CHECK(ReadFile(sys.Sub("cpu/cpu1/online")) == "1\n");
 
   kata::agent::OnlineCPUMemRequest req;
   req.set_cpu_only(true);
@@ -124,7 +118,7 @@ TEST_CASE("online cpu mem: CPUs taken offline, highest first, cpu0 never", "[onl
   auto short_of = OnlineCpuMem(req, sys.path(), absl::Seconds(1));
   CHECK(short_of.status().code() == absl::StatusCode::kFailedPrecondition);
   CHECK(std::string(short_of.status().message()) == "offline_cpus 2: only 1 CPUs could go offline");
-  CHECK(Get(sys.Sub("cpu/cpu1/online")) == "0");
+  CHECK(ReadFile(sys.Sub("cpu/cpu1/online")) == "0");
 
   req.set_nb_cpus(1);  // both ways at once
   CHECK(OnlineCpuMem(req, sys.path(), absl::Seconds(1)).status().code() == absl::StatusCode::kInvalidArgument);

@@ -23,7 +23,6 @@ namespace kata::runtime {
 namespace {
 
 const log::Subsystem kLog("sandbox");
-constexpr absl::Duration kRpcTimeout = absl::Seconds(60);
 // How long the guest may take to kill and reap a container's processes when it is removed.
 constexpr absl::Duration kGuestRemoveTimeout = absl::Seconds(10);
 
@@ -35,12 +34,12 @@ absl::Status Named(std::string_view what, const absl::Status& s) {
 
 using agent_api::AgentStub;
 
-// One agent RPC within kRpcTimeout; a failure is named after `what` (the RPC).
+// One agent RPC within Sandbox::kRpcTimeout; a failure is named after `what` (the RPC).
 template <typename Req, typename Resp>
 absl::Status CallAgent(const AgentStub& stub, std::string_view what,
                        absl::Status (AgentStub::*method)(const Req&, Resp*, absl::Duration) const, const Req& req,
                        Resp& resp) {
-  return Named(what, (stub.*method)(req, &resp, kRpcTimeout));
+  return Named(what, (stub.*method)(req, &resp, Sandbox::kRpcTimeout));
 }
 
 // The same for the RPCs that answer google.protobuf.Empty.

@@ -46,6 +46,9 @@ struct BootRootfs {
 
 class Sandbox {
  public:
+  // How long one agent RPC may take (sandbox.cc's and sandbox_resize.cc's).
+  static constexpr absl::Duration kRpcTimeout = absl::Seconds(60);
+
   // `network`: the pod's network namespace (its links become the VM's NICs, configured before
   // CreateSandbox) and DNS; none means no NIC.
   static absl::StatusOr<std::unique_ptr<Sandbox>> Create(const std::string& id, const config::Config& config,

@@ -10,7 +10,6 @@ namespace kata::runtime {
 namespace {
 
 const log::Subsystem kLog("sandbox");
-constexpr absl::Duration kRpcTimeout = absl::Seconds(60);
 // A guest registers a DIMM's memory blocks in milliseconds, even under TCG.
 constexpr absl::Duration kDimmAckTimeout = absl::Seconds(10);
 

@@ -52,7 +52,8 @@ class SandboxVm {
 
   QmpClient& qmp() { return *qmp_; }
   BlockDeviceManager& block_devices() { return *blocks_; }
-  // vCPU and memory hot-plug within the bounds QEMU was started with.
+  // The VM's size: memory hot-plug and the count of online vCPUs, within the bounds QEMU was
+  // started with.
   VmResizer& resizer() { return *resizer_; }
   // The boot disks, in the order `prepare` gave them: attached before the guest started.
   const std::vector<AttachedBlock>& boot_disks() const { return boot_disks_; }

@@ -3,7 +3,7 @@
 // A running VM's size: memory added over QMP as pc-dimm DIMMs into the room
 // `-m N,slots=S,maxmem=X` left (the guest's agent onlines it), and the count of vCPUs the
 // guest has online. The VM starts with all max_vcpus present and `vcpus` of them online
-// (QemuCommand): the agent onlines and offlines them, so no vCPU is hot-plugged. An ACPI vCPU
+// (BuildQemuCommand): the agent onlines and offlines them, so no vCPU is hot-plugged. An ACPI vCPU
 // hot-plug needs a guest kernel that counts QEMU's disabled MADT entries, which 6.12 does
 // only when it detects a hypervisor (not under TCG). Thread-safe.
 
