@@ -10,6 +10,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "host-runtime/rootfs/erofs_layers_mount.h"
 #include "libkata/base/errno_status.h"
 #include "libkata/base/str_cat.h"
 #include "libkata/mount/options.h"
@@ -147,6 +148,28 @@ agent::Storage BlkStorage(const std::string& source, const std::string& fstype, 
   return s;
 }
 
+// kata-erofs-snapshotter's one mount: the same layout as containerd 2.2's list, its files
+// named in the options (the snapshot's ext4 image already holds upper/ and work/).
+absl::StatusOr<RootfsPlan> PlanErofsLayers(const RootfsMount& m) {
+  auto parsed = ParseErofsLayersMount(m);
+  if (!parsed.ok()) return parsed.status();
+  if (parsed->upper_image.empty() || parsed->layers.empty()) {
+    return absl::UnimplementedError(StrCat(kErofsLayersMountType, " rootfs needs upper= and at least one layer= (",
+                                           parsed->upper_image.empty() ? "a read-only view" : "a snapshot without parents",
+                                           " cannot be a VM container's rootfs)"));
+  }
+  MultiLayerErofsRootfs plan;
+  plan.upper_source = parsed->upper_image;
+  plan.upper_options = {"rw"};
+  for (const std::string& layer : parsed->layers) plan.lowers.push_back(ErofsLower{{layer}, {"ro"}});
+  if (1 + plan.lowers.size() > kMaxRootfsDevices) {
+    return absl::InvalidArgumentError(StrCat(kErofsLayersMountType, " rootfs of ", plan.lowers.size(),
+                                             " layers needs ", 1 + plan.lowers.size(), " devices; at most ",
+                                             kMaxRootfsDevices, " are allowed"));
+  }
+  return RootfsPlan(std::move(plan));
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<RootfsMount>> ParseRootfsMountsJson(std::string_view text) {
@@ -176,6 +199,7 @@ absl::StatusOr<std::vector<RootfsMount>> ParseRootfsMountsJson(std::string_view 
 }
 
 absl::StatusOr<RootfsPlan> ClassifyRootfs(const std::vector<RootfsMount>& mounts) {
+  if (mounts.size() == 1 && IsErofsLayersMount(mounts[0])) return PlanErofsLayers(mounts[0]);
   const bool any_erofs = std::any_of(mounts.begin(), mounts.end(), [](const RootfsMount& m) { return Lower(m.type) == "erofs"; });
   if (mounts.size() >= 2 && any_erofs) {
     auto plan = PlanMultiLayer(mounts);
