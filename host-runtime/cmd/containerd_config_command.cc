@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "host-runtime/install/containerd_config.h"
+#include "host-runtime/snapshotter/snapshotter_defaults.h"
 #include "libkata/base/file_util.h"
 #include "libkata/base/str_cat.h"
 
@@ -12,10 +13,14 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: kata-runtime containerd-config [--containerd-version V] [--kata-config FILE]\n"
+    "                                      [--erofs-snapshotter [--erofs-snapshotter-address SOCKET]]\n"
     "                                      [--install [--config FILE] [--drop-in FILE]]\n"
     "  Prints containerd's configuration for the kata RuntimeClass handler (containerd 1.6/1.7:\n"
     "  config version 2; 2.x: version 3, with the EROFS snapshotter and differ). V defaults to\n"
     "  what `containerd --version` says; FILE of --kata-config to /etc/kata-cpp/configuration.yaml.\n"
+    "  --erofs-snapshotter (containerd 1.6/1.7): kata-erofs-snapshotter as the proxy snapshotter\n"
+    "  kata-erofs at SOCKET (default /run/kata-erofs-snapshotter/snapshotter.sock), the kata\n"
+    "  handler's snapshotter on 1.7 (docs/erofs.md).\n"
     "  --install writes it as the drop-in FILE (default: conf.d/kata-cpp.toml beside the config)\n"
     "  and adds that to the imports of containerd's config FILE (default\n"
     "  /etc/containerd/config.toml), keeping the rest of it. Run again after editing the config.\n";
@@ -38,7 +43,7 @@ std::string ContainerdVersionOutput() {
 }  // namespace
 
 int ContainerdConfigCommand(const std::vector<std::string_view>& args) {
-  std::string version, kata_config = "/etc/kata-cpp/configuration.yaml";
+  std::string version, kata_config = "/etc/kata-cpp/configuration.yaml", erofs_address;
   std::string config = "/etc/containerd/config.toml", drop_in;
   bool install = false;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -51,6 +56,10 @@ int ContainerdConfigCommand(const std::vector<std::string_view>& args) {
       config = args[++i];
     } else if (args[i] == "--drop-in" && has_value) {
       drop_in = args[++i];
+    } else if (args[i] == "--erofs-snapshotter") {
+      if (erofs_address.empty()) erofs_address = kata::snapshotter::kDefaultAddress;
+    } else if (args[i] == "--erofs-snapshotter-address" && has_value) {
+      erofs_address = args[++i];
     } else if (args[i] == "--install") {
       install = true;
     } else if (args[i] == "--help" || args[i] == "-h") {
@@ -66,8 +75,15 @@ int ContainerdConfigCommand(const std::vector<std::string_view>& args) {
   if (!line.ok()) {
     return Fail(StrCat(line.status().message(), version.empty() ? " (name it with --containerd-version)" : ""));
   }
+  if (!erofs_address.empty() && !std::filesystem::path(erofs_address).is_absolute()) {
+    return Fail(StrCat("--erofs-snapshotter-address ", erofs_address, ": not an absolute path"));
+  }
+  if (!erofs_address.empty() && *line != ContainerdLine::kV1) {
+    return Fail("--erofs-snapshotter is for containerd 1.6/1.7: containerd 2.x has its own EROFS snapshotter, which the 2.x tables use");
+  }
+  const KataTablesOptions tables{kata_config, erofs_address};
   if (!install) {
-    std::fputs(ContainerdSnippet(*line, kata_config).c_str(), stdout);
+    std::fputs(ContainerdSnippet(*line, tables).c_str(), stdout);
     return 0;
   }
 
@@ -76,7 +92,7 @@ int ContainerdConfigCommand(const std::vector<std::string_view>& args) {
   if (!std::filesystem::path(drop_in).is_absolute()) return Fail(StrCat("--drop-in ", drop_in, ": not an absolute path"));
   auto current = ReadFileToString(config, 1 << 22);
   if (!current.ok() && !absl::IsNotFound(current.status())) return Fail(ToStd(current.status().message()));
-  auto plan = PlanContainerdInstall(current.ok() ? *current : "", *line, drop_in, kata_config);
+  auto plan = PlanContainerdInstall(current.ok() ? *current : "", *line, drop_in, tables);
   if (!plan.ok()) return Fail(StrCat(config, ": ", plan.status().message()));
   // What is there before, so a failure puts it back: the drop-in's old text, or no drop-in
   // and none of the directories made for it.

@@ -16,14 +16,15 @@
 #include "absl/strings/numbers.h"
 #include "host-runtime/snapshotter/erofs_snapshotter.h"
 #include "host-runtime/snapshotter/snapshots_service.h"
+#include "host-runtime/snapshotter/snapshotter_defaults.h"
 #include "kata_version.h"
 #include "libkata/base/str_cat.h"
 #include "libkata/log/log.h"
 
 namespace {
 
-constexpr char kDefaultRoot[] = "/var/lib/kata-erofs-snapshotter";
-constexpr char kDefaultAddress[] = "/run/kata-erofs-snapshotter/snapshotter.sock";
+using kata::snapshotter::kDefaultAddress;
+using kata::snapshotter::kDefaultRoot;
 
 void Usage(FILE* out) {
   std::fprintf(out,

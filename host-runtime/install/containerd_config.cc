@@ -22,14 +22,20 @@ absl::string_view CriPlugin(ContainerdLine line) {
 absl::string_view ConfigVersion(ContainerdLine line) { return line == ContainerdLine::kV1 ? "2" : "3"; }
 
 // Our tables, without the version line.
-std::string OurTables(ContainerdLine line, const std::string& kata_config_path) {
+std::string OurTables(ContainerdLine line, const KataTablesOptions& options) {
   const std::string runtime = StrCat("[plugins.\"", CriPlugin(line), "\".containerd.runtimes.", kHandler, "]");
   std::string out = StrCat(runtime, "\n  runtime_type = \"io.containerd.kata.v2\"\n");
   if (line == ContainerdLine::kV2) out += "  snapshotter = \"erofs\"\n";
+  const bool proxy = line == ContainerdLine::kV1 && !options.erofs_snapshotter_address.empty();
+  if (proxy) out += StrCat("  snapshotter = \"", kErofsSnapshotterName, "\"\n");
   out += "  pod_annotations = [\"io.katacontainers.*\"]\n";
   // A privileged pod gets the guest's devices, never the host's.
   out += "  privileged_without_host_devices = true\n";
-  out += StrCat(runtime.substr(0, runtime.size() - 1), ".options]\n  ConfigPath = \"", kata_config_path, "\"\n");
+  out += StrCat(runtime.substr(0, runtime.size() - 1), ".options]\n  ConfigPath = \"", options.kata_config_path, "\"\n");
+  if (proxy) {
+    out += StrCat("[proxy_plugins.", kErofsSnapshotterName, "]\n  type = \"snapshot\"\n  address = \"",
+                  options.erofs_snapshotter_address, "\"\n");
+  }
   if (line == ContainerdLine::kV2) {
     out += "[plugins.\"io.containerd.differ.v1.erofs\"]\n"
            "  mkfs_options = [\"-T0\", \"--mkfs-time\", \"--sort=none\"]\n"
@@ -99,12 +105,12 @@ absl::StatusOr<ContainerdLine> ContainerdLineFromVersionOutput(absl::string_view
   return ParseContainerdVersion(fields[2]);
 }
 
-std::string ContainerdSnippet(ContainerdLine line, const std::string& kata_config_path) {
-  return StrCat("version = ", ConfigVersion(line), "\n", OurTables(line, kata_config_path));
+std::string ContainerdSnippet(ContainerdLine line, const KataTablesOptions& options) {
+  return StrCat("version = ", ConfigVersion(line), "\n", OurTables(line, options));
 }
 
 absl::StatusOr<ContainerdInstall> PlanContainerdInstall(absl::string_view config_toml, ContainerdLine line,
-                                                        const std::string& drop_in_path, const std::string& kata_config_path) {
+                                                        const std::string& drop_in_path, const KataTablesOptions& options) {
   auto toml = SplitTomlTables(config_toml);
   if (!toml.ok()) return absl::InvalidArgumentError(StrCat("containerd's config: ", toml.status().message()));
   const std::string version = TopLevelValue(*toml, "version");
@@ -125,14 +131,23 @@ absl::StatusOr<ContainerdInstall> PlanContainerdInstall(absl::string_view config
   }
 
   // Our tables, and the plugins they set.
-  auto ours = SplitTomlTables(OurTables(line, kata_config_path));
+  auto ours = SplitTomlTables(OurTables(line, options));
   if (!ours.ok()) return ours.status();
   std::set<std::string> plugins;
-  for (const TomlTable& t : ours->tables) plugins.insert(t.path[1]);
+  for (const TomlTable& t : ours->tables) {
+    if (t.path[0] == "plugins") plugins.insert(t.path[1]);
+  }
   const std::vector<std::string> handler = {"plugins", std::string(CriPlugin(line)), "containerd", "runtimes", kHandler};
 
   std::string copied;
   for (const TomlTable& t : toml->tables) {
+    // containerd merges proxy plugins by name: ours only must not be there already.
+    for (const TomlTable& mine : ours->tables) {
+      if (mine.path[0] == "proxy_plugins" && IsPrefix(mine.path, t.path)) {
+        return absl::FailedPreconditionError(StrCat("containerd's config already has ", t.header,
+                                                    ": remove it; the drop-in ", drop_in_path, " sets it"));
+      }
+    }
     if (t.path.size() == 1 && t.path[0] == "plugins") {
       for (absl::string_view body_line : absl::StrSplit(t.text.substr(t.text.find('\n') + 1), '\n')) {
         body_line = absl::StripAsciiWhitespace(body_line);
@@ -163,7 +178,7 @@ absl::StatusOr<ContainerdInstall> PlanContainerdInstall(absl::string_view config
     if (!absl::EndsWith(copied, "\n")) copied += "\n";
     out.drop_in += StrCat("# --- copied from the main config ---\n", copied, "\n# --- kata-cpp ---\n");
   }
-  out.drop_in += OurTables(line, kata_config_path);
+  out.drop_in += OurTables(line, options);
 
   // The import, once.
   const std::string entry = StrCat("\"", drop_in_path, "\"");

@@ -31,8 +31,20 @@ absl::StatusOr<ContainerdLine> ParseContainerdVersion(absl::string_view version)
 // 1.6.20~ds1 1.6.20~ds1-1+b1"), or InvalidArgument.
 absl::StatusOr<ContainerdLine> ContainerdLineFromVersionOutput(absl::string_view output);
 
+// Where the tables point: our runtime's configuration, and kata-erofs-snapshotter's socket
+// when the kata handler's images go through it (containerd 1.6/1.7 only: 2.x has its own
+// EROFS snapshotter). With a socket, the tables add `[proxy_plugins.kata-erofs]` and the
+// handler's `snapshotter = "kata-erofs"`, which containerd 1.7 honours and 1.6 ignores (there
+// the CRI-wide snapshotter, or `ctr --snapshotter kata-erofs`, selects it; docs/erofs.md).
+struct KataTablesOptions {
+  std::string kata_config_path;
+  std::string erofs_snapshotter_address;
+};
+
+inline constexpr char kErofsSnapshotterName[] = "kata-erofs";
+
 // Our tables alone, with their config version line: what `containerd-config` prints.
-std::string ContainerdSnippet(ContainerdLine line, const std::string& kata_config_path);
+std::string ContainerdSnippet(ContainerdLine line, const KataTablesOptions& options);
 
 struct ContainerdInstall {
   std::string config;   // the operator's config.toml, `drop_in_path` in its imports
@@ -44,6 +56,6 @@ struct ContainerdInstall {
 // of another version than the line's, a table of ours the operator already defines (say an
 // earlier [...runtimes.kata]), keys directly under [plugins], a file that does not split.
 absl::StatusOr<ContainerdInstall> PlanContainerdInstall(absl::string_view config_toml, ContainerdLine line,
-                                                        const std::string& drop_in_path, const std::string& kata_config_path);
+                                                        const std::string& drop_in_path, const KataTablesOptions& options);
 
 }  // namespace kata::runtime

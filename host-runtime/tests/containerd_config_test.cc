@@ -21,7 +21,8 @@ using kata::runtime::SplitTomlTables;
 namespace {
 
 constexpr char kDropIn[] = "/etc/containerd/conf.d/kata-cpp.toml";
-constexpr char kKataConfig[] = "/etc/kata-cpp/configuration.yaml";
+constexpr char kKataConfigPath[] = "/etc/kata-cpp/configuration.yaml";
+const kata::runtime::KataTablesOptions kKataConfig{kKataConfigPath, ""};
 
 // /etc/containerd/config.toml as Debian 12's containerd package ships it.
 constexpr char kDebianConfig[] = R"(version = 2
@@ -76,6 +77,44 @@ TEST_CASE("containerd config: the snippet per line", "[install]") {
                                                 R"([plugins."io.containerd.service.v1.diff-service"])",
                                                 R"([plugins."io.containerd.snapshotter.v1.erofs"])"});
   CHECK(absl::StrContains(v2, "snapshotter = \"erofs\""));
+}
+
+TEST_CASE("containerd config: kata-erofs-snapshotter as a proxy plugin (1.6/1.7), which containerd 1.6 reads", "[install]") {
+  const kata::runtime::KataTablesOptions with_proxy{kKataConfigPath, "/run/kata-erofs-snapshotter/snapshotter.sock"};
+  const std::string v1 = ContainerdSnippet(ContainerdLine::kV1, with_proxy);
+  CHECK(Headers(v1) == std::vector<std::string>{R"([plugins."io.containerd.grpc.v1.cri".containerd.runtimes.kata])",
+                                                R"([plugins."io.containerd.grpc.v1.cri".containerd.runtimes.kata.options])",
+                                                "[proxy_plugins.kata-erofs]"});
+  CHECK(absl::StrContains(v1, "snapshotter = \"kata-erofs\""));  // the handler's, on 1.7
+  CHECK(absl::StrContains(v1, "address = \"/run/kata-erofs-snapshotter/snapshotter.sock\""));
+
+  // Installed next to the operator's own proxy plugins, which stay; one of the same name is refused.
+  const std::string config = "version = 2\n[proxy_plugins.stargz]\n  type = \"snapshot\"\n  address = \"/run/s.sock\"\n";
+  auto plan = PlanContainerdInstall(config, ContainerdLine::kV1, kDropIn, with_proxy);
+  REQUIRE(plan.ok());
+  CHECK(absl::StrContains(plan->config, "[proxy_plugins.stargz]"));
+  CHECK(absl::StrContains(plan->drop_in, "[proxy_plugins.kata-erofs]"));
+  auto taken = PlanContainerdInstall("version = 2\n[proxy_plugins.kata-erofs]\n  type = \"snapshot\"\n", ContainerdLine::kV1,
+                                     kDropIn, with_proxy);
+  REQUIRE_FALSE(taken.ok());
+  CHECK(absl::StrContains(taken.status().message(), "[proxy_plugins.kata-erofs]"));
+
+  // What containerd 1.6 makes of the printed tables: the proxy plugin, a snapshotter.
+  kata::testing::TempDir tmp;
+  const auto printed = kata::testing::RunShell(std::string(KATA_RUNTIME_BIN) +
+                                               " containerd-config --containerd-version 1.6.20 --erofs-snapshotter > " +
+                                               tmp.Sub("config.toml"));
+  REQUIRE(printed.status == 0);
+  if (::access("/usr/bin/containerd", X_OK) == 0) {
+    const std::string dump = kata::testing::Capture("containerd --config " + tmp.Sub("config.toml") + " config dump 2>&1");
+    INFO(dump);
+    CHECK(absl::StrContains(dump, "[proxy_plugins.kata-erofs]"));
+    CHECK(absl::StrContains(dump, "address = \"/run/kata-erofs-snapshotter/snapshotter.sock\""));
+  }
+  // containerd 2.x has its own EROFS snapshotter: asking for ours there is refused.
+  const auto v2 = kata::testing::RunShell(std::string(KATA_RUNTIME_BIN) + " containerd-config --containerd-version 2.2 --erofs-snapshotter");
+  CHECK(v2.status == 1);
+  CHECK(absl::StrContains(v2.out, "its own EROFS snapshotter"));
 }
 
 TEST_CASE("containerd config: installed into Debian's config, which keeps its CNI settings; twice is once", "[install]") {

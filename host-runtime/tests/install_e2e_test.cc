@@ -39,6 +39,8 @@ TEST_CASE("install: meson install puts a working runtime where its defaults look
   REQUIRE(installed.status == 0);
 
   for (const char* file : {"usr/local/bin/containerd-shim-kata-v2", "usr/local/bin/kata-runtime", "usr/local/bin/kata-agent-ctl",
+                           "usr/local/bin/kata-erofs-snapshotter", "usr/local/bin/kata-erofs-mount",
+                           "usr/local/lib/systemd/system/kata-erofs-snapshotter.service",
                            "usr/share/kata-cpp/vmlinux", "usr/share/kata-cpp/kata-initrd.img",
                            "usr/share/kata-cpp/configuration.yaml", "etc/kata-cpp/configuration.yaml"}) {
     INFO(file);
