@@ -155,6 +155,9 @@ TEST_CASE("qemu command: cold-plugged disks are -blockdev and -device JSON, afte
     if (devices[i].rfind("pcie-root-port", 0) == 0) last_port = i;
   }
   CHECK(disk > last_port);  // QEMU wants a bus to exist before a device names it
+  // The disks' own ports come on top of the hotplug_root_ports kept free for hot-plug.
+  CHECK(std::count_if(devices.begin(), devices.end(), [](const std::string& d) { return d.rfind("pcie-root-port", 0) == 0; }) ==
+        l.hypervisor.hotplug_root_ports + 2);
 }
 
 TEST_CASE("qemu command: a pod network's NICs: inherited tap (and vhost) fds, virtio-net with the link's MAC", "[qemu]") {
@@ -190,8 +193,8 @@ TEST_CASE("qemu command: bad launches are refused naming the field", "[qemu]") {
       // A cold-plugged disk must sit on a root port: on pcie.0 it could never be unplugged.
       {[](VmLaunch& l) { l.disks.push_back({{{"driver", "raw"}}, {{"driver", "virtio-blk-pci"}, {"bus", "pcie.0"}}}); },
        "disk 0: bus \"pcie.0\""},
-      {[](VmLaunch& l) { l.disks.push_back({{{"driver", "raw"}}, {{"driver", "virtio-blk-pci"}, {"bus", "rp3"}}}); },
-       "disk 0: bus \"rp3\" is not one of the 3 root ports"},
+      {[](VmLaunch& l) { l.disks.push_back({{{"driver", "raw"}}, {{"driver", "virtio-blk-pci"}, {"bus", "rp4"}}}); },
+       "disk 0: bus \"rp4\" is not one of the 4 root ports"},  // 3 for hot-plug, 1 for the disk
       {[](VmLaunch& l) { l.disks.push_back({{{"driver", "raw"}}, "rp0"}); }, "disk 0"},
       {[](VmLaunch& l) { l.nics.push_back({"net0,script=/x", "02:00:00:00:00:01", 7, -1}); }, "nic 0: id"},
       {[](VmLaunch& l) { l.nics.push_back({"net0", "02:00:00:00:00:01,x=y", 7, -1}); }, "nic 0: mac"},

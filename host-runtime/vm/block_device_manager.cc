@@ -63,10 +63,11 @@ json DeviceAddArguments(const BlockAttachRequest& r, const AttachedBlock& b) {
 }
 
 absl::StatusOr<std::vector<ColdPlugDisk>> PlanColdPlug(const std::vector<BlockAttachRequest>& requests,
-                                                       uint32_t root_ports) {
-  if (requests.size() > root_ports) {
-    return absl::ResourceExhaustedError(StrCat(requests.size(), " disks to attach at boot, but only ", root_ports,
-                                               " root ports (see hypervisor.hotplug_root_ports)"));
+                                                       uint32_t hotplug_root_ports) {
+  if (LaunchRootPorts(hotplug_root_ports, requests.size()) > kMaxRootPorts) {
+    return absl::ResourceExhaustedError(StrCat(requests.size(), " disks to attach at boot and ", hotplug_root_ports,
+                                               " root ports kept for hot-plug (hypervisor.hotplug_root_ports) pass the ",
+                                               kMaxRootPorts, " root ports a VM can have"));
   }
   std::vector<ColdPlugDisk> out;
   for (size_t i = 0; i < requests.size(); ++i) {

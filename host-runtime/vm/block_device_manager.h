@@ -51,10 +51,11 @@ struct ColdPlugDisk {
 };
 
 // Disks known before the VM starts (a rootfs `kata-runtime run` is given): checked as Attach
-// checks them, on root ports 0.. with ids blk0.., in order. ResourceExhausted when there are
-// more disks than root ports.
+// checks them, on root ports 0.. with ids blk0.., in order; each on a port of its own, besides
+// the `hotplug_root_ports` kept free (LaunchRootPorts). ResourceExhausted when the two
+// together pass kMaxRootPorts.
 absl::StatusOr<std::vector<ColdPlugDisk>> PlanColdPlug(const std::vector<BlockAttachRequest>& requests,
-                                                       uint32_t root_ports);
+                                                       uint32_t hotplug_root_ports);
 
 class BlockDeviceManager {
  public:

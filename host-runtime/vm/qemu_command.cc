@@ -29,6 +29,10 @@ absl::Status Absolute(std::string_view field, const std::string& path) {
 
 }  // namespace
 
+uint32_t LaunchRootPorts(uint32_t hotplug_root_ports, size_t cold_plugged_disks) {
+  return hotplug_root_ports + static_cast<uint32_t>(std::min<size_t>(cold_plugged_disks, kMaxRootPorts + 1));
+}
+
 std::string RootPortId(uint32_t index) { return StrCat("rp", index); }
 uint32_t RootPortSlot(uint32_t index) { return 2 + index; }
 
@@ -55,7 +59,11 @@ absl::StatusOr<std::vector<std::string>> BuildQemuCommand(const VmLaunch& l) {
   if (!hv.firmware.empty()) RETURN_IF_ERROR(Absolute("firmware", hv.firmware));
   if (l.accel == config::Accel::kAuto) return absl::InvalidArgumentError("accel must be resolved to kvm or tcg first");
   if (hv.vcpus == 0 || hv.memory_mib == 0) return absl::InvalidArgumentError("vcpus and memory_mib must be set");
-  if (hv.hotplug_root_ports > 32) return absl::InvalidArgumentError("hotplug_root_ports is above 32");
+  const uint32_t root_ports = LaunchRootPorts(hv.hotplug_root_ports, l.disks.size());
+  if (root_ports > kMaxRootPorts) {
+    return absl::InvalidArgumentError(StrCat("hotplug_root_ports (", hv.hotplug_root_ports, ") plus ", l.disks.size(),
+                                             " disk(s) cold-plugged at boot is above ", kMaxRootPorts));
+  }
   const bool kvm = l.accel == config::Accel::kKvm;
   // Every vCPU the VM may grow to is there from the start, offline beyond `vcpus` (the
   // kernel's maxcpus=, GuestKernelCommandLine): an offline vCPU's thread only waits, and the
@@ -85,7 +93,7 @@ absl::StatusOr<std::vector<std::string>> BuildQemuCommand(const VmLaunch& l) {
     argv.push_back(hv.firmware);
   }
   // Hot-plug needs root ports cold-plugged at launch: pcie.0 itself refuses it on q35.
-  for (uint32_t i = 0; i < hv.hotplug_root_ports; ++i) {
+  for (uint32_t i = 0; i < root_ports; ++i) {
     argv.push_back("-device");
     argv.push_back(fmt::format("pcie-root-port,id={},bus=pcie.0,chassis={},slot={},addr={:#x}", RootPortId(i), i + 1, i,
                                RootPortSlot(i)));
@@ -95,10 +103,9 @@ absl::StatusOr<std::vector<std::string>> BuildQemuCommand(const VmLaunch& l) {
     // A disk straight on pcie.0 could never be unplugged: it must sit on one of the root ports.
     const std::string bus = d.device.is_object() ? d.device.value("bus", "") : "";
     bool on_port = false;
-    for (uint32_t p = 0; p < hv.hotplug_root_ports; ++p) on_port = on_port || bus == RootPortId(p);
+    for (uint32_t p = 0; p < root_ports; ++p) on_port = on_port || bus == RootPortId(p);
     if (!d.blockdev.is_object() || !on_port) {
-      return absl::InvalidArgumentError(StrCat("disk ", i, ": bus \"", bus, "\" is not one of the ", hv.hotplug_root_ports,
-                                               " root ports (hypervisor.hotplug_root_ports)"));
+      return absl::InvalidArgumentError(StrCat("disk ", i, ": bus \"", bus, "\" is not one of the ", root_ports, " root ports"));
     }
     argv.insert(argv.end(), {"-blockdev", d.blockdev.dump(), "-device", d.device.dump()});
   }

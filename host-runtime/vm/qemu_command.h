@@ -70,6 +70,14 @@ std::string GuestKernelCommandLine(const VmLaunch& launch);
 // one of the root ports.
 absl::StatusOr<std::vector<std::string>> BuildQemuCommand(const VmLaunch& launch);
 
+// At most this many root ports: hypervisor.hotplug_root_ports plus one per disk cold-plugged at
+// boot (slots 2..33 of pcie.0).
+inline constexpr uint32_t kMaxRootPorts = 32;
+
+// Root ports at launch: hotplug_root_ports stay free for hot-plug; each disk cold-plugged at
+// boot has one more of its own (ports 0.. go to those disks).
+uint32_t LaunchRootPorts(uint32_t hotplug_root_ports, size_t cold_plugged_disks);
+
 // Root port i: id "rp<i>", at slot 2 + i of pcie.0 (slots 0 and 1 are the host bridge's and
 // the VGA-less default's), so a device hot-plugged on it has PCI path "<slot>/00".
 std::string RootPortId(uint32_t index);

@@ -159,7 +159,7 @@ absl::Status SandboxVm::Boot(const std::string& sandbox_id, const config::Config
   RETURN_IF_ERROR(WriteFileAtomically(dir + "/qemu.pid", std::to_string(qemu_->pid())));
   ASSIGN_OR_RETURN(qmp_, ConnectQmp(launch.qmp_socket, *qemu_, absl::Seconds(10)));
   timings_.qmp_ready = absl::Now() - start;
-  blocks_ = std::make_unique<BlockDeviceManager>(*qmp_, config.hypervisor.hotplug_root_ports, cold);
+  blocks_ = std::make_unique<BlockDeviceManager>(*qmp_, LaunchRootPorts(config.hypervisor.hotplug_root_ports, cold.size()), cold);
   resizer_ = std::make_unique<VmResizer>(*qmp_, bounds);
 
   DialPolicy policy;
