@@ -38,7 +38,8 @@ absl::StatusOr<RootfsDisks> PrepareRootfsDisks(const RootfsPlan& plan, const std
     const auto& blobs = ml.lowers[i].blobs;
     const std::string serial = StrCat("rootfs-lower", i);
     if (blobs.size() == 1) {
-      out.requests.push_back({blobs[0], BlockFormat::kRaw, true, "threads", false, serial});
+      // An image layer: every container of the sandbox using this file shares its device.
+      out.requests.push_back({blobs[0], BlockFormat::kRaw, true, "threads", false, serial, true});
       continue;
     }
     const std::string descriptor = StrCat(work_dir, "/lower-", i, ".vmdk");

@@ -278,3 +278,55 @@ TEST_CASE("vmdk: descriptor extents for 1, 2, 3 blobs, rounding, a 5 GiB blob, r
         absl::StatusCode::kInvalidArgument);
   CHECK(!std::filesystem::exists(dir.Sub("n.vmdk")));
 }
+
+TEST_CASE("block: a shared read-only image is one device for all its users, unplugged after the last", "[block]") {
+  kata::testing::TempDir dir;
+  kata::testing::WriteFile(dir.Sub("layer.erofs"), std::string(4096, 'l'));
+  kata::testing::WriteFile(dir.Sub("other.erofs"), std::string(4096, 'o'));
+  std::vector<std::string> seen;
+  ScriptedQmp server(dir.Sub("qmp.sock"), [&](ScriptedQmp& s) {
+    for (;;) {
+      json c = s.Receive();
+      if (c.is_null()) return;
+      seen.push_back(c["execute"]);
+      s.Send(json{{"return", json::object()}, {"id", c["id"]}}.dump());
+      if (c["execute"] == "device_del") s.Send(Event("DEVICE_DELETED", {{"device", c["arguments"]["id"]}}));
+    }
+  });
+  auto qmp = QmpClient::Connect(dir.Sub("qmp.sock"), absl::Seconds(5));
+  REQUIRE(qmp.ok());
+  BlockDeviceManager blocks(**qmp, 3);
+  const BlockAttachRequest layer{dir.Sub("layer.erofs"), BlockFormat::kRaw, true, "threads", false, "rootfs-lower0", true};
+  auto first = blocks.Attach(layer);
+  auto second = blocks.Attach(layer);
+  REQUIRE(first.ok());
+  REQUIRE(second.ok());
+  CHECK(second->device_id == first->device_id);
+  CHECK(second->pci_path == first->pci_path);
+  CHECK(seen == std::vector<std::string>{"blockdev-add", "device_add"});
+  // Not shared: a writable attach, another file, or a request that does not ask for it.
+  auto writable = blocks.Attach({dir.Sub("layer.erofs"), BlockFormat::kRaw, false, "threads", false, "", true});
+  auto unshared = blocks.Attach({dir.Sub("layer.erofs"), BlockFormat::kRaw, true, "threads", false, "", false});
+  REQUIRE(writable.ok());
+  REQUIRE(unshared.ok());
+  CHECK(writable->device_id != first->device_id);
+  CHECK(unshared->device_id != first->device_id);
+  CHECK(blocks.Attach({dir.Sub("other.erofs"), BlockFormat::kRaw, true, "threads", false, "", true}).status().code() ==
+        absl::StatusCode::kResourceExhausted);  // three ports, three devices
+  REQUIRE(blocks.Detach(writable->device_id).ok());
+  REQUIRE(blocks.Detach(unshared->device_id).ok());
+
+  seen.clear();
+  REQUIRE(blocks.Detach(first->device_id).ok());  // one user left: nothing unplugged
+  CHECK(seen.empty());
+  CHECK(blocks.Attached().size() == 1);
+  REQUIRE(blocks.Detach(second->device_id).ok());  // the last: unplugged
+  CHECK(seen == std::vector<std::string>{"device_del", "blockdev-del"});
+  CHECK(blocks.Attached().empty());
+  CHECK(blocks.Detach(first->device_id).code() == absl::StatusCode::kNotFound);
+  // Attached again afresh: a new device.
+  auto again = blocks.Attach(layer);
+  REQUIRE(again.ok());
+  CHECK(again->device_id != first->device_id);
+  qmp->reset();
+}

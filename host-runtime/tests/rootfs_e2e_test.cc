@@ -88,12 +88,13 @@ void CheckStateGone(const kata::testing::TempDir& tmp, const std::string& sandbo
   CHECK_FALSE(std::filesystem::exists(tmp.Sub("state/" + sandbox_id)));
 }
 
-// A TCG sandbox `id`, with layer.erofs (busybox and a note) and an empty ext4 rw.img in `tmp`.
-std::unique_ptr<Sandbox> BootWithOneLayer(const kata::testing::TempDir& tmp, const std::string& id) {
+// A TCG sandbox `id` with `root_ports` for hot-plug, with layer.erofs (busybox and a note) and an empty ext4 rw.img in `tmp`.
+std::unique_ptr<Sandbox> BootWithOneLayer(const kata::testing::TempDir& tmp, const std::string& id, uint32_t root_ports = 2) {
   Sh("mkfs.erofs --quiet " + tmp.Sub("layer.erofs") + " " + MakeLayerTree(tmp));
   Sh("mkfs.ext4 -q -F " + tmp.Sub("rw.img") + " 32M");
   auto config = VmConfig(tmp);
   config.hypervisor.accel = kata::config::Accel::kTcg;
+  config.hypervisor.hotplug_root_ports = root_ports;
   auto sb = Sandbox::Create(id, config);
   INFO(sb.status());
   REQUIRE(sb.ok());
@@ -123,6 +124,32 @@ TEST_CASE("rootfs e2e: ext4 upper and one raw EROFS lower, merged by the agent; 
   REQUIRE(sb->Destroy().ok());
   CheckStateGone(tmp, "ml-raw");
   CHECK(Capture("debugfs -R 'cat /upper/written' " + tmp.Sub("rw.img") + " 2>/dev/null") == "written-in-the-vm\n");
+}
+
+TEST_CASE("rootfs e2e: containers of one image share its layer's device; it is unplugged after the last goes",
+          "[rootfs][e2e]") {
+  KATA_REQUIRE_VM();
+  kata::testing::TempDir tmp;
+  auto sb = BootWithOneLayer(tmp, "ml-shared", 3);
+  Sh("mkfs.ext4 -q -F " + tmp.Sub("rw2.img") + " 32M");
+  REQUIRE(sb->CreateContainer("c1", Spec("cat /etc/base-note; echo one > /mine; cat /mine"),
+                              MultiLayerMounts(tmp.Sub("rw.img"), {tmp.Sub("layer.erofs")}))
+              .ok());
+  const absl::Status second = sb->CreateContainer("c2", Spec("cat /etc/base-note; ls /mine 2>&1; echo two > /mine; cat /mine"),
+                                                  MultiLayerMounts(tmp.Sub("rw2.img"), {tmp.Sub("layer.erofs")}));
+  INFO(second);
+  REQUIRE(second.ok());
+  CHECK(sb->vm().block_devices().Attached().size() == 3);  // two writable images, one layer
+  const Ran one = RunToEnd(*sb, "c1");
+  CHECK(one.out == "from the EROFS layer\none\n");
+  REQUIRE(sb->RemoveContainer("c1").ok());
+  CHECK(sb->vm().block_devices().Attached().size() == 2);  // c2 still uses the layer
+  const Ran two = RunToEnd(*sb, "c2");
+  CHECK(two.out == "from the EROFS layer\nls: /mine: No such file or directory\ntwo\n");
+  REQUIRE(sb->RemoveContainer("c2").ok());
+  CHECK(sb->vm().block_devices().Attached().empty());
+  REQUIRE(sb->Destroy().ok());
+  CheckStateGone(tmp, "ml-shared");
 }
 
 TEST_CASE("rootfs e2e: two EROFS blobs joined by a VMDK mount as one lower; contents compared", "[rootfs][e2e]") {

@@ -35,7 +35,7 @@ absl::StatusOr<bool> CheckRequest(const BlockAttachRequest& request) {
 }
 
 AttachedBlock BlockOnPort(uint64_t index, uint32_t port) {
-  return {StrCat("blk", index), StrCat("drive-", index), RootPortPciPath(port), port};
+  return {StrCat("blk", index), StrCat("drive-", index), RootPortPciPath(port), port, ""};
 }
 
 }  // namespace
@@ -74,6 +74,7 @@ absl::StatusOr<std::vector<ColdPlugDisk>> PlanColdPlug(const std::vector<BlockAt
     auto host_device = CheckRequest(requests[i]);
     if (!host_device.ok()) return host_device.status();
     ColdPlugDisk disk{BlockOnPort(i, static_cast<uint32_t>(i)), {}};
+    if (requests[i].shared && requests[i].read_only) disk.block.shared_path = requests[i].path;
     disk.launch = {BlockdevAddArguments(requests[i], disk.block.node_name, *host_device),
                    DeviceAddArguments(requests[i], disk.block)};
     out.push_back(std::move(disk));
@@ -86,6 +87,7 @@ BlockDeviceManager::BlockDeviceManager(QmpClient& qmp, uint32_t root_ports, cons
   for (const ColdPlugDisk& d : cold_plugged) {
     if (d.block.root_port < port_used_.size()) port_used_[d.block.root_port] = true;
     attached_[d.block.device_id] = d.block;
+    if (!d.block.shared_path.empty()) shared_.emplace(d.block.shared_path, SharedDevice{d.block.device_id, 1});
   }
   next_index_ = cold_plugged.size();  // PlanColdPlug numbered them from 0
 }
@@ -95,9 +97,15 @@ absl::StatusOr<AttachedBlock> BlockDeviceManager::Attach(const BlockAttachReques
   if (!host_device.ok()) return host_device.status();
 
   ReclaimReleased();
+  const bool shared = request.shared && request.read_only;
   AttachedBlock block;
   {
     absl::MutexLock lock(&mu_);
+    if (auto it = shared ? shared_.find(request.path) : shared_.end(); it != shared_.end()) {
+      ++it->second.users;
+      kLog.Info("shared", {{"path", request.path}, {"device", it->second.device_id}, {"users", it->second.users}});
+      return attached_.at(it->second.device_id);
+    }
     uint32_t port = 0;
     while (port < port_used_.size() && port_used_[port]) ++port;
     if (port == port_used_.size()) {
@@ -127,6 +135,8 @@ absl::StatusOr<AttachedBlock> BlockDeviceManager::Attach(const BlockAttachReques
   }
   kLog.Info("attached", {{"path", request.path}, {"device", block.device_id}, {"pci_path", block.pci_path}});
   absl::MutexLock lock(&mu_);
+  // Two first attaches of one path at once each made a device: the later stays unshared.
+  if (shared && shared_.emplace(request.path, SharedDevice{block.device_id, 1}).second) block.shared_path = request.path;
   attached_[block.device_id] = block;
   return block;
 }
@@ -171,6 +181,13 @@ absl::Status BlockDeviceManager::Detach(const std::string& device_id, absl::Dura
       return absl::NotFoundError(StrCat("block device ", device_id, " is not attached (or is being detached)"));
     }
     block = it->second;
+    if (auto s = block.shared_path.empty() ? shared_.end() : shared_.find(block.shared_path); s != shared_.end()) {
+      if (--s->second.users > 0) {
+        kLog.Info("unshared", {{"device", device_id}, {"users", s->second.users}});
+        return absl::OkStatus();
+      }
+      shared_.erase(s);
+    }
     detaching_.insert(device_id);
   }
   auto done_detaching = [&] {

@@ -29,6 +29,9 @@ struct BlockAttachRequest {
   std::string aio = "threads";  // threads | native | io_uring (native needs cache_direct)
   bool cache_direct = false;
   std::string serial;           // shows up as /sys/block/vdX/serial in the guest
+  // A read-only image several containers may use at once (an image layer): one device serves
+  // every attach of the same path, detached when the last of them lets go.
+  bool shared = false;
 };
 
 struct AttachedBlock {
@@ -36,6 +39,7 @@ struct AttachedBlock {
   std::string node_name;  // the block node ("drive-3")
   std::string pci_path;   // Kata's PCI path: "02/00" for the device behind root port rp0
   uint32_t root_port = 0;
+  std::string shared_path = {};  // the path it serves every shared attach of, "" when not shared
 };
 
 // The blockdev-add and device_add arguments (pure; tested without QEMU). `host_device` is
@@ -62,12 +66,14 @@ class BlockDeviceManager {
   // `cold_plugged` were on QEMU's command line: attached from the start, detached like the rest.
   BlockDeviceManager(QmpClient& qmp, uint32_t root_ports, const std::vector<ColdPlugDisk>& cold_plugged = {});
 
+  // A shared request whose path is attached already gets that device (one more user of it).
   absl::StatusOr<AttachedBlock> Attach(const BlockAttachRequest& request) ABSL_LOCKS_EXCLUDED(mu_);
   // Every request at once (each hot-plug waits on QEMU and the guest, not on the others); the
   // results in request order. Undoing the ones that succeeded is the caller's.
   std::vector<absl::StatusOr<AttachedBlock>> AttachAll(const std::vector<BlockAttachRequest>& requests)
       ABSL_LOCKS_EXCLUDED(mu_);
-  // NotFound for an id this manager did not attach; DeadlineExceeded when the guest did not
+  // A shared device only loses a user while others remain. NotFound for an id this manager
+  // did not attach; DeadlineExceeded when the guest did not
   // let go of it within `timeout`: the device stays accounted for until QEMU no longer has
   // it, and then its node and root port are reclaimed (by the next Attach):
   // a slow guest costs a port for a while, never for good.
@@ -83,6 +89,11 @@ class BlockDeviceManager {
   std::map<std::string, AttachedBlock> attached_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> detaching_ ABSL_GUARDED_BY(mu_);  // ids with a Detach under way
   std::set<std::string> lingering_ ABSL_GUARDED_BY(mu_);  // device_del sent, the guest late to let go
+  struct SharedDevice {
+    std::string device_id;
+    int users = 0;
+  };
+  std::map<std::string, SharedDevice> shared_ ABSL_GUARDED_BY(mu_);  // by path
 
   // For each lingering device QEMU no longer has: blockdev-del, and its root port back.
   void ReclaimReleased() ABSL_LOCKS_EXCLUDED(mu_);
