@@ -51,8 +51,10 @@ absl::StatusOr<AttachedDevices> AttachDevices(BlockDeviceManager& blocks, const 
 
 absl::Status DetachDevices(BlockDeviceManager& blocks, AttachedDevices& devices) {
   absl::Status first;
-  for (const AttachedBlock& b : devices.blocks) {
-    if (absl::Status s = blocks.Detach(b.device_id); !s.ok() && first.ok()) first = s;
+  std::vector<std::string> ids;
+  for (const AttachedBlock& b : devices.blocks) ids.push_back(b.device_id);
+  for (const absl::Status& s : blocks.DetachAll(ids)) {
+    if (!s.ok() && first.ok()) first = s;
   }
   devices.blocks.clear();
   devices.agent_devices.clear();

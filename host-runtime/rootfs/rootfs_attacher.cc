@@ -105,8 +105,10 @@ absl::StatusOr<AttachedRootfs> AttachRootfs(BlockDeviceManager& blocks, const Ro
 
 absl::Status DetachRootfs(BlockDeviceManager& blocks, AttachedRootfs& rootfs) {
   absl::Status first;
-  for (const AttachedBlock& d : rootfs.devices) {
-    if (absl::Status s = blocks.Detach(d.device_id); !s.ok() && first.ok()) first = s;
+  std::vector<std::string> ids;
+  for (const AttachedBlock& d : rootfs.devices) ids.push_back(d.device_id);
+  for (const absl::Status& s : blocks.DetachAll(ids)) {
+    if (!s.ok() && first.ok()) first = s;
   }
   rootfs.devices.clear();
   RemoveDescriptors(rootfs);

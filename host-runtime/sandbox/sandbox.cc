@@ -258,7 +258,7 @@ absl::Status Sandbox::CreateContainer(const std::string& cid, const oci::Spec& s
   t = absl::Now();
   bool guest_let_go = true;
   if (absl::Status s = CreateInGuest(req, guest_let_go); !s.ok()) {
-    (void)Undo(cid, c, guest_let_go);
+    (void)Undo(cid, c, guest_let_go ? Disks::kDetach : Disks::kKeepAttached);
     {
       absl::MutexLock lock(&mu_);
       containers_.erase(cid);
@@ -380,11 +380,13 @@ absl::StatusOr<agent::CgroupStats> Sandbox::StatsContainer(const std::string& ci
   return resp.cgroup_stats();
 }
 
-absl::Status Sandbox::Undo(const std::string& cid, Container& c, bool detach_devices) {
+absl::Status Sandbox::Undo(const std::string& cid, Container& c, Disks disks) {
   absl::Status first;
-  if (detach_devices) {
+  if (disks == Disks::kDetach) {
     first = DetachRootfs(vm_->block_devices(), c.rootfs);
     if (absl::Status s = DetachDevices(vm_->block_devices(), c.devices); !s.ok() && first.ok()) first = s;
+  } else if (disks == Disks::kLeaveToVmStop) {
+    RemoveDescriptors(c.rootfs);  // QEMU opened them long ago; the container's directory can go
   }
   if (absl::Status s = UnmountSharedBinds(c.shared_binds); !s.ok() && first.ok()) first = s;
   if (!c.shared_rootfs.empty()) {
@@ -459,7 +461,7 @@ bool Sandbox::GuestLetGo(const absl::Status& removed) {
 
 absl::Status Sandbox::RemoveContainer(const std::string& cid) {
   Container c;
-  bool destroying = false;
+  bool destroying = false, vm_stops_next = false;
   {
     absl::MutexLock lock(&mu_);
     auto it = containers_.find(cid);
@@ -467,6 +469,8 @@ absl::Status Sandbox::RemoveContainer(const std::string& cid) {
     c = std::move(it->second);
     containers_.erase(it);
     destroying = destroyed_;
+    // The sandbox's own container (ctr's task, a pod's pause) going last: Shutdown follows.
+    vm_stops_next = destroying || (cid == id_ && containers_.empty());
   }
   absl::Status first = RemoveInGuest(cid);
   // A disk is unplugged only once the guest let go of it: a writable layer still mounted there
@@ -477,7 +481,8 @@ absl::Status Sandbox::RemoveContainer(const std::string& cid) {
     kLog.Warn("disks stay attached: the guest did not remove the container",
               {{"container", cid}, {"error", std::string(first.message())}});
   }
-  if (absl::Status s = Undo(cid, c, guest_let_go); !s.ok() && first.ok()) first = s;
+  const Disks disks = !guest_let_go ? Disks::kKeepAttached : vm_stops_next ? Disks::kLeaveToVmStop : Disks::kDetach;
+  if (absl::Status s = Undo(cid, c, disks); !s.ok() && first.ok()) first = s;
   (void)RunHooks(c.hook_spec.hooks().poststop(), "poststop",
                  HookState(c.hook_spec, cid, "stopped", vm_->qemu_pid(), c.bundle), false);
   if (!destroying) ResizeVmAfter("remove", cid);  // its vCPUs go back

@@ -65,7 +65,7 @@ TEST_CASE("erofs layers mount: the shim reads it as multi-layer EROFS, the writa
   REQUIRE(plan.ok());
   const auto& ml = std::get<MultiLayerErofsRootfs>(*plan);
   CHECK(ml.upper_source == "/s/6/rw.img");
-  CHECK(ml.upper_options == std::vector<std::string>{"rw"});
+  CHECK(ml.upper_options == std::vector<std::string>{"rw", "noinit_itable"});
   REQUIRE(ml.lowers.size() == 2);
   CHECK(ml.lowers[0].blobs == std::vector<std::string>{"/s/5/layer.erofs"});  // topmost first, as overlayfs stacks them
   CHECK(ml.lowers[1].blobs == std::vector<std::string>{"/s/2/layer.erofs"});

@@ -222,6 +222,16 @@ absl::Status BlockDeviceManager::Detach(const std::string& device_id, absl::Dura
   return result;
 }
 
+std::vector<absl::Status> BlockDeviceManager::DetachAll(const std::vector<std::string>& device_ids) {
+  std::vector<std::future<absl::Status>> pending;
+  for (const std::string& id : device_ids) {
+    pending.push_back(std::async(std::launch::async, [this, &id] { return Detach(id); }));
+  }
+  std::vector<absl::Status> results;
+  for (auto& p : pending) results.push_back(p.get());
+  return results;
+}
+
 std::vector<AttachedBlock> BlockDeviceManager::Attached() const {
   absl::MutexLock lock(&mu_);
   std::vector<AttachedBlock> out;

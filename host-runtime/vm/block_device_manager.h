@@ -79,6 +79,9 @@ class BlockDeviceManager {
   // a slow guest costs a port for a while, never for good.
   absl::Status Detach(const std::string& device_id, absl::Duration timeout = absl::Seconds(10)) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Every id at once (each unplug waits on the guest, not on the others); results in order.
+  std::vector<absl::Status> DetachAll(const std::vector<std::string>& device_ids) ABSL_LOCKS_EXCLUDED(mu_);
+
   std::vector<AttachedBlock> Attached() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
