@@ -54,8 +54,11 @@ struct Snapshotter {
     daemon->Stop();
     std::filesystem::remove(sock);
   }
+  // The proxy plugin; and containerd's garbage collection after every deletion (by default it
+  // runs on a schedule of its own, so a removed snapshot's files could outlive the test's wait).
   std::string ProxyToml() const {
-    return "[proxy_plugins.kata-erofs]\n  type = \"snapshot\"\n  address = \"" + sock + "\"\n";
+    return "[proxy_plugins.kata-erofs]\n  type = \"snapshot\"\n  address = \"" + sock + "\"\n"
+           "[plugins.\"io.containerd.gc.v1.scheduler\"]\n  deletion_threshold = 1\n";
   }
   int SnapshotDirs() const {
     int n = 0;
@@ -65,7 +68,7 @@ struct Snapshotter {
   // containerd removes a snapshot from its own metadata at once and from the snapshotter at
   // its next garbage collection: the count of snapshot directories once it settles at `n`.
   int AwaitSnapshotDirs(int n) const {
-    for (int i = 0; i < 100 && SnapshotDirs() != n; ++i) ::usleep(100 * 1000);
+    for (int i = 0; i < 200 && SnapshotDirs() != n; ++i) ::usleep(100 * 1000);
     return SnapshotDirs();
   }
   std::string Log() const { return kata::ReadFileTail(tmp.Sub("snapshotter.log"), 3000); }
