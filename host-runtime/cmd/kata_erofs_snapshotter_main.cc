@@ -29,14 +29,16 @@ using kata::snapshotter::kDefaultRoot;
 void Usage(FILE* out) {
   std::fprintf(out,
                "Usage: kata-erofs-snapshotter [--root DIR] [--address SOCKET] [--writable-size SIZE]\n"
-               "                              [--log-level LEVEL]\n"
+               "                              [--no-merge-layers] [--log-level LEVEL]\n"
                "\n"
                "Serves containerd's snapshots API on SOCKET (default %s) for\n"
                "  [proxy_plugins.kata-erofs]\n"
                "    type = \"snapshot\"\n"
                "    address = \"SOCKET\"\n"
                "Snapshots live under DIR (default %s). SIZE: each container's writable ext4\n"
-               "image, sparse (bytes, or with K, M, G suffix; default 10G).\n",
+               "image, sparse (bytes, or with K, M, G suffix; default 10G). An image of several\n"
+               "layers is merged into one EROFS image at its first container (one disk for the VM),\n"
+               "unless --no-merge-layers.\n",
                kDefaultAddress, kDefaultRoot);
 }
 
@@ -85,6 +87,8 @@ int main(int argc, char** argv) {
       if (!ParseSize(argv[++i], &options.writable_size_bytes) || options.writable_size_bytes < (64u << 20)) {
         return Fail(std::string("--writable-size ") + argv[i] + ": want a size of at least 64M");
       }
+    } else if (arg == "--no-merge-layers") {
+      options.merge_layers = false;
     } else if (arg == "--log-level" && has_value) {
       auto level = kata::log::ParseLevel(argv[++i]);
       if (!level.ok()) return Fail(level.status().ToString());

@@ -1,6 +1,7 @@
 #include "host-runtime/snapshotter/erofs_snapshotter.h"
 
 #include <ftw.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +12,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
 #include "host-runtime/rootfs/erofs_layers_mount.h"
+#include "host-runtime/snapshotter/host_layers_mount.h"
+#include "host-runtime/snapshotter/loop_mount.h"
 #include "libkata/base/errno_status.h"
 #include "libkata/base/status_macros.h"
 #include "libkata/base/str_cat.h"
@@ -26,6 +29,7 @@ constexpr size_t kMaxKeyBytes = 4096;
 constexpr size_t kMaxLabelBytes = 4096;  // containerd's labels.Validate: name + value
 
 constexpr char kLayerFile[] = "layer.erofs";
+constexpr char kMergedFile[] = "merged.erofs";
 constexpr char kWritableImage[] = "rw.img";
 
 absl::Status MakeDir(const std::string& path, mode_t mode) {
@@ -114,7 +118,7 @@ absl::StatusOr<std::vector<runtime::RootfsMount>> ErofsSnapshotter::MountsOf(con
   std::vector<std::string> layers;
   if (r.parent_id != 0) {
     ASSIGN_OR_RETURN(std::vector<int64_t> chain, store_->Chain(r.parent_id));
-    for (int64_t id : chain) layers.push_back(StrCat(SnapshotDir(id), "/", kLayerFile));
+    layers = LayersOf(chain);
   }
   if (r.kind == SnapshotKind::kView) {
     if (layers.empty()) return std::vector<runtime::RootfsMount>{{"bind", dir + "/fs", "", {"ro", "rbind"}}};
@@ -129,6 +133,39 @@ absl::StatusOr<std::vector<runtime::RootfsMount>> ErofsSnapshotter::MountsOf(con
         {"overlay", "overlay", "", {"workdir=" + dir + "/work", "upperdir=" + dir + "/fs", "lowerdir=" + options_.root + "/empty"}}};
   }
   return std::vector<runtime::RootfsMount>{runtime::ToRootfsMount({dir + "/" + kWritableImage, layers, {}})};
+}
+
+std::vector<std::string> ErofsSnapshotter::LayersOf(const std::vector<int64_t>& chain) const {
+  if (chain.size() >= 2) {
+    const std::string merged = StrCat(SnapshotDir(chain[0]), "/", kMergedFile);
+    if (::access(merged.c_str(), F_OK) == 0) return {merged};
+  }
+  std::vector<std::string> layers;
+  for (int64_t id : chain) layers.push_back(StrCat(SnapshotDir(id), "/", kLayerFile));
+  return layers;
+}
+
+absl::Status ErofsSnapshotter::EnsureMerged(const std::vector<int64_t>& chain) {
+  if (chain.size() < 2) return absl::OkStatus();
+  const std::string merged = StrCat(SnapshotDir(chain[0]), "/", kMergedFile);
+  if (::access(merged.c_str(), F_OK) == 0) return absl::OkStatus();
+  runtime::ErofsLayersMount view;
+  for (int64_t id : chain) view.layers.push_back(StrCat(SnapshotDir(id), "/", kLayerFile));
+  view.other_options = {"ro"};
+  const std::string dir = StrCat(options_.root, "/merging-", chain[0]);
+  RETURN_IF_ERROR(MakeDir(dir, 0700));
+  absl::Status s = MountLayersOnHost(view, dir, options_.root + "/scratch");
+  if (s.ok()) {
+    const absl::Time start = absl::Now();
+    s = MakeErofsLayer(options_.tools, dir, merged);
+    if (absl::Status u = Unmount(dir, MNT_DETACH); !u.ok() && s.ok()) s = u;
+    if (s.ok()) {
+      kLog.Info("layers merged", {{"layers", static_cast<int64_t>(chain.size())}, {"path", merged},
+                                  {"ms", absl::ToInt64Milliseconds(absl::Now() - start)}});
+    }
+  }
+  ::rmdir(dir.c_str());
+  return s;
 }
 
 absl::StatusOr<std::vector<runtime::RootfsMount>> ErofsSnapshotter::Create(SnapshotKind kind, const std::string& key,
@@ -170,6 +207,11 @@ absl::StatusOr<std::vector<runtime::RootfsMount>> ErofsSnapshotter::Create(Snaps
                                         options_.root + "/template"));
     } else if (r.parent_id == 0) {
       RETURN_IF_ERROR(MakeDir(dir + "/fs", 0755));
+    }
+    if (r.writable != WritableLayer::kDirectory && r.parent_id != 0 && options_.merge_layers) {
+      ASSIGN_OR_RETURN(std::vector<int64_t> chain, store_->Chain(r.parent_id));
+      // Without it the snapshot still works, a disk per layer: worth a warning, not a failure.
+      if (absl::Status s = EnsureMerged(chain); !s.ok()) kLog.Warn("layers not merged", {{"key", key}, {"error", s.ToString()}});
     }
     ASSIGN_OR_RETURN(mounts, MountsOf(r));
     return absl::OkStatus();
@@ -305,7 +347,7 @@ absl::StatusOr<SnapshotUsage> ErofsSnapshotter::Usage(const std::string& key) {
       break;
   }
   if (r.kind == SnapshotKind::kView) return SnapshotUsage{};
-  return DiskUsage(StrCat(dir, "/", kLayerFile));
+  return DiskUsage(dir);  // layer.erofs, and merged.erofs when a chain ends here
 }
 
 absl::Status ErofsSnapshotter::Cleanup() {
@@ -330,12 +372,18 @@ absl::Status ErofsSnapshotter::CleanupLocked() {
     }
     const std::string dir = entry.path();
     ::unlink((dir + "/" + kLayerFile + ".tmp").c_str());  // a commit cut short
+    ::unlink(StrCat(dir, "/", kMergedFile, ".tmp").c_str());  // a merge cut short
     if (it->second->kind == SnapshotKind::kCommitted) {  // a commit whose tidy-up was cut short
       for (const char* leftover : {"/fs", "/work", "/mnt"}) orphans.push_back(dir + leftover);
       ::unlink(StrCat(dir, "/", kWritableImage).c_str());
     }
   }
   if (ec) return absl::InternalError(StrCat("list ", snapshots, ": ", ec.message()));
+  // A merge cut short: its host overlay, and the helper's directories under it.
+  for (const auto& entry : std::filesystem::directory_iterator(options_.root, ec)) {
+    if (entry.path().filename().string().starts_with("merging-")) orphans.push_back(entry.path());
+  }
+  for (const auto& entry : std::filesystem::directory_iterator(options_.root + "/scratch", ec)) orphans.push_back(entry.path());
   for (const std::string& path : orphans) {
     if (!std::filesystem::exists(path)) continue;
     RETURN_IF_ERROR(kata::mount::UnmountAndRemoveTree(path));

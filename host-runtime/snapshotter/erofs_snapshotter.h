@@ -6,8 +6,11 @@
 //    fills (a bind mount, or an overlay whose upperdir it writes straight into); Commit turns
 //    it into layer.erofs and frees the directory;
 //  - any other active snapshot is a container's: an ext4 image for its writes over the
-//    parents' layer.erofs files, returned as one kata-erofs-mount (erofs_layers_mount.h);
+//    parents' layers, returned as one kata-erofs-mount (erofs_layers_mount.h);
 //  - a view is the parents' layers, read-only.
+// The parents' layers are one merged.erofs of the whole chain when it has several layers
+// (made at the first Prepare or View over it, kept beside its topmost layer, shared by every
+// container of the image): one disk for the VM whatever the image's number of layers.
 // Files live under <root>/snapshots/<id>/; metadata in <root>/metadata.db. Every operation
 // is one metadata transaction around its files, so a crash leaves at most files no snapshot
 // owns, which Open and Cleanup remove.
@@ -28,6 +31,7 @@ namespace kata::snapshotter {
 struct SnapshotterOptions {
   std::string root;
   uint64_t writable_size_bytes = 10ull << 30;  // each container's ext4 image (sparse)
+  bool merge_layers = true;                    // merged.erofs for chains of several layers
   LayerTools tools;
 };
 
@@ -68,6 +72,12 @@ class ErofsSnapshotter {
                                                            const Labels& labels);
   absl::StatusOr<std::vector<runtime::RootfsMount>> MountsOf(const SnapshotRecord& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status CleanupLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The chain's layer files (topmost first) as a snapshot over it sees them: its merged.erofs
+  // when there is one, else each layer.erofs.
+  std::vector<std::string> LayersOf(const std::vector<int64_t>& chain) const;
+  // Makes the chain's merged.erofs unless it is there: the layers overlaid read-only on the
+  // host, the merged tree written by mkfs.erofs (whiteouts and opaque directories resolved).
+  absl::Status EnsureMerged(const std::vector<int64_t>& chain) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const SnapshotterOptions options_;
   absl::Mutex mu_;  // one operation at a time: metadata and files change together

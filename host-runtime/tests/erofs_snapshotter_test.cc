@@ -26,10 +26,11 @@ using kata::testing::WriteFile;
 
 namespace {
 
-std::unique_ptr<ErofsSnapshotter> OpenAt(const TempDir& tmp) {
+std::unique_ptr<ErofsSnapshotter> OpenAt(const TempDir& tmp, bool merge_layers = true) {
   kata::snapshotter::SnapshotterOptions options;
   options.root = tmp.Sub("root");
   options.writable_size_bytes = 64u << 20;
+  options.merge_layers = merge_layers;
   auto s = ErofsSnapshotter::Open(options);
   INFO(s.status());
   REQUIRE(s.ok());
@@ -96,7 +97,7 @@ std::string LoopDevicesOf(const TempDir& tmp) { return Capture("losetup -a | gre
 TEST_CASE("erofs snapshotter: unpacked layers become layer.erofs; a container's snapshot merges them on the host", "[erofs-snapshotter]") {
   KATA_REQUIRE_ROOT();
   TempDir tmp;
-  auto s = OpenAt(tmp);
+  auto s = OpenAt(tmp, /*merge_layers=*/false);
   UnpackTwoLayers(*s);
   auto top = s->Stat("top");
   REQUIRE(top.ok());
@@ -303,4 +304,39 @@ TEST_CASE("kata-erofs-mount: a layer that is no EROFS image fails and leaves not
   CHECK(LoopDevicesOf(tmp).empty());
   layers->other_options = {"nosuch"};
   CHECK(kata::snapshotter::MountLayersOnHost(*layers, tmp.Sub("target"), tmp.Sub("scratch")).code() == absl::StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("erofs snapshotter: a chain of layers is merged into one image at its first container, shared by the next",
+          "[erofs-snapshotter]") {
+  KATA_REQUIRE_ROOT();
+  TempDir tmp;
+  auto s = OpenAt(tmp);
+  UnpackTwoLayers(*s);
+  const std::string merged = s->SnapshotDir(s->Stat("top")->id) + "/merged.erofs";
+  CHECK_FALSE(std::filesystem::exists(merged));  // unpacking alone merges nothing
+  auto mounts = s->Prepare("ns/1/c1", "top", {});
+  REQUIRE(mounts.ok());
+  auto layers = kata::runtime::ParseErofsLayersMount((*mounts)[0]);
+  REQUIRE(layers.ok());
+  CHECK(layers->layers == std::vector<std::string>{merged});
+  // The merged image is the chain as overlayfs shows it: the deletion and the opaque
+  // directory resolved, no whiteout left.
+  kata::testing::MakeDirs(tmp.Sub("m"));
+  REQUIRE(kata::snapshotter::MountLayersOnHost({"", {merged}, {"ro"}}, tmp.Sub("m"), tmp.Sub("scratch")).ok());
+  CHECK(Capture("cd " + tmp.Sub("m") + " && find . | sort | tr '\\n' ' '") == ". ./a ./d ./d/y ./o ./o/new ");
+  CHECK(ReadFile(tmp.Sub("m/a")) == "top-a");
+  REQUIRE(::umount2(tmp.Sub("m").c_str(), 0) == 0);
+  // A second container of the image uses the same file; a one-layer chain needs no merge.
+  auto second = s->Prepare("ns/2/c2", "top", {});
+  REQUIRE(second.ok());
+  CHECK(kata::runtime::ParseErofsLayersMount((*second)[0])->layers == std::vector<std::string>{merged});
+  auto base_only = s->Prepare("ns/3/c3", "base", {});
+  REQUIRE(base_only.ok());
+  CHECK(kata::runtime::ParseErofsLayersMount((*base_only)[0])->layers ==
+        std::vector<std::string>{s->SnapshotDir(s->Stat("base")->id) + "/layer.erofs"});
+  CHECK(std::filesystem::is_empty(tmp.Sub("root/scratch")));
+  CHECK(LoopDevicesOf(tmp).empty());
+  // The merged image goes with its layer.
+  for (const char* key : {"ns/1/c1", "ns/2/c2", "ns/3/c3", "top"}) REQUIRE(s->Remove(key).ok());
+  CHECK_FALSE(std::filesystem::exists(merged));
 }
