@@ -340,3 +340,40 @@ TEST_CASE("erofs snapshotter: a chain of layers is merged into one image at its 
   for (const char* key : {"ns/1/c1", "ns/2/c2", "ns/3/c3", "top"}) REQUIRE(s->Remove(key).ok());
   CHECK_FALSE(std::filesystem::exists(merged));
 }
+
+TEST_CASE("erofs snapshotter: an image of twelve layers is one disk for the VM (unmerged it would be refused)",
+          "[erofs-snapshotter]") {
+  KATA_REQUIRE_ROOT();
+  TempDir tmp;
+  auto s = OpenAt(tmp);
+  std::string parent;
+  for (int i = 0; i < 12; ++i) {
+    const std::string name = "layer" + std::to_string(i);
+    Unpack(*s, name, parent, [i](const std::string& dir) {
+      WriteFile(dir + "/f" + std::to_string(i), std::to_string(i));
+      WriteFile(dir + "/last", std::to_string(i));
+    });
+    parent = name;
+  }
+  auto mounts = s->Prepare("ns/1/c", parent, {});
+  REQUIRE(mounts.ok());
+  auto plan = kata::runtime::ClassifyRootfs(*mounts);
+  INFO(plan.status());
+  REQUIRE(plan.ok());
+  CHECK(std::get<kata::runtime::MultiLayerErofsRootfs>(*plan).lowers.size() == 1);
+  auto layers = kata::runtime::ParseErofsLayersMount((*mounts)[0]);
+  kata::testing::MakeDirs(tmp.Sub("m"));
+  REQUIRE(kata::snapshotter::MountLayersOnHost(*layers, tmp.Sub("m"), tmp.Sub("scratch")).ok());
+  CHECK(ReadFile(tmp.Sub("m/f0")) == "0");
+  CHECK(ReadFile(tmp.Sub("m/f11")) == "11");
+  CHECK(ReadFile(tmp.Sub("m/last")) == "11");
+  REQUIRE(::umount2(tmp.Sub("m").c_str(), 0) == 0);
+
+  // Unmerged, the same chain is a disk per layer: more than a rootfs may take.
+  auto unmerged = OpenAt(tmp, /*merge_layers=*/false);
+  REQUIRE(unmerged->Remove("ns/1/c").ok());
+  ::unlink((unmerged->SnapshotDir(unmerged->Stat(parent)->id) + "/merged.erofs").c_str());
+  auto many = unmerged->Prepare("ns/2/c", parent, {});
+  REQUIRE(many.ok());
+  CHECK(kata::runtime::ClassifyRootfs(*many).status().code() == absl::StatusCode::kInvalidArgument);
+}
