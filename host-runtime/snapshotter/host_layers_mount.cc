@@ -1,5 +1,6 @@
 #include "host-runtime/snapshotter/host_layers_mount.h"
 
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include "libkata/base/errno_status.h"
 #include "libkata/base/status_macros.h"
 #include "libkata/base/str_cat.h"
+#include "libkata/base/unique_fd.h"
 #include "libkata/mount/options.h"
 
 namespace kata::snapshotter {
@@ -43,6 +45,24 @@ class ScratchMounts {
   std::vector<std::string> dirs_, mounted_;
 };
 
+// QEMU locks the images it opens (OFD locks on bytes from 100 on, one per permission): a
+// writable layer a VM has open must not be mounted on the host as well, or two kernels would
+// write one ext4.
+absl::Status CheckNotOpenInVm(const std::string& image) {
+  UniqueFd fd(::open(image.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoStatus(errno, StrCat("open ", image));
+  struct flock lock = {};
+  lock.l_type = F_WRLCK;
+  lock.l_whence = SEEK_SET;
+  lock.l_start = 100;
+  lock.l_len = 200;
+  if (::fcntl(fd.get(), F_OFD_GETLK, &lock) != 0) return ErrnoStatus(errno, StrCat("lock test on ", image));
+  if (lock.l_type != F_UNLCK) {
+    return absl::FailedPreconditionError(StrCat(image, " is open in a VM (QEMU holds its lock): it cannot be mounted on the host too"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status MountLayersOnHost(const runtime::ErofsLayersMount& m, const std::string& target, const std::string& scratch_parent) {
@@ -56,6 +76,7 @@ absl::Status MountLayersOnHost(const runtime::ErofsLayersMount& m, const std::st
   std::vector<std::string> lowers;
   std::string upper_dir, work_dir;
   if (!m.upper_image.empty()) {
+    RETURN_IF_ERROR(CheckNotOpenInVm(m.upper_image));
     RETURN_IF_ERROR(scratch.Mount(m.upper_image, root + "/upper", "ext4", read_only ? "ro,noload" : "rw"));
     if (read_only) {
       lowers.push_back(root + "/upper/upper");

@@ -16,6 +16,7 @@ namespace kata::snapshotter {
 // directory alone, a bind mount) goes on `target`. The helper mounts are then detached, so
 // the target holds the only references: unmounting it frees the layers and loop devices, and
 // nothing else of them stays visible on the host. On failure nothing stays mounted.
+// FailedPrecondition when a VM has the upper image open (QEMU's image lock).
 absl::Status MountLayersOnHost(const runtime::ErofsLayersMount& m, const std::string& target, const std::string& scratch_parent);
 
 }  // namespace kata::snapshotter

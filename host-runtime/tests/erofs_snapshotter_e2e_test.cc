@@ -175,6 +175,20 @@ TEST_CASE("kata-erofs: writes survive a task restart; snapshot, container and im
     CHECK(started.status == 0);
     CHECK(started.out == want);  // ctr task start waits for the exit and deletes the task
   }
+  // While a VM has the snapshot (the task started, its VM up until the task is deleted), the
+  // host cannot mount its writable image as well.
+  REQUIRE(Run("timeout 120 " + e.c.ctr + " task start -d " + id).status == 0);
+  kata::testing::MakeDirs(e.c.tmp.Sub("peek"));
+  // As containerd mounts it (mount(8) would run the helper with a PATH of its own).
+  std::string options = Capture(e.ctr_erofs + "mounts " + e.c.tmp.Sub("peek") + " " + id + " | sed 's/.* -o //'");
+  options.erase(options.find_last_not_of('\n') + 1);
+  const Result peek = Run("mount.fuse kata-erofs " + e.c.tmp.Sub("peek") + " -o " + options + " -t kata-erofs-mount");
+  INFO(options << peek.out);
+  CHECK(peek.status != 0);
+  CHECK(peek.out.find("is open in a VM") != std::string::npos);
+  CHECK(Capture("grep -c '" + e.c.tmp.Sub("peek") + "' /proc/self/mountinfo").substr(0, 1) == "0");
+  CHECK(e.c.AwaitTaskStatus(id, "STOPPED").find("STOPPED") != std::string::npos);  // its script ran to the end
+  REQUIRE(Run(e.c.ctr + " task delete " + id).status == 0);
   // Another container (under runc) has a snapshot of its own: the image's files, none of those writes.
   const Result other = Run(e.c.ctr + " run --rm --snapshotter kata-erofs " + kLayered + " " + Id("other") + " sh -c 'ls /data'");
   CHECK(other.out == "change\nkeep\n");
