@@ -102,6 +102,14 @@ int main(int argc, char** argv) {
   auto snapshotter = kata::snapshotter::ErofsSnapshotter::Open(options);
   if (!snapshotter.ok()) return Fail(snapshotter.status().ToString());
 
+  // SIGTERM/SIGINT: stop taking requests, finish those under way, exit 0. Blocked before
+  // gRPC starts its threads, which inherit the mask: only the waiter below takes them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(address).parent_path(), ec);
   ::unlink(address.c_str());  // a socket left by an earlier run that was killed
@@ -113,12 +121,6 @@ int main(int argc, char** argv) {
   if (server == nullptr) return Fail("cannot listen on " + address);
   ::chmod(address.c_str(), 0600);
 
-  // SIGTERM/SIGINT: stop taking requests, finish those under way, exit 0.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
   kata::log::Subsystem("snapshotter").Info("serving", {{"address", address}, {"root", options.root}});
   std::thread waiter([&] {
     int sig = 0;

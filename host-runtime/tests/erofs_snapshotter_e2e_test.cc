@@ -359,4 +359,7 @@ TEST_CASE("kata-erofs: hostile requests on the snapshotter's socket get containe
   CHECK(reader->Finish().ok());
   CHECK(infos == 2);
   CHECK(Capture("losetup -a | grep -c '" + s.root + "' || true").substr(0, 1) == "0");
+  // SIGTERM stops it cleanly: requests finished, its socket gone.
+  s.daemon->Stop();
+  CHECK_FALSE(std::filesystem::exists(s.sock));
 }
