@@ -8,7 +8,8 @@ uncompressed layer.
                                            /pause, its entrypoint
   make_oci_image.py OUT.tar NAME --layered three layers over busybox-static: files added,
                                            changed and deleted (whiteouts) across layers, an
-                                           opaque directory, a directory deleted whole
+                                           opaque directory, a directory deleted whole; /data
+                                           a VOLUME
 """
 import hashlib
 import io
@@ -86,6 +87,8 @@ def main():
     pause = arg if arg and arg != "--layered" else None
     layers = [blob(t) for t in layered_tars()] if arg == "--layered" else [blob(layer_tar(pause))]
     run = {"Entrypoint": ["/pause"]} if pause else {"Env": ["PATH=/bin"], "Cmd": ["sh"]}
+    if arg == "--layered":
+        run["Volumes"] = {"/data": {}}  # CRI copies the image's /data into the volume it makes
     config = {"architecture": "amd64", "os": "linux", "config": run,
               "rootfs": {"type": "layers", "diff_ids": [d for d, _ in layers]}}
     config_digest, config_bytes = blob(json.dumps(config).encode())

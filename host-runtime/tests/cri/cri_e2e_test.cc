@@ -22,6 +22,7 @@
 
 using kata::runtime::testing::CriNode;
 using kata::runtime::testing::kCriBusybox;
+using kata::runtime::testing::kCriLayered;
 using kata::runtime::testing::kCriSubnet;
 namespace cri = ::runtime::v1;
 using Runtime = cri::RuntimeService::Stub;
@@ -444,6 +445,56 @@ TEST_CASE("CRI: a missing image and a command not found fail clearly under runc 
   const std::string good = StartedContainer(node, pod, pod_config, ContainerConfig(node, "good", "exec sleep 3600"));
   CHECK(Sh(node, good, "echo alive") == "alive\n");
 
+  StopAndRemovePod(node, pod);
+  CHECK(node.AwaitClean() == "");
+}
+
+// containerd 1.6 with kata-erofs-snapshotter as its CRI snapshotter, as an operator installs
+// it: CRI copies the image's VOLUME through the host mount helper, runc pods run from the
+// helper's overlay, and in our VM the two containers of the image share the one merged
+// layer disk.
+TEST_CASE("CRI: pods on kata-erofs-snapshotter under runc and in one VM: the image's files and VOLUME, one shared layer disk",
+          "[cri][e2e][erofs-snapshotter]") {
+  KATA_REQUIRE_CRI();
+  const std::string handler = GENERATE("runc", "kata");
+  INFO("handler " << handler);
+  kata::testing::TempDir snapshotter_dir;
+  const std::string socket = snapshotter_dir.Sub("snapshotter.sock");
+  kata::testing::Daemon snapshotter({KATA_SNAPSHOTTER_BIN, "--root", snapshotter_dir.Sub("root"), "--address", socket,
+                                     "--writable-size", "256M"},
+                                    snapshotter_dir.Sub("snapshotter.log"));
+  snapshotter.WaitForPath(socket, 10000);
+  CriNode node(socket);
+  kata::testing::WriteFile(node.tmp().Sub("etc-hosts"), "127.0.0.1\tlocalhost\n");
+  const cri::PodSandboxConfig pod_config = PodConfig(node, "erofs");
+  const std::string pod = RunPod(node, pod_config, handler);
+  std::vector<std::string> ids;
+  for (const char* name : {"one", "two"}) {
+    cri::ContainerConfig config = ContainerConfig(node, name, "exec sleep 3600");
+    config.mutable_image()->set_image(kCriLayered);
+    ids.push_back(StartedContainer(node, pod, pod_config, config));
+  }
+  for (const std::string& id : ids) {
+    // The layers' changes as overlayfs shows them; /data is CRI's volume, copied from the
+    // image on the host (through kata-erofs-mount) before the container started.
+    CHECK(Sh(node, id, "cat /etc/three /data/change /data/keep /added; ls /opq; ls /dir-gone; ls /later-gone 2>&1 || true") ==
+          "3\nv3\nbase\ntwo\nnew\nb\nls: /later-gone: No such file or directory\n");
+    CHECK(Sh(node, id, "grep -c ' /data ' /proc/self/mountinfo") == "1\n");
+  }
+  // Each container writes into a writable layer of its own.
+  Sh(node, ids[0], "echo mine > /etc/mine");
+  CHECK(Sh(node, ids[1], "ls /etc/mine 2>&1 || true") == "ls: /etc/mine: No such file or directory\n");
+  if (handler == "kata") {
+    // One QEMU for the pod, with the image's merged layer open once for both containers.
+    const std::vector<int> qemu = kata::runtime::testing::PidsOfProcessesNaming("qemu-system", node.tmp().path());
+    REQUIRE(qemu.size() == 1);
+    const std::string fds = kata::testing::Capture("ls -l /proc/" + std::to_string(qemu[0]) + "/fd");
+    INFO(fds);
+    CHECK(std::count(fds.begin(), fds.end(), '\n') > 0);
+    size_t merged = 0;
+    for (size_t at = fds.find("merged.erofs"); at != std::string::npos; at = fds.find("merged.erofs", at + 1)) ++merged;
+    CHECK(merged == 1);
+  }
   StopAndRemovePod(node, pod);
   CHECK(node.AwaitClean() == "");
 }

@@ -32,6 +32,7 @@ namespace kata::runtime::testing {
 inline constexpr char kCriBusybox[] = "docker.io/library/kata-busybox:latest";
 inline constexpr char kCriPause[] = "docker.io/library/kata-pause:test";
 inline constexpr char kCriSubnet[] = "10.78.0.";  // the pods' /24
+inline constexpr char kCriLayered[] = "docker.io/library/kata-layered:latest";  // make_oci_image.py --layered
 
 // The pids of the processes (not this one) whose command line contains `needle` and `also`.
 inline std::vector<int> PidsOfProcessesNaming(const std::string& needle, const std::string& also = "") {
@@ -81,7 +82,10 @@ inline bool MayLowerOomScore() {
 
 class CriNode {
  public:
-  CriNode() {
+  // With `erofs_snapshotter_socket`, the node's CRI snapshotter is kata-erofs-snapshotter
+  // serving there (containerd 1.6 has one snapshotter for all of CRI), its proxy plugin
+  // installed by kata-runtime containerd-config, and the layered image imported too.
+  explicit CriNode(const std::string& erofs_snapshotter_socket = "") {
     node_.Exec("sysctl -qw net.ipv6.conf.all.accept_dad=0; ip link set lo up");
     std::filesystem::create_directories(tmp_.Sub("cni"));
     std::filesystem::create_directories(tmp_.Sub("logs"));
@@ -93,14 +97,17 @@ class CriNode {
       "\"\n[grpc]\n  address = \"" + sock_ + "\"\n"
       "[plugins.\"io.containerd.grpc.v1.cri\"]\n  sandbox_image = \"" + kCriPause + "\"\n  restrict_oom_score_adj = " + (MayLowerOomScore() ? "false" : "true") + "\n"
       "  [plugins.\"io.containerd.grpc.v1.cri\".cni]\n    bin_dir = \"/usr/lib/cni\"\n    conf_dir = \"" + tmp_.Sub("cni") + "\"\n"
-      "  [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc]\n    runtime_type = \"io.containerd.runc.v2\"\n");
+      "  [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc]\n    runtime_type = \"io.containerd.runc.v2\"\n" +
+      (erofs_snapshotter_socket.empty() ? "" : "  [plugins.\"io.containerd.grpc.v1.cri\".containerd]\n    snapshotter = \"kata-erofs\"\n"));
     kata::testing::WriteFile(tmp_.Sub("kata.yaml"), "hypervisor:\n  kernel: " + ImageDir() + "/vmlinux\n  initrd: " + ImageDir() +
                                                         "/kata-initrd.img\n  memory_mib: 512\n  accel: tcg\nruntime:\n  state_dir: " +
                                                         tmp_.Sub("kata") + "\n");
     // The kata handler as an operator installs it: a drop-in the config imports, naming our
     // configuration (containerd hands the shim its ConfigPath in Create's options).
-    const std::string installed = kata::testing::Capture(std::string(KATA_RUNTIME_BIN) + " containerd-config --install --config " +
-                                                         tmp_.Sub("config.toml") + " --kata-config " + tmp_.Sub("kata.yaml") + " 2>&1");
+    const std::string installed = kata::testing::Capture(
+        std::string(KATA_RUNTIME_BIN) + " containerd-config --install --config " + tmp_.Sub("config.toml") + " --kata-config " +
+        tmp_.Sub("kata.yaml") +
+        (erofs_snapshotter_socket.empty() ? "" : " --erofs-snapshotter-address " + erofs_snapshotter_socket) + " 2>&1");
     INFO(installed);
     REQUIRE(absl::StrContains(installed, "added it to the imports"));
     // containerd finds the shim on its PATH.
@@ -114,8 +121,10 @@ class CriNode {
     auto channel = grpc::CreateChannel("unix://" + sock_, grpc::InsecureChannelCredentials());
     runtime_ = ::runtime::v1::RuntimeService::NewStub(channel);
     images_ = ::runtime::v1::ImageService::NewStub(channel);
+    snapshotter_ = erofs_snapshotter_socket.empty() ? "" : " --snapshotter kata-erofs";
     Import(kCriBusybox, "");
     Import(kCriPause, KATA_PAUSE_BINARY);
+    if (!erofs_snapshotter_socket.empty()) Import(kCriLayered, "--layered");
   }
 
   // Whatever a failed test left goes: pods (CRI stops their containers and tears their
@@ -188,12 +197,14 @@ class CriNode {
   }
 
  private:
-  // An image into CRI's namespace, as a node pre-loads one; CRI learns of it from the event.
-  void Import(const std::string& name, const std::string& pause_binary) {
+  // An image into CRI's namespace, as a node pre-loads one (unpacked for the node's
+  // snapshotter); CRI learns of it from the event. `variant`: make_oci_image.py's third argument.
+  void Import(const std::string& name, const std::string& variant) {
     const std::string tar = tmp_.Sub(name.substr(name.rfind('/') + 1) + ".tar");
     REQUIRE(kata::testing::Capture(std::string("python3 ") + KATA_TESTS_DIR + "/make_oci_image.py " + tar + " " + name + " " +
-                                   pause_binary + " && echo made") == "made\n");
-    const std::string out = kata::testing::Capture("ctr -a " + sock_ + " -n k8s.io image import " + tar + " 2>&1; echo rc=$?");
+                                   variant + " && echo made") == "made\n");
+    const std::string out =
+        kata::testing::Capture("ctr -a " + sock_ + " -n k8s.io image import" + snapshotter_ + " " + tar + " 2>&1; echo rc=$?");
     INFO(out);
     REQUIRE(out.find("rc=0") != std::string::npos);
     ::runtime::v1::ImageStatusRequest request;
@@ -208,6 +219,7 @@ class CriNode {
   kata::testing::TempDir tmp_;
   kata::testing::TestNetns node_;
   std::string sock_ = tmp_.Sub("containerd.sock");
+  std::string snapshotter_;  // ctr's --snapshotter for imports, or ""
   std::unique_ptr<kata::testing::Daemon> daemon_;
   std::unique_ptr<::runtime::v1::RuntimeService::Stub> runtime_;
   std::unique_ptr<::runtime::v1::ImageService::Stub> images_;
