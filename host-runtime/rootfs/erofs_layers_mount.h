@@ -4,7 +4,8 @@
 //
 //   type    fuse.kata-erofs-mount
 //   source  kata-erofs
-//   options upper=<rw.img>, layer=<topmost layer.erofs>, layer=<next>, ..., [ro]
+//   options upper=<rw.img>, layer=<merged.erofs>  (or a layer= per layer.erofs, topmost
+//           first, when not merged), [ro]
 //
 // Two consumers read it. containerd 1.6/1.7 (ctr's and CRI's temporary mounts, runc's shim)
 // hands a `fuse.` type to mount.fuse, which runs our `kata-erofs-mount` helper: the host gets
@@ -20,12 +21,12 @@
 
 namespace kata::runtime {
 
+// mount.fuse runs the program named after the type's subtype: kata-erofs-mount.
 inline constexpr char kErofsLayersMountType[] = "fuse.kata-erofs-mount";
-inline constexpr char kErofsLayersMountHelper[] = "kata-erofs-mount";
 
 struct ErofsLayersMount {
   std::string upper_image;          // ext4 image holding upper/ and work/; "" for a read-only view
-  std::vector<std::string> layers;  // layer.erofs files, topmost first
+  std::vector<std::string> layers;  // EROFS images, topmost first (one merged.erofs, or each layer's)
   // Everything else (ro, nodev, ... and what mount.fuse adds: dev, suid), in order.
   std::vector<std::string> other_options;
 };

@@ -121,10 +121,10 @@ class Sandbox {
   agent_api::AgentStub Agent();
   // A boot rootfs no container took: its files are removed (its disks go with the VM).
   void ForgetBootRootfs() ABSL_LOCKS_EXCLUDED(mu_);
-  // The host's side of a container: its disks (when `detach_devices`), shared mounts, state.
-  // What becomes of a removed container's disks: unplugged; kept attached (the guest did not
-  // let go of them); or left to the VM's stop, which comes next (the sandbox's own container
-  // going last, or Destroy): unplugging them one by one would only delay it.
+  // The host's side of a container: its disks (as `disks` says), shared mounts, state.
+  // A removed container's disks are unplugged; kept attached (the guest did not let go of
+  // them); or left to the VM's stop, which comes next (the sandbox's own container going
+  // last, or Destroy): unplugging them would only delay it.
   enum class Disks { kDetach, kKeepAttached, kLeaveToVmStop };
   absl::Status Undo(const std::string& container_id, Container& c, Disks disks = Disks::kDetach);
   // RemoveContainer in the agent, killing what still runs.
