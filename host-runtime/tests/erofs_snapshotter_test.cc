@@ -377,3 +377,37 @@ TEST_CASE("erofs snapshotter: an image of twelve layers is one disk for the VM (
   REQUIRE(many.ok());
   CHECK(kata::runtime::ClassifyRootfs(*many).status().code() == absl::StatusCode::kInvalidArgument);
 }
+
+TEST_CASE("kata-erofs-mount: hostile command lines fail naming what is wrong and mount nothing", "[erofs-snapshotter]") {
+  KATA_REQUIRE_ROOT();
+  TempDir tmp;
+  auto s = OpenAt(tmp);
+  UnpackTwoLayers(*s);
+  auto mounts = s->Prepare("ns/1/c", "top", {});
+  REQUIRE(mounts.ok());
+  const std::string layer = kata::runtime::ParseErofsLayersMount((*mounts)[0])->layers[0];
+  kata::testing::MakeDirs(tmp.Sub("target"));
+  const std::string bin = KATA_EROFS_MOUNT_BIN;
+  struct Case {
+    std::string args;
+    const char* names;
+  };
+  const Case cases[] = {
+      {"", "want SOURCE TARGET"},
+      {"kata-erofs " + tmp.Sub("target"), "no upper= and no layer="},
+      {"kata-erofs " + tmp.Sub("target") + " extra -o layer=" + layer, "want SOURCE TARGET"},
+      // mount.fuse splits on commas: an overlay option smuggled in is an unknown option.
+      {"kata-erofs " + tmp.Sub("target") + " -o layer=" + layer + ",lowerdir=/etc", "unknown option(s) \"lowerdir=/etc\""},
+      {"kata-erofs " + tmp.Sub("target") + " -o layer=relative.erofs", "layer=relative.erofs"},
+      {"kata-erofs " + tmp.Sub("target") + " -o layer=/no/such.erofs", "/no/such.erofs"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.args);
+    const auto r = kata::testing::RunShell(bin + " " + c.args);
+    INFO(r.out);
+    CHECK(r.status == 1);
+    CHECK_THAT(r.out, Catch::Contains(c.names));
+  }
+  CHECK(Capture("grep -c " + tmp.path() + " /proc/self/mountinfo").substr(0, 1) == "0");
+  CHECK(LoopDevicesOf(tmp).empty());
+}
